@@ -1,0 +1,73 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Backbones;
+
+/// <summary>
+/// ResNet for low-resolution images (CIFAR-style stem: one 3×3 convolution, no max-pool). Four stages of
+/// <see cref="ResidualBlock"/>s at widths w, 2w, 4w, 8w; stages 2–4 halve the resolution; global average pooling.
+/// </summary>
+public sealed class SmallResNet : BackboneModule
+{
+    // Per-channel statistics of natural images (ImageNet); any fixed affine map works, these keep inputs near unit scale.
+    private static readonly float[] ChannelMean = { 0.485f, 0.456f, 0.406f };
+    private static readonly float[] ChannelStd = { 0.229f, 0.224f, 0.225f };
+
+    private readonly Sequential stem;
+    private readonly Sequential stages;
+    private readonly int width;
+
+    /// <summary>Creates the network with base width <paramref name="width"/> and <paramref name="blocksPerStage"/> blocks per stage.</summary>
+    public SmallResNet(int width = 32, int blocksPerStage = 1) : base(nameof(SmallResNet))
+    {
+        if (width < 4) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be at least 4.");
+        if (blocksPerStage < 1) throw new ArgumentOutOfRangeException(nameof(blocksPerStage), blocksPerStage, "Need at least one block per stage.");
+        this.width = width;
+        stem = nn.Sequential(nn.Conv2d(3, width, 3, padding: 1, bias: false), nn.BatchNorm2d(width), nn.ReLU());
+        var blocks = new List<nn.Module<Tensor, Tensor>>();
+        long channels = width;
+        for (int stage = 0; stage < 4; stage++)
+        {
+            long outChannels = (long)width << stage;
+            for (int b = 0; b < blocksPerStage; b++)
+            {
+                blocks.Add(new ResidualBlock(channels, outChannels, stride: stage > 0 && b == 0 ? 2 : 1));
+                channels = outChannels;
+            }
+        }
+        stages = nn.Sequential(blocks);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override int FeatureDimension => 8 * width;
+    /// <inheritdoc />
+    public override int MinInputSize => 16;
+    /// <inheritdoc />
+    public override int MaxInputSize => 128;
+    /// <inheritdoc />
+    public override BackboneKind Kind => BackboneKind.SmallResNet;
+
+    /// <summary>The last stage's feature map [B, 8w, H/8, W/8], before pooling (for dense probes).</summary>
+    public Tensor FeatureMap(Tensor images)
+    {
+        // Built per call on the input's device: two 3-element tensors cost nothing, and there is no buffer to keep
+        // in step with device moves. They belong to the caller's dispose scope like every other intermediate.
+        var mean = tensor(ChannelMean, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);
+        var std = tensor(ChannelStd, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);
+        return stages.forward(stem.forward((images - mean) / std));
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor images) => FeatureMap(images).mean(new long[] { 2, 3 });
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            stem.Dispose(); stages.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,197 @@
+namespace SpatialPrediction.ML.Data;
+
+/// <summary>
+/// Rasterises one scene: a textured background, optional distractors, then the main object, each shape given by an
+/// inside-test in the object's own [-1, 1]² frame and anti-aliased by 2×2 supersampling.
+/// </summary>
+/// <remarks>
+/// Every scene draws from its own <see cref="Random"/>, seeded from (seed, index), so scene <c>i</c> is the same
+/// whatever the set size and whichever order scenes are rendered in (which also lets rendering run in parallel).
+/// </remarks>
+internal static class SceneRenderer
+{
+    const int BackgroundKinds = 5;
+
+    public static SceneImage Render(int index, SpatialScenesOptions options)
+    {
+        var random = new Random(SceneSeed(options.Seed, index));
+        int size = options.ImageSize;
+        var canvas = new float[size * size * 3];
+        var (bgMean, _) = PaintBackground(canvas, size, random);
+
+        var objects = new List<SceneObject>();
+        var mainShape = (SceneShape)random.Next(options.ClassCount);
+        for (int d = 0; d < options.DistractorCount; d++)
+        {
+            SceneShape shape;
+            do shape = (SceneShape)random.Next(options.ClassCount); while (shape == mainShape);
+            float scale = Lerp(options.MinObjectScale * 0.5f, options.MinObjectScale, random.NextSingle());
+            objects.Add(PlaceObject(shape, scale, bgMean, random));
+        }
+        float mainScale = Lerp(options.MinObjectScale, options.MaxObjectScale, random.NextSingle());
+        var main = PlaceObject(mainShape, mainScale, bgMean, random);
+        objects.Insert(0, main);
+
+        // Draw back to front: distractors first, the labelled object last so it is never hidden.
+        for (int i = 1; i < objects.Count; i++) PaintObject(canvas, size, objects[i]);
+        PaintObject(canvas, size, main);
+
+        var rgb = new byte[canvas.Length];
+        for (int i = 0; i < canvas.Length; i++)
+        {
+            // A little sensor noise keeps flat regions from being trivially matchable across views.
+            float noisy = canvas[i] + (random.NextSingle() - 0.5f) * 6f;
+            rgb[i] = (byte)Math.Clamp(MathF.Round(noisy), 0f, 255f);
+        }
+        return new SceneImage(index, size, size, rgb, objects);
+    }
+
+    internal static int SceneSeed(int seed, int index)
+    {
+        // SplitMix64 finaliser: nearby (seed, index) pairs give unrelated streams.
+        ulong z = ((ulong)(uint)seed << 32) | (uint)index;
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (int)(z & 0x7FFFFFFF);
+    }
+
+    static SceneObject PlaceObject(SceneShape shape, float scale, float[] bgMean, Random random)
+    {
+        float aspect = MathF.Exp(Lerp(MathF.Log(0.8f), MathF.Log(1.25f), random.NextSingle()));
+        float width = Math.Min(1f, scale * MathF.Sqrt(aspect));
+        float height = Math.Min(1f, scale / MathF.Sqrt(aspect));
+        float cx = Lerp(width / 2, 1 - width / 2, random.NextSingle());
+        float cy = Lerp(height / 2, 1 - height / 2, random.NextSingle());
+
+        // Bright, saturated fills that differ from the background enough to be seen.
+        float[] colour = new float[3];
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            HsvToRgb(random.NextSingle(), Lerp(0.55f, 1f, random.NextSingle()), Lerp(0.55f, 1f, random.NextSingle()), colour);
+            float distance = MathF.Abs(colour[0] - bgMean[0]) + MathF.Abs(colour[1] - bgMean[1]) + MathF.Abs(colour[2] - bgMean[2]);
+            if (distance > 150f) break;
+        }
+        return new SceneObject(shape, cx, cy, width, height, (byte)colour[0], (byte)colour[1], (byte)colour[2]);
+    }
+
+    static void PaintObject(float[] canvas, int size, SceneObject obj)
+    {
+        float left = (obj.CenterX - obj.Width / 2) * size, right = (obj.CenterX + obj.Width / 2) * size;
+        float top = (obj.CenterY - obj.Height / 2) * size, bottom = (obj.CenterY + obj.Height / 2) * size;
+        int x0 = Math.Max(0, (int)MathF.Floor(left)), x1 = Math.Min(size - 1, (int)MathF.Ceiling(right));
+        int y0 = Math.Max(0, (int)MathF.Floor(top)), y1 = Math.Min(size - 1, (int)MathF.Ceiling(bottom));
+        float halfW = (right - left) / 2, halfH = (bottom - top) / 2;
+        float midX = (left + right) / 2, midY = (top + bottom) / 2;
+
+        for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++)
+        {
+            int covered = 0;
+            for (int sy = 0; sy < 2; sy++)
+            for (int sx = 0; sx < 2; sx++)
+            {
+                float u = (x + 0.25f + 0.5f * sx - midX) / halfW;
+                float v = (y + 0.25f + 0.5f * sy - midY) / halfH;
+                if (Inside(obj.Shape, u, v)) covered++;
+            }
+            if (covered == 0) continue;
+            float alpha = covered / 4f;
+            int p = (y * size + x) * 3;
+            canvas[p] = canvas[p] * (1 - alpha) + obj.Red * alpha;
+            canvas[p + 1] = canvas[p + 1] * (1 - alpha) + obj.Green * alpha;
+            canvas[p + 2] = canvas[p + 2] * (1 - alpha) + obj.Blue * alpha;
+        }
+    }
+
+    /// <summary>Inside-test of each class in the object frame: u right, v down, both in [-1, 1].</summary>
+    internal static bool Inside(SceneShape shape, float u, float v)
+    {
+        float r = MathF.Sqrt(u * u + v * v);
+        switch (shape)
+        {
+            case SceneShape.Circle: return r <= 1f;
+            case SceneShape.Square: return MathF.Abs(u) <= 0.85f && MathF.Abs(v) <= 0.85f;
+            case SceneShape.Triangle: return v <= 0.85f && v >= -1f && MathF.Abs(u) <= (v + 1f) / 1.85f;
+            case SceneShape.Cross:
+                return (MathF.Abs(u) <= 0.3f && MathF.Abs(v) <= 1f) || (MathF.Abs(v) <= 0.3f && MathF.Abs(u) <= 1f);
+            case SceneShape.Ring: return r <= 1f && r >= 0.55f;
+            case SceneShape.Star:
+            {
+                float theta = MathF.Atan2(v, u) + MathF.PI / 2;
+                return r <= 0.55f + 0.45f * MathF.Pow(MathF.Abs(MathF.Cos(2.5f * theta)), 2f);
+            }
+            case SceneShape.Diamond: return MathF.Abs(u) + MathF.Abs(v) <= 1f;
+            case SceneShape.Crescent:
+            {
+                float du = u - 0.45f;
+                return r <= 1f && du * du + v * v > 0.75f * 0.75f;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(shape), shape, "Unknown scene shape.");
+        }
+    }
+
+    static (float[] Mean, int Kind) PaintBackground(float[] canvas, int size, Random random)
+    {
+        int kind = random.Next(BackgroundKinds);
+        float[] a = RandomMutedColour(random), b = RandomMutedColour(random);
+        float angle = random.NextSingle() * MathF.PI;
+        float period = Lerp(4f, 14f, random.NextSingle()) * size / 64f;
+        float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
+        // Low-frequency waves for the "blotchy" background.
+        var waves = new (float Fx, float Fy, float Phase)[3];
+        for (int i = 0; i < waves.Length; i++)
+            waves[i] = (Lerp(-4f, 4f, random.NextSingle()), Lerp(-4f, 4f, random.NextSingle()), random.NextSingle() * 6.283f);
+
+        var mean = new float[3];
+        for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+        {
+            float fx = (x + 0.5f) / size, fy = (y + 0.5f) / size;
+            float t = kind switch
+            {
+                0 => 0f,
+                1 => Math.Clamp(fx * cos + fy * sin, 0f, 1f),
+                2 => ((int)MathF.Floor((x * cos + y * sin) / period) & 1) == 0 ? 0f : 1f,
+                3 => (((int)(x / period) + (int)(y / period)) & 1) == 0 ? 0f : 1f,
+                _ => 0.5f + waves.Sum(w => MathF.Sin(6.283f * (w.Fx * fx + w.Fy * fy) + w.Phase)) / 6f,
+            };
+            int p = (y * size + x) * 3;
+            for (int c = 0; c < 3; c++)
+            {
+                canvas[p + c] = a[c] * (1 - t) + b[c] * t;
+                mean[c] += canvas[p + c];
+            }
+        }
+        for (int c = 0; c < 3; c++) mean[c] /= size * size;
+        return (mean, kind);
+    }
+
+    static float[] RandomMutedColour(Random random)
+    {
+        var colour = new float[3];
+        HsvToRgb(random.NextSingle(), Lerp(0f, 0.45f, random.NextSingle()), Lerp(0.1f, 0.9f, random.NextSingle()), colour);
+        return colour;
+    }
+
+    static void HsvToRgb(float h, float s, float v, float[] rgb)
+    {
+        float i = MathF.Floor(h * 6f);
+        float f = h * 6f - i, p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
+        (float r, float g, float b) = ((int)i % 6) switch
+        {
+            0 => (v, t, p),
+            1 => (q, v, p),
+            2 => (p, v, t),
+            3 => (p, q, v),
+            4 => (t, p, v),
+            _ => (v, p, q),
+        };
+        rgb[0] = r * 255f;
+        rgb[1] = g * 255f;
+        rgb[2] = b * 255f;
+    }
+
+    static float Lerp(float a, float b, float t) => a + (b - a) * t;
+}

@@ -1,0 +1,31 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace SpatialPrediction.ML.MLNet;
+
+/// <summary>A cursor over a featurised view: moves the input cursor and serves each row through a <see cref="FeaturizedRow"/>.</summary>
+internal sealed class FeaturizedCursor : DataViewRowCursor
+{
+    private readonly DataViewRowCursor input;
+    private readonly FeaturizedRow row;
+
+    public FeaturizedCursor(SpatialFeaturizerTransformer featurizer, DataViewSchema schema, DataViewRowCursor input, bool featuresActive)
+    {
+        this.input = input;
+        row = new FeaturizedRow(featurizer, schema, input, featuresActive);
+    }
+
+    public override DataViewSchema Schema => row.Schema;
+    public override long Position => input.Position;
+    public override long Batch => input.Batch;
+    public override bool MoveNext() => input.MoveNext();
+    public override ValueGetter<DataViewRowId> GetIdGetter() => input.GetIdGetter();
+    public override bool IsColumnActive(DataViewSchema.Column column) => row.IsColumnActive(column);
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => row.GetGetter<TValue>(column);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) input.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,82 @@
+using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Views;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>Options of the Spatial Prediction plug-in (the SP head, loss and view-pair sampler).</summary>
+public sealed class SpatialPredictionOptions
+{
+    /// <summary>Whether SP is added to the host loss. Default true. <c>Enabled = false</c> or <c>Weight = 0</c> turns SP off.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>λ, the weight of the SP loss added to the host loss. Default 1.</summary>
+    public float Weight { get; set; } = 1f;
+
+    /// <summary>Side in pixels both local views are resized to. Default 32.</summary>
+    public int LocalResolution { get; set; } = 32;
+
+    /// <summary>Smallest local-view area, as a fraction of the image. Default 0.08.</summary>
+    public float MinViewArea { get; set; } = 0.08f;
+
+    /// <summary>Largest local-view area, as a fraction of the image. Default 0.35.</summary>
+    public float MaxViewArea { get; set; } = 0.35f;
+
+    /// <summary>Smallest width/height ratio of a view. Default 3/4.</summary>
+    public float MinAspectRatio { get; set; } = 3f / 4f;
+
+    /// <summary>Largest width/height ratio of a view. Default 4/3.</summary>
+    public float MaxAspectRatio { get; set; } = 4f / 3f;
+
+    /// <summary>Largest intersection-over-union between the two views of a pair. Default 0.3.</summary>
+    public float MaxOverlap { get; set; } = 0.3f;
+
+    /// <summary>When positive, the two views must be at least this far apart (fraction of the image). Default 0.</summary>
+    public float MinGap { get; set; }
+
+    /// <summary>Probability a pair is shown mirrored; its targets are then computed in the mirrored frame. Default 0.5.</summary>
+    public float MirrorProbability { get; set; } = 0.5f;
+
+    /// <summary>Probability of blurring each view (independently of the other). Default 0.2.</summary>
+    public float BlurProbability { get; set; } = 0.2f;
+
+    /// <summary>Target parameterisation. Default <see cref="TargetParameterization.ReferenceRelative"/>.</summary>
+    public TargetParameterization Targets { get; set; } = TargetParameterization.ReferenceRelative;
+
+    /// <summary>Hidden width of the SP head. Default 256.</summary>
+    public int HeadWidth { get; set; } = 256;
+
+    /// <summary>Hidden layers of the SP head (0 makes it linear). Default 2.</summary>
+    public int HeadDepth { get; set; } = 2;
+
+    /// <summary>View pairs drawn from each image per step. Default 1.</summary>
+    public int PairsPerImage { get; set; } = 1;
+
+    internal SpatialPredictionSettings ToSettings()
+    {
+        if (Weight < 0 || !float.IsFinite(Weight))
+            throw new ArgumentOutOfRangeException(nameof(Weight), Weight, "SpatialPrediction.Weight must be a finite number >= 0.");
+        if (LocalResolution < 8 || LocalResolution > 512)
+            throw new ArgumentOutOfRangeException(nameof(LocalResolution), LocalResolution, "SpatialPrediction.LocalResolution must be between 8 and 512 pixels.");
+        if (HeadWidth < 1) throw new ArgumentOutOfRangeException(nameof(HeadWidth), HeadWidth, "SpatialPrediction.HeadWidth must be positive.");
+        if (HeadDepth < 0) throw new ArgumentOutOfRangeException(nameof(HeadDepth), HeadDepth, "SpatialPrediction.HeadDepth must not be negative.");
+        if (PairsPerImage < 1) throw new ArgumentOutOfRangeException(nameof(PairsPerImage), PairsPerImage, "SpatialPrediction.PairsPerImage must be at least 1.");
+        if (!(BlurProbability >= 0 && BlurProbability <= 1))
+            throw new ArgumentOutOfRangeException(nameof(BlurProbability), BlurProbability, "SpatialPrediction.BlurProbability must be in [0, 1].");
+        var sampler = new SpatialViewPairSampler
+        {
+            MinArea = MinViewArea, MaxArea = MaxViewArea, MinAspect = MinAspectRatio, MaxAspect = MaxAspectRatio,
+            MaxIoU = MaxOverlap, MinGap = MinGap, MirrorProbability = MirrorProbability,
+        };
+        sampler.Validate();
+        return new SpatialPredictionSettings
+        {
+            Sampler = sampler,
+            LocalResolution = LocalResolution,
+            Parameterization = Targets,
+            Augmentation = new PhotometricAugmentation { BlurProbability = BlurProbability },
+            HeadWidth = HeadWidth,
+            HeadDepth = HeadDepth,
+            PairsPerImage = PairsPerImage,
+        };
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.ML;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>
+/// Runs Spatial Prediction pretraining (host SSL objective + SP plug-in) on an image column and returns the frozen
+/// backbone as a <see cref="SpatialFeaturizerTransformer"/>. Created by <c>mlContext.Transforms.SpatialPretrain(...)</c>.
+/// </summary>
+public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTransformer>
+{
+    private const string Component = "SpatialPretrain";
+    private readonly MLContext? context;
+
+    internal SpatialPretrainEstimator(MLContext? context, SpatialPretrainOptions options)
+    {
+        this.context = context;
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        options.ToSettings(); // fail at construction, not after a long data read
+    }
+
+    /// <summary>The options this estimator trains with.</summary>
+    public SpatialPretrainOptions Options { get; }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ImageColumn.Check(inputSchema, Options.InputColumnName, Component);
+        return SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(Options.OutputColumnName));
+    }
+
+    /// <summary>Reads every image of the input column, pretrains, and returns the featuriser.</summary>
+    public SpatialFeaturizerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var settings = Options.ToSettings();
+        var device = TrainingDevice.Resolve(Options.Device, context?.GpuDeviceId, context?.FallbackToCpu ?? false);
+        using var images = ImageColumn.ReadAll(input, Options.InputColumnName, Options.ImageSize, Component);
+        if (images.shape[0] == 0)
+            throw new ArgumentException($"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
+        var result = SpatialPretrainer.Train(images, settings, device);
+        return new SpatialFeaturizerTransformer(result.Backbone, Options.ImageSize, Options.InputColumnName, Options.OutputColumnName,
+            device, result.History);
+    }
+}

@@ -1,0 +1,108 @@
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Objectives;
+using SpatialPrediction.ML.Training;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>Options of <c>mlContext.Transforms.SpatialPretrain(...)</c>.</summary>
+/// <example>
+/// <code>
+/// var options = new SpatialPretrainOptions { Framework = SslFramework.SimClr, Epochs = 20, ImageSize = 64 };
+/// var featurizer = mlContext.Transforms.SpatialPretrain(options).Fit(images);   // "Image" → "Features"
+/// </code>
+/// </example>
+public sealed class SpatialPretrainOptions
+{
+    /// <summary>Image column to train on and featurise (an ML.NET image, <c>MLImage</c>). Default "Image".</summary>
+    public string InputColumnName { get; set; } = "Image";
+
+    /// <summary>Output column: a vector of <c>float</c> with the backbone's feature dimension. Default "Features".</summary>
+    public string OutputColumnName { get; set; } = "Features";
+
+    /// <summary>Host self-supervised objective SP is plugged into. Default <see cref="SslFramework.SimClr"/>.</summary>
+    public SslFramework Framework { get; set; } = SslFramework.SimClr;
+
+    /// <summary>Backbone architecture. Default <see cref="BackboneKind.SmallResNet"/>.</summary>
+    public BackboneKind Backbone { get; set; } = BackboneKind.SmallResNet;
+
+    /// <summary>Base channel width of the backbone (feature dimension is 8× this for the small ResNet). Default 32.</summary>
+    public int BackboneWidth { get; set; } = 32;
+
+    /// <summary>The SP plug-in's options; <c>SpatialPrediction.Enabled = false</c> trains the host alone.</summary>
+    public SpatialPredictionOptions SpatialPrediction { get; set; } = new();
+
+    /// <summary>Passes over the training images. 0 returns the randomly initialised backbone (a baseline). Default 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Images per optimisation step. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Side in pixels images are resized to for training and featurisation. Default 64.</summary>
+    public int ImageSize { get; set; } = 64;
+
+    /// <summary>Peak AdamW learning rate (after warm-up; cosine decay to 0 follows). Default 0.002.</summary>
+    public double LearningRate { get; set; } = 2e-3;
+
+    /// <summary>AdamW weight decay. Default 1e-4.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Fraction of the steps spent in linear learning-rate warm-up. Default 0.1.</summary>
+    public double WarmupFraction { get; set; } = 0.1;
+
+    /// <summary>Clip the global gradient norm to this value; 0 disables clipping. Default 3.</summary>
+    public double GradientClipNorm { get; set; } = 3.0;
+
+    /// <summary>Fraction of the images held out (never trained on) to report the SP validation loss. Default 0.1.</summary>
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>Seed of every random choice; the same seed on the CPU gives the same weights. Default 1.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// "cpu", "cuda" or "cuda:N". Null (default) follows ML.NET: <c>MLContext.GpuDeviceId</c> selects a GPU and
+    /// <c>MLContext.FallbackToCpu</c> allows training on the CPU when none is usable.
+    /// </summary>
+    public string? Device { get; set; }
+
+    /// <summary>Receives a report after every step (losses, images/s, time left). Optional.</summary>
+    public IProgress<PretrainingProgress>? Progress { get; set; }
+
+    /// <summary>Cancels training between steps (an <see cref="OperationCanceledException"/> is thrown from Fit). Optional.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    internal PretrainingSettings ToSettings()
+    {
+        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 2.");
+        if (ImageSize < 16 || ImageSize > 1024) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 16 and 1024 pixels.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must not be negative.");
+        if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "WarmupFraction must be in [0, 1).");
+        if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
+        var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
+        return new PretrainingSettings
+        {
+            Framework = Framework,
+            Backbone = Backbone,
+            BackboneWidth = BackboneWidth,
+            ImageSize = ImageSize,
+            SpatialPredictionEnabled = spatial.Enabled,
+            SpatialPredictionWeight = spatial.Weight,
+            SpatialPrediction = spatial.ToSettings(),
+            Epochs = Epochs,
+            BatchSize = BatchSize,
+            LearningRate = LearningRate,
+            WeightDecay = WeightDecay,
+            WarmupFraction = WarmupFraction,
+            GradientClipNorm = GradientClipNorm,
+            ValidationFraction = ValidationFraction,
+            Seed = Seed,
+            Progress = Progress,
+            CancellationToken = CancellationToken,
+        };
+    }
+}

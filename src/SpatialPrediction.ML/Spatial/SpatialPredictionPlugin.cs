@@ -1,0 +1,81 @@
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Views;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Spatial;
+
+/// <summary>
+/// Spatial Prediction as a plug-in: its own view pairs, head and loss, sharing the host's backbone. A training engine
+/// adds <c>Weight * Loss(...)</c> to whatever its host objective computes; nothing else in the host changes.
+/// </summary>
+public sealed class SpatialPredictionPlugin : nn.Module
+{
+    /// <summary>Assembles the plug-in for a backbone of <paramref name="featureDimension"/> features.</summary>
+    public SpatialPredictionPlugin(long featureDimension, SpatialPredictionSettings settings) : base(nameof(SpatialPredictionPlugin))
+    {
+        settings.Sampler.Validate();
+        Settings = settings;
+        Standardizer = TargetStandardizer.Estimate(settings.Sampler, settings.Parameterization);
+        head = new SpatialPredictionHead(featureDimension, settings.HeadWidth, settings.HeadDepth);
+        RegisterComponents();
+    }
+
+    private readonly SpatialPredictionHead head;
+
+    /// <summary>The settings this plug-in was built with.</summary>
+    public SpatialPredictionSettings Settings { get; }
+    /// <summary>Target statistics used to standardise the regression targets.</summary>
+    public TargetStandardizer Standardizer { get; }
+    /// <summary>The regression head.</summary>
+    public SpatialPredictionHead Head => head;
+
+    /// <summary>
+    /// SP loss on one batch: draws <see cref="SpatialPredictionSettings.PairsPerImage"/> pairs per image, crops both
+    /// views to the local resolution, augments each view independently, embeds them with the shared backbone and
+    /// regresses the standardised targets.
+    /// </summary>
+    public Tensor Loss(BackboneModule backbone, Tensor images, Random random)
+    {
+        var (reference, target, targets) = SampleViews(images, random, Settings.Augmentation);
+        var predicted = head.forward(backbone.forward(reference), backbone.forward(target));
+        return Settings.Loss.Compute(predicted, targets);
+    }
+
+    /// <summary>
+    /// Draws the pairs for a batch and returns the reference crops, the second crops and the standardised targets
+    /// (all on the images' device).
+    /// </summary>
+    public (Tensor Reference, Tensor Target, Tensor Targets) SampleViews(Tensor images, Random random, PhotometricAugmentation augmentation)
+    {
+        int pairs = Settings.PairsPerImage;
+        int batch = (int)images.shape[0];
+        var referenceBoxes = new ViewBox[batch * pairs];
+        var targetBoxes = new ViewBox[batch * pairs];
+        var mirrored = new bool[batch * pairs];
+        var standardized = new float[batch * pairs * RelativeBoxTargets.Count];
+        for (int i = 0; i < batch * pairs; i++)
+        {
+            var pair = Settings.Sampler.Sample(random);
+            referenceBoxes[i] = pair.Reference;
+            targetBoxes[i] = pair.Target;
+            mirrored[i] = pair.Mirrored;
+            Standardizer.Standardize(RelativeBoxTargets.Compute(pair, Settings.Parameterization),
+                standardized.AsSpan(i * RelativeBoxTargets.Count, RelativeBoxTargets.Count));
+        }
+
+        using var scope = NewDisposeScope();
+        var source = pairs == 1 ? images : images.repeat_interleave(pairs, dim: 0);
+        var reference = augmentation.Apply(ViewCropper.Crop(source, referenceBoxes, mirrored, Settings.LocalResolution), random);
+        var target = augmentation.Apply(ViewCropper.Crop(source, targetBoxes, mirrored, Settings.LocalResolution), random);
+        var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: images.device);
+        return (reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope(), targets.MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) head.Dispose();
+        base.Dispose(disposing);
+    }
+}

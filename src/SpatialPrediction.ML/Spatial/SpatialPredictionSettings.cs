@@ -1,0 +1,24 @@
+using SpatialPrediction.ML.Views;
+
+namespace SpatialPrediction.ML.Spatial;
+
+/// <summary>Everything the SP plug-in needs, independent of ML.NET (the public options map onto this).</summary>
+public sealed record SpatialPredictionSettings
+{
+    /// <summary>How pairs of views are drawn.</summary>
+    public SpatialViewPairSampler Sampler { get; init; } = new();
+    /// <summary>Side in pixels both views are resized to, so absolute size is not visible in pixels.</summary>
+    public int LocalResolution { get; init; } = 32;
+    /// <summary>Target parameterisation.</summary>
+    public TargetParameterization Parameterization { get; init; } = TargetParameterization.ReferenceRelative;
+    /// <summary>Independent photometric augmentation applied to each view.</summary>
+    public PhotometricAugmentation Augmentation { get; init; } = new() { BlurProbability = 0.2f };
+    /// <summary>Hidden width of the head.</summary>
+    public int HeadWidth { get; init; } = 256;
+    /// <summary>Hidden layers of the head.</summary>
+    public int HeadDepth { get; init; } = 2;
+    /// <summary>The regression loss.</summary>
+    public SpatialPredictionLoss Loss { get; init; } = new();
+    /// <summary>Pairs drawn from each image per step.</summary>
+    public int PairsPerImage { get; init; } = 1;
+}

@@ -1,0 +1,100 @@
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Views;
+
+/// <summary>
+/// Per-sample colour jitter (brightness, contrast, saturation), random grayscale and Gaussian blur on a batch of
+/// images in [0, 1], with every random choice drawn from a seeded <see cref="Random"/> so runs repeat exactly.
+/// Each call draws fresh parameters for every sample, which is what makes two views of one image photometrically
+/// independent.
+/// </summary>
+public sealed record PhotometricAugmentation
+{
+    /// <summary>Probability of applying colour jitter to a sample.</summary>
+    public float JitterProbability { get; init; } = 0.8f;
+    /// <summary>Brightness factor drawn from [1 - b, 1 + b].</summary>
+    public float Brightness { get; init; } = 0.4f;
+    /// <summary>Contrast factor drawn from [1 - c, 1 + c].</summary>
+    public float Contrast { get; init; } = 0.4f;
+    /// <summary>Saturation factor drawn from [1 - s, 1 + s].</summary>
+    public float Saturation { get; init; } = 0.4f;
+    /// <summary>Probability of turning a sample gray.</summary>
+    public float GrayscaleProbability { get; init; } = 0.2f;
+    /// <summary>Probability of blurring a sample.</summary>
+    public float BlurProbability { get; init; }
+    /// <summary>Largest blur sigma, in pixels of the view (smallest is 0.1).</summary>
+    public float MaxBlurSigma { get; init; } = 1.5f;
+
+    /// <summary>No photometric change at all.</summary>
+    public static PhotometricAugmentation Identity { get; } = new()
+    {
+        JitterProbability = 0, GrayscaleProbability = 0, BlurProbability = 0,
+    };
+
+    /// <summary>Returns augmented copies of <paramref name="images"/> ([B, 3, H, W], values in [0, 1]).</summary>
+    public Tensor Apply(Tensor images, Random random)
+    {
+        long batch = images.shape[0];
+        var brightness = new float[batch];
+        var contrast = new float[batch];
+        var saturation = new float[batch];
+        var gray = new float[batch];
+        var sigma = new float[batch];
+        for (int i = 0; i < batch; i++)
+        {
+            bool jitter = random.NextSingle() < JitterProbability;
+            brightness[i] = jitter ? 1 + Brightness * (2 * random.NextSingle() - 1) : 1;
+            contrast[i] = jitter ? 1 + Contrast * (2 * random.NextSingle() - 1) : 1;
+            saturation[i] = jitter ? 1 + Saturation * (2 * random.NextSingle() - 1) : 1;
+            gray[i] = random.NextSingle() < GrayscaleProbability ? 1 : 0;
+            sigma[i] = random.NextSingle() < BlurProbability ? 0.1f + (MaxBlurSigma - 0.1f) * random.NextSingle() : 0;
+        }
+
+        using var scope = NewDisposeScope();
+        var shape = new long[] { batch, 1, 1, 1 };
+        Tensor Factor(float[] values) => tensor(values, shape, dtype: images.dtype, device: images.device);
+
+        var x = images * Factor(brightness);
+        var luma = Luma(x);
+        x = (x - luma.mean(new long[] { 1, 2, 3 }, keepdim: true)) * Factor(contrast) + luma.mean(new long[] { 1, 2, 3 }, keepdim: true);
+        x = x.clamp(0, 1);
+        luma = Luma(x);
+        x = ((x - luma) * Factor(saturation) + luma).clamp(0, 1);
+        var grayMask = Factor(gray);
+        x = x * (1 - grayMask) + Luma(x) * grayMask;
+        if (sigma.Any(s => s > 0)) x = Blur(x, sigma);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ITU-R 601 luma, kept as [B, 1, H, W] so it broadcasts over the channels.</summary>
+    static Tensor Luma(Tensor x) =>
+        x[.., 0..1] * 0.299f + x[.., 1..2] * 0.587f + x[.., 2..3] * 0.114f;
+
+    /// <summary>Per-sample Gaussian blur as one grouped convolution; sigma 0 leaves a sample unchanged.</summary>
+    static Tensor Blur(Tensor x, float[] sigmas)
+    {
+        const int radius = 2, size = 2 * radius + 1;
+        long batch = x.shape[0], channels = x.shape[1];
+        var kernels = new float[batch * channels * size * size];
+        for (int b = 0; b < batch; b++)
+        {
+            var k1 = new float[size];
+            if (sigmas[b] <= 0) k1[radius] = 1;
+            else
+            {
+                float sum = 0;
+                for (int i = 0; i < size; i++) sum += k1[i] = MathF.Exp(-(i - radius) * (i - radius) / (2 * sigmas[b] * sigmas[b]));
+                for (int i = 0; i < size; i++) k1[i] /= sum;
+            }
+            for (int c = 0; c < channels; c++)
+            for (int i = 0; i < size; i++)
+            for (int j = 0; j < size; j++)
+                kernels[((b * channels + c) * size + i) * size + j] = k1[i] * k1[j];
+        }
+        var weight = tensor(kernels, new long[] { batch * channels, 1, size, size }, dtype: x.dtype, device: x.device);
+        var padded = nn.functional.pad(x.reshape(1, batch * channels, x.shape[2], x.shape[3]),
+            new long[] { radius, radius, radius, radius }, TorchSharp.PaddingModes.Replicate);
+        var blurred = nn.functional.conv2d(padded, weight, groups: batch * channels);
+        return blurred.reshape(x.shape);
+    }
+}
