@@ -135,7 +135,10 @@ internal static class SceneRenderer
     static (float[] Mean, int Kind) PaintBackground(float[] canvas, int size, Random random)
     {
         int kind = random.Next(BackgroundKinds);
-        float[] a = RandomMutedColour(random), b = RandomMutedColour(random);
+        // The second background colour stays close to the first, so textures are visible but never outshine the object.
+        float[] a = RandomMutedColour(random), b = new float[3];
+        float shift = Lerp(-60f, 60f, random.NextSingle());
+        for (int c = 0; c < 3; c++) b[c] = Math.Clamp(a[c] + shift + Lerp(-15f, 15f, random.NextSingle()), 0f, 255f);
         float angle = random.NextSingle() * MathF.PI;
         float period = Lerp(4f, 14f, random.NextSingle()) * size / 64f;
         float cos = MathF.Cos(angle), sin = MathF.Sin(angle);

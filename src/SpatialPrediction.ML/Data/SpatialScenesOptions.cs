@@ -12,11 +12,11 @@ public sealed class SpatialScenesOptions
     /// <summary>How many object classes to draw from (2 to 8, the first ones of <see cref="SceneShape"/>). Default 8.</summary>
     public int ClassCount { get; set; } = 8;
 
-    /// <summary>Smallest main-object side, as a fraction of the image side. Default 0.3.</summary>
-    public float MinObjectScale { get; set; } = 0.3f;
+    /// <summary>Smallest main-object side, as a fraction of the image side. Default 0.5 (object-centric, like CIFAR).</summary>
+    public float MinObjectScale { get; set; } = 0.5f;
 
-    /// <summary>Largest main-object side, as a fraction of the image side. Default 0.7.</summary>
-    public float MaxObjectScale { get; set; } = 0.7f;
+    /// <summary>Largest main-object side, as a fraction of the image side. Default 0.9.</summary>
+    public float MaxObjectScale { get; set; } = 0.9f;
 
     /// <summary>Smaller unlabelled objects of other classes drawn behind the main one. Default 0.</summary>
     public int DistractorCount { get; set; }

@@ -24,6 +24,14 @@ internal static class SchemaShapeColumns
             name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, null,
         });
 
+    private static readonly MethodInfo CreateFromSchema =
+        typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public, null,
+            new[] { typeof(DataViewSchema) }, null)
+        ?? throw new MissingMethodException("SchemaShape.Create(DataViewSchema) was not found: this ML.NET version is not supported.");
+
+    /// <summary>The shape of a concrete schema (ML.NET's own <c>SchemaShape.Create</c>).</summary>
+    public static SchemaShape FromSchema(DataViewSchema schema) => (SchemaShape)CreateFromSchema.Invoke(null, new object[] { schema })!;
+
     /// <summary>The input shape with <paramref name="column"/> added (replacing a column of the same name).</summary>
     public static SchemaShape With(SchemaShape input, SchemaShape.Column column)
         => new(input.Where(c => c.Name != column.Name).Append(column));

@@ -11,9 +11,9 @@ namespace SpatialPrediction.ML;
 public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTransformer>
 {
     private const string Component = "SpatialPretrain";
-    private readonly MLContext? context;
+    private readonly CatalogEnvironment context;
 
-    internal SpatialPretrainEstimator(MLContext? context, SpatialPretrainOptions options)
+    internal SpatialPretrainEstimator(CatalogEnvironment context, SpatialPretrainOptions options)
     {
         this.context = context;
         Options = options ?? throw new ArgumentNullException(nameof(options));
@@ -36,7 +36,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
     {
         ArgumentNullException.ThrowIfNull(input);
         var settings = Options.ToSettings();
-        var device = TrainingDevice.Resolve(Options.Device, context?.GpuDeviceId, context?.FallbackToCpu ?? false);
+        var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         using var images = ImageColumn.ReadAll(input, Options.InputColumnName, Options.ImageSize, Component);
         if (images.shape[0] == 0)
             throw new ArgumentException($"{Component}: the input has no rows; there is nothing to train on.", nameof(input));

@@ -18,6 +18,8 @@ public sealed record PhotometricAugmentation
     public float Contrast { get; init; } = 0.4f;
     /// <summary>Saturation factor drawn from [1 - s, 1 + s].</summary>
     public float Saturation { get; init; } = 0.4f;
+    /// <summary>Hue rotation drawn from [-h, h] turns of the colour wheel (SimCLR: 0.1).</summary>
+    public float Hue { get; init; } = 0.1f;
     /// <summary>Probability of turning a sample gray.</summary>
     public float GrayscaleProbability { get; init; } = 0.2f;
     /// <summary>Probability of blurring a sample.</summary>
@@ -38,6 +40,7 @@ public sealed record PhotometricAugmentation
         var brightness = new float[batch];
         var contrast = new float[batch];
         var saturation = new float[batch];
+        var hueRotation = new float[batch * 9];
         var gray = new float[batch];
         var sigma = new float[batch];
         for (int i = 0; i < batch; i++)
@@ -46,6 +49,7 @@ public sealed record PhotometricAugmentation
             brightness[i] = jitter ? 1 + Brightness * (2 * random.NextSingle() - 1) : 1;
             contrast[i] = jitter ? 1 + Contrast * (2 * random.NextSingle() - 1) : 1;
             saturation[i] = jitter ? 1 + Saturation * (2 * random.NextSingle() - 1) : 1;
+            HueRotation(jitter ? Hue * (2 * random.NextSingle() - 1) : 0, hueRotation.AsSpan(i * 9, 9));
             gray[i] = random.NextSingle() < GrayscaleProbability ? 1 : 0;
             sigma[i] = random.NextSingle() < BlurProbability ? 0.1f + (MaxBlurSigma - 0.1f) * random.NextSingle() : 0;
         }
@@ -60,10 +64,41 @@ public sealed record PhotometricAugmentation
         x = x.clamp(0, 1);
         luma = Luma(x);
         x = ((x - luma) * Factor(saturation) + luma).clamp(0, 1);
+        var rotation = tensor(hueRotation, new long[] { batch, 3, 3 }, dtype: images.dtype, device: images.device);
+        x = einsum("bij,bjhw->bihw", rotation, x).clamp(0, 1);
         var grayMask = Factor(gray);
         x = x * (1 - grayMask) + Luma(x) * grayMask;
         if (sigma.Any(s => s > 0)) x = Blur(x, sigma);
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Hue rotation by <paramref name="turns"/> of a full turn as one 3×3 RGB matrix: rotate the chroma plane of YIQ
+    /// and come back (a linear stand-in for HSV hue shifts that runs as one batched matrix product).
+    /// </summary>
+    internal static void HueRotation(float turns, Span<float> matrix)
+    {
+        if (turns == 0)
+        {
+            // Exactly the identity: the rounded YIQ constants would otherwise nudge untouched samples by ~1e-3.
+            matrix.Clear();
+            matrix[0] = matrix[4] = matrix[8] = 1;
+            return;
+        }
+        float cos = MathF.Cos(2 * MathF.PI * turns), sin = MathF.Sin(2 * MathF.PI * turns);
+        ReadOnlySpan<float> toYiq = stackalloc float[] { 0.299f, 0.587f, 0.114f, 0.596f, -0.274f, -0.322f, 0.211f, -0.523f, 0.312f };
+        ReadOnlySpan<float> fromYiq = stackalloc float[] { 1f, 0.956f, 0.621f, 1f, -0.272f, -0.647f, 1f, -1.106f, 1.703f };
+        Span<float> rotate = stackalloc float[] { 1, 0, 0, 0, cos, -sin, 0, sin, cos };
+        Span<float> rotated = stackalloc float[9];
+        Multiply(rotate, toYiq, rotated);
+        Multiply(fromYiq, rotated, matrix);
+    }
+
+    private static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> result)
+    {
+        for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            result[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
     }
 
     /// <summary>ITU-R 601 luma, kept as [B, 1, H, W] so it broadcasts over the channels.</summary>
