@@ -9,10 +9,6 @@ namespace SpatialPrediction.ML.Backbones;
 /// </summary>
 public sealed class SmallResNet : BackboneModule
 {
-    // Per-channel statistics of natural images (ImageNet); any fixed affine map works, these keep inputs near unit scale.
-    private static readonly float[] ChannelMean = { 0.485f, 0.456f, 0.406f };
-    private static readonly float[] ChannelStd = { 0.229f, 0.224f, 0.225f };
-
     private readonly Sequential stem;
     private readonly Sequential stages;
     private readonly int width;
@@ -48,15 +44,8 @@ public sealed class SmallResNet : BackboneModule
     /// <inheritdoc />
     public override BackboneKind Kind => BackboneKind.SmallResNet;
 
-    /// <summary>The last stage's feature map [B, 8w, H/8, W/8], before pooling (for dense probes).</summary>
-    public Tensor FeatureMap(Tensor images)
-    {
-        // Built per call on the input's device: two 3-element tensors cost nothing, and there is no buffer to keep
-        // in step with device moves. They belong to the caller's dispose scope like every other intermediate.
-        var mean = tensor(ChannelMean, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);
-        var std = tensor(ChannelStd, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);
-        return stages.forward(stem.forward((images - mean) / std));
-    }
+    /// <inheritdoc />
+    public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(Normalize(images)));
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => FeatureMap(images).mean(new long[] { 2, 3 });

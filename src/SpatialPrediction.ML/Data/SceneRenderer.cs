@@ -14,7 +14,7 @@ internal static class SceneRenderer
 
     public static SceneImage Render(int index, SpatialScenesOptions options)
     {
-        var random = new Random(SceneSeed(options.Seed, index));
+        var random = SeedStreams.For(options.Seed, SeedStreams.Scenes, index);
         int size = options.ImageSize;
         var canvas = new float[size * size * 3];
         var (bgMean, _) = PaintBackground(canvas, size, random);
@@ -44,17 +44,6 @@ internal static class SceneRenderer
             rgb[i] = (byte)Math.Clamp(MathF.Round(noisy), 0f, 255f);
         }
         return new SceneImage(index, size, size, rgb, objects);
-    }
-
-    internal static int SceneSeed(int seed, int index)
-    {
-        // SplitMix64 finaliser: nearby (seed, index) pairs give unrelated streams.
-        ulong z = ((ulong)(uint)seed << 32) | (uint)index;
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (int)(z & 0x7FFFFFFF);
     }
 
     static SceneObject PlaceObject(SceneShape shape, float scale, float[] bgMean, Random random)

@@ -11,6 +11,21 @@ namespace SpatialPrediction.ML.MLNet;
 internal sealed record CatalogEnvironment(int? GpuDeviceId, bool FallbackToCpu, IHostEnvironment? Environment)
 {
     /// <summary>
+    /// Registers a component host under the environment and returns (log, isCanceled) for a training run: messages go to
+    /// <c>MLContext.Log</c>, and <c>MLContext.CancelExecution()</c> is seen as cancellation (ML.NET propagates it to its
+    /// hosts; the flag sits on an internal interface, read here reflectively). Without an environment both are null.
+    /// </summary>
+    public (Action<string>? Log, Func<bool>? IsCanceled, IDisposable? Channel) StartRun(string component)
+    {
+        if (Environment is null) return (null, null, null);
+        var host = Environment.Register(component);
+        var channel = host.Start("Pretraining");
+        var cancelable = host.GetType().GetInterfaces().FirstOrDefault(i => i.Name == "ICancelable")?.GetProperty("IsCanceled");
+        Func<bool>? isCanceled = cancelable is null ? null : () => cancelable.GetValue(host) is true;
+        return (message => channel.Info(MessageSensitivity.None, message), isCanceled, channel);
+    }
+
+    /// <summary>
     /// Reads the settings behind a catalog. ML.NET keeps a catalog's environment (and the interface with the GPU
     /// settings) internal; MLContext's own properties forward to that environment, so reading them there gives the
     /// same values. This is the one reflective read; it degrades to CPU defaults rather than failing.

@@ -35,7 +35,9 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
     public SpatialFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var settings = Options.ToSettings();
+        var (log, isCanceled, channel) = context.StartRun(Component);
+        using var _ = channel;
+        var settings = Options.ToSettings() with { Log = log, IsCanceled = isCanceled };
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         using var images = ImageColumn.ReadAll(input, Options.InputColumnName, Options.ImageSize, Component);
         if (images.shape[0] == 0)

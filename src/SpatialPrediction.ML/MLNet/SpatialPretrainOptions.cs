@@ -19,14 +19,23 @@ public sealed class SpatialPretrainOptions
     /// <summary>Output column: a vector of <c>float</c> with the backbone's feature dimension. Default "Features".</summary>
     public string OutputColumnName { get; set; } = "Features";
 
-    /// <summary>Host self-supervised objective SP is plugged into. Default <see cref="SslFramework.SimClr"/>.</summary>
+    /// <summary>Host self-supervised objective SP is plugged into: None (SP alone), SimClr, MoCoV3, Byol or Dino. Default <see cref="SslFramework.SimClr"/>.</summary>
     public SslFramework Framework { get; set; } = SslFramework.SimClr;
 
-    /// <summary>Backbone architecture. Default <see cref="BackboneKind.SmallResNet"/>.</summary>
+    /// <summary>Backbone architecture: SmallResNet, ResNet18, ResNet50, VitTiny or VitSmall. Default <see cref="BackboneKind.SmallResNet"/>.</summary>
     public BackboneKind Backbone { get; set; } = BackboneKind.SmallResNet;
 
-    /// <summary>Base channel width of the backbone (feature dimension is 8× this for the small ResNet). Default 32.</summary>
+    /// <summary>Base channel width of the small ResNet (its feature dimension is 8× this). Default 32.</summary>
     public int BackboneWidth { get; set; } = 32;
+
+    /// <summary>Patch side in pixels for the ViT backbones (ImageSize and every view size must be multiples of it). Default 8.</summary>
+    public int PatchSize { get; set; } = 8;
+
+    /// <summary>DINO only: local crops per image next to the two global ones. Default 4.</summary>
+    public int LocalCrops { get; set; } = 4;
+
+    /// <summary>DINO only: side of the local crops in pixels; 0 (default) means half of <see cref="ImageSize"/>.</summary>
+    public int LocalCropSize { get; set; }
 
     /// <summary>The SP plug-in's options; <c>SpatialPrediction.Enabled = false</c> trains the host alone.</summary>
     public SpatialPredictionOptions SpatialPrediction { get; set; } = new();
@@ -40,11 +49,20 @@ public sealed class SpatialPretrainOptions
     /// <summary>Side in pixels images are resized to for training and featurisation. Default 64.</summary>
     public int ImageSize { get; set; } = 64;
 
+    /// <summary>Micro-batches of <see cref="BatchSize"/> whose gradients are summed before each step (effective batch = product). Default 1.</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
+
     /// <summary>Peak AdamW learning rate (after warm-up; cosine decay to 0 follows). Default 0.002.</summary>
     public double LearningRate { get; set; } = 2e-3;
 
     /// <summary>AdamW weight decay. Default 1e-4.</summary>
     public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Weight decay at the end of training, reached by a cosine from <see cref="WeightDecay"/> (DINO uses 0.04 → 0.4). Null (default) keeps it constant.</summary>
+    public double? FinalWeightDecay { get; set; }
+
+    /// <summary>Teacher momentum at the start for MoCo v3, BYOL and DINO (rises to 1 by a cosine). Null (default) takes the host's own default (0.99).</summary>
+    public double? TeacherMomentum { get; set; }
 
     /// <summary>Fraction of the steps spent in linear learning-rate warm-up. Default 0.1.</summary>
     public double WarmupFraction { get; set; } = 0.1;
@@ -64,6 +82,19 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public string? Device { get; set; }
 
+    /// <summary>
+    /// Folder for checkpoints. When set, a checkpoint is written every <see cref="CheckpointEverySteps"/> steps, on
+    /// cancellation and at the end, and a Fit with the same options finds it there and resumes where it stopped. Null
+    /// (default): no checkpoints.
+    /// </summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Steps between checkpoints. Default 100.</summary>
+    public int CheckpointEverySteps { get; set; } = 100;
+
+    /// <summary>Batches prepared ahead (views and augmentation) on a loader thread; 0 prepares them on the training thread. Default 2.</summary>
+    public int PrefetchBatches { get; set; } = 2;
+
     /// <summary>Receives a report after every step (losses, images/s, time left). Optional.</summary>
     public IProgress<PretrainingProgress>? Progress { get; set; }
 
@@ -82,6 +113,14 @@ public sealed class SpatialPretrainOptions
         if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "WarmupFraction must be in [0, 1).");
         if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (PatchSize < 2) throw new ArgumentOutOfRangeException(nameof(PatchSize), PatchSize, "PatchSize must be at least 2.");
+        if (LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(LocalCrops), LocalCrops, "LocalCrops must not be negative.");
+        if (LocalCropSize < 0) throw new ArgumentOutOfRangeException(nameof(LocalCropSize), LocalCropSize, "LocalCropSize must not be negative (0 means ImageSize / 2).");
+        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
+        if (FinalWeightDecay is double fwd && !(fwd >= 0)) throw new ArgumentOutOfRangeException(nameof(FinalWeightDecay), fwd, "FinalWeightDecay must not be negative.");
+        if (TeacherMomentum is double tm && !(tm >= 0 && tm < 1)) throw new ArgumentOutOfRangeException(nameof(TeacherMomentum), tm, "TeacherMomentum must be in [0, 1).");
+        if (CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
+        if (PrefetchBatches < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
         if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         return new PretrainingSettings
@@ -89,18 +128,27 @@ public sealed class SpatialPretrainOptions
             Framework = Framework,
             Backbone = Backbone,
             BackboneWidth = BackboneWidth,
+            PatchSize = PatchSize,
             ImageSize = ImageSize,
+            LocalCrops = LocalCrops,
+            LocalCropSize = LocalCropSize,
             SpatialPredictionEnabled = spatial.Enabled,
             SpatialPredictionWeight = spatial.Weight,
             SpatialPrediction = spatial.ToSettings(),
             Epochs = Epochs,
             BatchSize = BatchSize,
+            GradientAccumulationSteps = GradientAccumulationSteps,
             LearningRate = LearningRate,
             WeightDecay = WeightDecay,
+            FinalWeightDecay = FinalWeightDecay,
+            TeacherMomentum = TeacherMomentum,
             WarmupFraction = WarmupFraction,
             GradientClipNorm = GradientClipNorm,
             ValidationFraction = ValidationFraction,
             Seed = Seed,
+            CheckpointDirectory = CheckpointDirectory,
+            CheckpointEverySteps = CheckpointEverySteps,
+            PrefetchBatches = PrefetchBatches,
             Progress = Progress,
             CancellationToken = CancellationToken,
         };

@@ -5,6 +5,12 @@ public enum SslFramework
 {
     /// <summary>No host objective: SP alone trains the backbone.</summary>
     None = 0,
-    /// <summary>SimCLR: two augmented views per image, NT-Xent contrastive loss on a projection head.</summary>
+    /// <summary>SimCLR (Chen et al., 2020): two views, NT-Xent contrastive loss on a projection head.</summary>
     SimClr = 1,
+    /// <summary>MoCo v3 (Chen, Xie, He, 2021): momentum encoder, predictor, symmetric InfoNCE.</summary>
+    MoCoV3 = 2,
+    /// <summary>BYOL (Grill et al., 2020): momentum target network, predictor, cosine loss; no negatives.</summary>
+    Byol = 3,
+    /// <summary>DINO (Caron et al., 2021): self-distillation with an EMA teacher, centring and sharpening, multi-crop.</summary>
+    Dino = 4,
 }

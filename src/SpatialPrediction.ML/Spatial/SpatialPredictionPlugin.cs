@@ -31,23 +31,13 @@ public sealed class SpatialPredictionPlugin : nn.Module
     public SpatialPredictionHead Head => head;
 
     /// <summary>
-    /// SP loss on one batch: draws <see cref="SpatialPredictionSettings.PairsPerImage"/> pairs per image, crops both
-    /// views to the local resolution, augments each view independently, embeds them with the shared backbone and
-    /// regresses the standardised targets.
+    /// Draws <see cref="SpatialPredictionSettings.PairsPerImage"/> pairs per image, crops both views to the local
+    /// resolution, augments each view independently (with <paramref name="augmentation"/>, by default the settings'
+    /// one), and returns [reference, second] views with the standardised targets [B·pairs, 4].
     /// </summary>
-    public Tensor Loss(BackboneModule backbone, Tensor images, Random random)
+    public ViewSet MakeViews(Tensor images, Random random, PhotometricAugmentation? augmentation = null)
     {
-        var (reference, target, targets) = SampleViews(images, random, Settings.Augmentation);
-        var predicted = head.forward(backbone.forward(reference), backbone.forward(target));
-        return Settings.Loss.Compute(predicted, targets);
-    }
-
-    /// <summary>
-    /// Draws the pairs for a batch and returns the reference crops, the second crops and the standardised targets
-    /// (all on the images' device).
-    /// </summary>
-    public (Tensor Reference, Tensor Target, Tensor Targets) SampleViews(Tensor images, Random random, PhotometricAugmentation augmentation)
-    {
+        augmentation ??= Settings.Augmentation;
         int pairs = Settings.PairsPerImage;
         int batch = (int)images.shape[0];
         var referenceBoxes = new ViewBox[batch * pairs];
@@ -69,7 +59,14 @@ public sealed class SpatialPredictionPlugin : nn.Module
         var reference = augmentation.Apply(ViewCropper.Crop(source, referenceBoxes, mirrored, Settings.LocalResolution), random);
         var target = augmentation.Apply(ViewCropper.Crop(source, targetBoxes, mirrored, Settings.LocalResolution), random);
         var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: images.device);
-        return (reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope(), targets.MoveToOuterDisposeScope());
+        return new ViewSet(new[] { reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope() }, targets.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>SP loss on views made by <see cref="MakeViews"/>: both views go through the shared backbone in one batch.</summary>
+    public Tensor Loss(BackboneModule backbone, ViewSet views)
+    {
+        var embeddings = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0)).chunk(2, 0);
+        return Settings.Loss.Compute(head.forward(embeddings[0], embeddings[1]), views.Targets!);
     }
 
     /// <inheritdoc />

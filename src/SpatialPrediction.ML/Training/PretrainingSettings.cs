@@ -11,10 +11,16 @@ public sealed record PretrainingSettings
     public SslFramework Framework { get; init; } = SslFramework.SimClr;
     /// <summary>Backbone architecture.</summary>
     public BackboneKind Backbone { get; init; } = BackboneKind.SmallResNet;
-    /// <summary>Base channel width of the backbone.</summary>
+    /// <summary>Base channel width of the small ResNet.</summary>
     public int BackboneWidth { get; init; } = 32;
-    /// <summary>Side of the host's views (and of the images as stored).</summary>
+    /// <summary>Patch side of the ViTs.</summary>
+    public int PatchSize { get; init; } = 8;
+    /// <summary>Side of the host's (global) views and of the images as stored.</summary>
     public int ImageSize { get; init; } = 64;
+    /// <summary>DINO's local crops per image.</summary>
+    public int LocalCrops { get; init; } = 4;
+    /// <summary>Side of DINO's local crops; 0 means half of <see cref="ImageSize"/>.</summary>
+    public int LocalCropSize { get; init; }
     /// <summary>Whether SP is added to the host loss.</summary>
     public bool SpatialPredictionEnabled { get; init; } = true;
     /// <summary>λ, the SP loss weight.</summary>
@@ -23,25 +29,73 @@ public sealed record PretrainingSettings
     public SpatialPredictionSettings SpatialPrediction { get; init; } = new();
     /// <summary>Passes over the training images.</summary>
     public int Epochs { get; init; } = 10;
-    /// <summary>Images per step.</summary>
+    /// <summary>Images per forward pass (a micro-batch when accumulating gradients).</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Micro-batches whose gradients are summed before each optimiser step.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
     /// <summary>Peak AdamW learning rate.</summary>
     public double LearningRate { get; init; } = 2e-3;
-    /// <summary>AdamW weight decay.</summary>
+    /// <summary>AdamW weight decay at the start.</summary>
     public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Weight decay at the end (cosine from <see cref="WeightDecay"/>); null keeps it constant.</summary>
+    public double? FinalWeightDecay { get; init; }
     /// <summary>Fraction of all steps spent warming up the learning rate.</summary>
     public double WarmupFraction { get; init; } = 0.1;
+    /// <summary>Teacher momentum at the start (rises to 1 by a cosine); null takes the host's default.</summary>
+    public double? TeacherMomentum { get; init; }
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double GradientClipNorm { get; init; } = 3.0;
     /// <summary>Fraction of images held out to measure the SP validation loss.</summary>
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Seed of every random choice (initialisation, order, views, augmentation).</summary>
     public int Seed { get; init; } = 1;
-    /// <summary>Progress sink, called after every step.</summary>
+    /// <summary>Folder for checkpoints; a run finds its own checkpoint there and resumes from it. Null: no checkpoints.</summary>
+    public string? CheckpointDirectory { get; init; }
+    /// <summary>Write a checkpoint every this many optimiser steps (and always on cancellation and at the end).</summary>
+    public int CheckpointEverySteps { get; init; } = 100;
+    /// <summary>Batches prepared ahead on a loader thread; 0 prepares them on the training thread.</summary>
+    public int PrefetchBatches { get; init; } = 2;
+    /// <summary>Progress sink, called after every optimiser step.</summary>
     public IProgress<PretrainingProgress>? Progress { get; init; }
-    /// <summary>Stops training between steps.</summary>
+    /// <summary>Stops training between steps (after writing a checkpoint when a folder is set).</summary>
     public CancellationToken CancellationToken { get; init; }
+    /// <summary>A second cancellation source polled between steps (ML.NET's <c>MLContext.CancelExecution</c>).</summary>
+    public Func<bool>? IsCanceled { get; init; }
+    /// <summary>Receives one-line status messages (start, checkpoints, end).</summary>
+    public Action<string>? Log { get; init; }
 
     /// <summary>Whether SP contributes to the loss.</summary>
     public bool UsesSpatialPrediction => SpatialPredictionEnabled && SpatialPredictionWeight > 0;
+
+    /// <summary>DINO's local crop side.</summary>
+    public int EffectiveLocalCropSize => LocalCropSize > 0 ? LocalCropSize : ImageSize / 2;
+
+    /// <summary>The backbone these settings build.</summary>
+    public BackboneSpec BackboneSpec => new(Backbone, BackboneWidth, PatchSize, ImageSize);
+
+    /// <summary>
+    /// Everything that determines the weights a run produces, as text: a checkpoint written under one fingerprint is
+    /// only resumed under the same one.
+    /// </summary>
+    public string Fingerprint()
+    {
+        // Records and doubles print with the current culture; the fingerprint must not change with it.
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            return string.Join(";", new object?[]
+        {
+            Framework, BackboneSpec, LocalCrops, EffectiveLocalCropSize, SpatialPredictionEnabled, SpatialPredictionWeight,
+            SpatialPrediction.Sampler, SpatialPrediction.LocalResolution, SpatialPrediction.Parameterization,
+            SpatialPrediction.Augmentation, SpatialPrediction.HeadWidth, SpatialPrediction.HeadDepth, SpatialPrediction.PairsPerImage,
+            Epochs, BatchSize, GradientAccumulationSteps, LearningRate, WeightDecay, FinalWeightDecay, WarmupFraction,
+                TeacherMomentum, GradientClipNorm, ValidationFraction, Seed,
+            }.Select(v => v?.ToString() ?? "null"));
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
 }

@@ -13,9 +13,15 @@ namespace SpatialPrediction.ML.Training;
 /// <param name="History">Losses and timings.</param>
 public sealed record PretrainingResult(BackboneModule Backbone, PretrainingHistory History);
 
+/// <summary>Raised when the loss or the weights stop being finite; the last good checkpoint is left untouched.</summary>
+public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);
+
 /// <summary>
-/// The training engine: composes a backbone, a host objective and the SP plug-in, and optimises
-/// host + λ·SP with AdamW under a warm-up + cosine schedule. Every tensor made in a step lives in that step's dispose
+/// The training engine: composes a backbone, a host objective and the SP plug-in, and optimises host + λ·SP with
+/// AdamW (warm-up + cosine learning rate, cosine weight decay, gradient clipping and accumulation), moving teachers
+/// by EMA after each step. Batches come from a <see cref="BatchLoader"/> thread. Checkpoints are written every N
+/// steps, on cancellation and at the end; a run whose checkpoint folder holds its own checkpoint resumes from it and
+/// ends with the same weights as an uninterrupted run. Every tensor made in a step lives in that step's dispose
 /// scope, so memory stays flat however long the run.
 /// </summary>
 public static class SpatialPretrainer
@@ -31,7 +37,7 @@ public static class SpatialPretrainer
         BackboneModule? backbone = null;
         try
         {
-            return TrainBackbone(images, settings, device, out backbone);
+            return Run(images, settings, device, out backbone);
         }
         catch
         {
@@ -41,60 +47,104 @@ public static class SpatialPretrainer
         }
     }
 
-    private static PretrainingResult TrainBackbone(Tensor images, PretrainingSettings settings, Device device, out BackboneModule backbone)
+    private static PretrainingResult Run(Tensor images, PretrainingSettings settings, Device device, out BackboneModule backbone)
     {
         torch.manual_seed(settings.Seed);
-        var random = new Random(settings.Seed);
-
-        backbone = BackboneFactory.Create(settings.Backbone, settings.BackboneWidth);
-        using var host = CreateHost(settings, backbone.FeatureDimension);
-        using var plugin = settings.UsesSpatialPrediction
-            ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction)
-            : null;
+        var spec = settings.BackboneSpec;
+        backbone = BackboneFactory.Create(spec);
+        CheckViewSizes(backbone, settings);
+        using var host = CreateHost(settings, backbone, () => BackboneFactory.Create(spec));
+        using var plugin = settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null;
         backbone.to(device);
         host?.to(device);
         plugin?.to(device);
+        var modules = new List<nn.Module> { backbone };
+        if (host is not null) modules.Add(host);
+        if (plugin is not null) modules.Add(plugin);
 
-        var (trainIndices, validationIndices) = Split(images.shape[0], settings.ValidationFraction, random);
+        var (trainIndices, validationIndices) = Split(images.shape[0], settings);
         var history = new PretrainingHistory
         {
             TrainingImages = trainIndices.Length,
             ValidationImages = validationIndices.Length,
             Device = device.ToString(),
         };
-        if (plugin is not null && validationIndices.Length > 0)
-            history.SpatialValidationLossBefore = SpatialValidationLoss(backbone, plugin, images, validationIndices, settings, device);
 
         var parameters = backbone.parameters().ToList();
-        if (host is not null) parameters.AddRange(host.parameters());
+        if (host is not null) parameters.AddRange(host.TrainableParameters());
         if (plugin is not null) parameters.AddRange(plugin.parameters());
 
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
-        int stepsPerEpoch = trainIndices.Length / batchSize;
-        int totalSteps = stepsPerEpoch * settings.Epochs;
-        var schedule = new CosineSchedule(settings.LearningRate, totalSteps, (int)Math.Round(settings.WarmupFraction * totalSteps));
-        var clock = Stopwatch.StartNew();
+        int accumulation = settings.GradientAccumulationSteps;
+        int microPerEpoch = trainIndices.Length / batchSize;
+        int totalSteps = microPerEpoch * settings.Epochs / accumulation;
+        var learningRate = new CosineSchedule(settings.LearningRate, totalSteps, (int)Math.Round(settings.WarmupFraction * totalSteps));
+        var weightDecay = new CosineSchedule(settings.WeightDecay, totalSteps, 0,
+            settings.WeightDecay > 0 ? (settings.FinalWeightDecay ?? settings.WeightDecay) / settings.WeightDecay : 1);
+        double? teacherMomentum = settings.TeacherMomentum ?? host?.DefaultTeacherMomentum;
+        string fingerprint = settings.Fingerprint();
+        string? lastCheckpoint = null;
 
-        if (totalSteps > 0)
+        using var optimizer = optim.AdamW(parameters, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
+        int startStep = 0;
+        if (settings.CheckpointDirectory is { } directory && Checkpoint.Load(directory, fingerprint, modules, optimizer, settings.Log) is { } resumed)
         {
-            using var optimizer = optim.AdamW(parameters, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
-            backbone.train();
-            host?.train();
-            plugin?.train();
-            int step = 0;
-            for (int epoch = 0; epoch < settings.Epochs; epoch++)
-            {
-                var order = trainIndices.OrderBy(_ => random.Next()).ToArray();
-                for (int s = 0; s < stepsPerEpoch; s++, step++)
-                {
-                    settings.CancellationToken.ThrowIfCancellationRequested();
-                    double lr = schedule.At(step);
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            startStep = resumed.State.CompletedSteps;
+            history.Steps.AddRange(resumed.State.Steps);
+            history.SpatialValidationLossBefore = resumed.State.SpatialValidationLossBefore;
+            lastCheckpoint = resumed.Path;
+            settings.Log?.Invoke($"Resuming from {resumed.Path} at step {startStep} of {totalSteps}.");
+        }
+        else if (plugin is not null && validationIndices.Length > 0)
+        {
+            history.SpatialValidationLossBefore = SpatialValidationLoss(backbone, plugin, images, validationIndices, settings.Seed, device);
+        }
 
+        settings.Log?.Invoke($"Pretraining {settings.Framework}{(plugin is null ? "" : $" + SP (λ = {settings.SpatialPredictionWeight})")} " +
+                             $"on {spec.Kind} ({backbone.FeatureDimension} features), {trainIndices.Length} images, {totalSteps} steps " +
+                             $"of {batchSize}×{accumulation} images on {device}.");
+        var clock = Stopwatch.StartNew();
+        string SaveCheckpoint(int completedSteps)
+        {
+            EnsureFiniteWeights(parameters, completedSteps, lastCheckpoint);
+            var state = new Checkpoint.State(fingerprint, completedSteps, history.SpatialValidationLossBefore, history.Steps);
+            lastCheckpoint = Checkpoint.Save(settings.CheckpointDirectory!, state, modules, optimizer);
+            settings.Log?.Invoke($"Checkpoint at step {completedSteps}: {lastCheckpoint}");
+            return lastCheckpoint;
+        }
+
+        backbone.train();
+        host?.train();
+        plugin?.train();
+        using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
+                   (long)startStep * accumulation, (long)totalSteps * accumulation, settings.PrefetchBatches))
+        {
+            for (int step = startStep; step < totalSteps; step++)
+            {
+                if (settings.CancellationToken.IsCancellationRequested || settings.IsCanceled?.Invoke() == true)
+                {
+                    if (settings.CheckpointDirectory is not null && step > startStep) SaveCheckpoint(step);
+                    throw new OperationCanceledException(
+                        $"Pretraining was cancelled after {step} of {totalSteps} steps" +
+                        (lastCheckpoint is null ? "." : $"; the checkpoint {lastCheckpoint} resumes it."));
+                }
+                double lr = learningRate.At(step);
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = lr;
+                    ((TorchSharp.Modules.AdamW.Options)((TorchSharp.Modules.AdamW.ParamGroup)group).Options).weight_decay = weightDecay.At(step);
+                }
+
+                optimizer.zero_grad();
+                float hostSum = 0, spatialSum = 0, totalSum = 0;
+                int epoch = 0;
+                for (int micro = 0; micro < accumulation; micro++)
+                {
+                    using var batch = loader.Next();
                     using var scope = NewDisposeScope();
-                    var batch = Gather(images, order.AsSpan(s * batchSize, batchSize), device);
-                    var hostLoss = host?.Loss(backbone, batch, random);
-                    var spatialLoss = plugin?.Loss(backbone, batch, random);
+                    epoch = batch.Epoch;
+                    var hostLoss = host?.Loss(backbone, batch.HostViews!);
+                    var spatialLoss = plugin?.Loss(backbone, batch.SpatialViews!);
                     var total = (hostLoss, spatialLoss) switch
                     {
                         (not null, not null) => hostLoss + settings.SpatialPredictionWeight * spatialLoss,
@@ -102,63 +152,73 @@ public static class SpatialPretrainer
                         (null, not null) => settings.SpatialPredictionWeight * spatialLoss,
                         _ => throw new InvalidOperationException("Nothing to train: no host objective and SP is off."),
                     };
-
-                    optimizer.zero_grad();
-                    total.backward();
-                    if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
-                    optimizer.step();
-
-                    float totalValue = total.item<float>();
+                    float hostValue = hostLoss?.item<float>() ?? 0f, spatialValue = spatialLoss?.item<float>() ?? 0f, totalValue = total.item<float>();
                     if (!float.IsFinite(totalValue))
-                        throw new InvalidOperationException(
-                            $"Training diverged at step {step + 1} (epoch {epoch + 1}): loss is {totalValue} " +
-                            $"(host {hostLoss?.item<float>()}, SP {spatialLoss?.item<float>()}). Lower LearningRate or check the images.");
-                    var record = new StepRecord(step, epoch, hostLoss?.item<float>() ?? 0f, spatialLoss?.item<float>() ?? 0f, totalValue, lr);
-                    history.Steps.Add(record);
-                    Report(settings, record, totalSteps, batchSize, clock.Elapsed);
+                        throw new TrainingDivergedException(
+                            $"Training diverged at step {step + 1} of {totalSteps} (epoch {epoch + 1}): total loss {totalValue} " +
+                            $"(host {hostValue}, SP {spatialValue}); no weights were updated with it. " +
+                            (lastCheckpoint is null ? "No checkpoint was written. " : $"Last good checkpoint: {lastCheckpoint}. ") +
+                            "Lower LearningRate, raise GradientClipNorm's protection (a smaller value), or check the images for NaN/Inf.");
+                    (total / accumulation).backward();
+                    hostSum += hostValue;
+                    spatialSum += spatialValue;
+                    totalSum += totalValue;
                 }
+                if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
+                optimizer.step();
+                if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
+
+                var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr);
+                history.Steps.Add(record);
+                Report(settings, record, totalSteps, startStep, batchSize * accumulation, clock.Elapsed);
+                bool last = step + 1 == totalSteps;
+                if (settings.CheckpointDirectory is not null && (last || (step + 1) % settings.CheckpointEverySteps == 0))
+                    SaveCheckpoint(step + 1);
             }
         }
         history.Elapsed = clock.Elapsed;
 
         backbone.eval();
         if (plugin is not null && validationIndices.Length > 0)
-            history.SpatialValidationLossAfter = SpatialValidationLoss(backbone, plugin, images, validationIndices, settings, device);
+            history.SpatialValidationLossAfter = SpatialValidationLoss(backbone, plugin, images, validationIndices, settings.Seed, device);
+        settings.Log?.Invoke($"Pretraining finished: {history.Steps.Count} steps, {history.Elapsed.TotalSeconds:F0} s, " +
+                             $"SP validation loss {history.SpatialValidationLossBefore:F3} → {history.SpatialValidationLossAfter:F3}.");
         return new PretrainingResult(backbone, history);
     }
 
-    private static HostObjective? CreateHost(PretrainingSettings settings, long featureDimension)
+    internal static HostObjective? CreateHost(PretrainingSettings settings, BackboneModule backbone, Func<BackboneModule> createBackbone)
         => settings.Framework switch
         {
             SslFramework.None => null,
-            SslFramework.SimClr => new SimClrObjective(featureDimension, settings.ImageSize),
-            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Framework, $"Framework '{settings.Framework}' is not available in this version."),
+            SslFramework.SimClr => new SimClrObjective(backbone.FeatureDimension, settings.ImageSize),
+            SslFramework.MoCoV3 => new MoCoV3Objective(backbone, createBackbone, settings.ImageSize),
+            SslFramework.Byol => new ByolObjective(backbone, createBackbone, settings.ImageSize),
+            SslFramework.Dino => new DinoObjective(backbone, createBackbone, settings.ImageSize, settings.LocalCrops, settings.EffectiveLocalCropSize),
+            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Framework, $"Framework '{settings.Framework}' is not known."),
         };
 
     /// <summary>
-    /// Mean SP loss on held-out images with pairs drawn from a fixed seed and no photometric augmentation, so the value
+    /// Mean SP loss on held-out images with pairs drawn from a fixed stream and no photometric augmentation, so the value
     /// before and after training compares the same pairs.
     /// </summary>
     internal static float SpatialValidationLoss(BackboneModule backbone, SpatialPredictionPlugin plugin, Tensor images,
-        long[] indices, PretrainingSettings settings, Device device)
+        long[] indices, int seed, Device device)
     {
         bool backboneTraining = backbone.training, pluginTraining = plugin.training;
         backbone.eval();
         plugin.eval();
         try
         {
-            var random = new Random(unchecked(settings.Seed * 31 + 7));
             double sum = 0;
             int count = 0;
             using var noGrad = no_grad();
-            for (int start = 0; start < indices.Length; start += 256)
+            for (int start = 0, chunk = 0; start < indices.Length; start += 256, chunk++)
             {
                 using var scope = NewDisposeScope();
                 int length = Math.Min(256, indices.Length - start);
-                var batch = Gather(images, indices.AsSpan(start, length), device);
-                var (reference, target, targets) = plugin.SampleViews(batch, random, PhotometricAugmentation.Identity);
-                var predicted = plugin.Head.forward(backbone.forward(reference), backbone.forward(target));
-                sum += plugin.Settings.Loss.Compute(predicted, targets).item<float>() * length;
+                var batch = BatchLoader.Gather(images, indices.AsSpan(start, length), device);
+                using var views = plugin.MakeViews(batch, SeedStreams.For(seed, SeedStreams.Validation, chunk), PhotometricAugmentation.Identity);
+                sum += plugin.Loss(backbone, views).item<float>() * length;
                 count += length;
             }
             return (float)(sum / count);
@@ -170,29 +230,45 @@ public static class SpatialPretrainer
         }
     }
 
-    /// <summary>Selects images by index and moves them to the device as float in [0, 1] (bytes are divided by 255).</summary>
-    private static Tensor Gather(Tensor images, ReadOnlySpan<long> indices, Device device)
+    private static void EnsureFiniteWeights(IEnumerable<TorchSharp.Modules.Parameter> parameters, int step, string? lastCheckpoint)
     {
-        var index = tensor(indices.ToArray(), dtype: ScalarType.Int64);
-        var batch = images.index_select(0, index).to(device);
-        return batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32).div_(255f) : batch;
+        using var scope = NewDisposeScope();
+        if (parameters.All(p => p.isfinite().all().item<bool>())) return;
+        throw new TrainingDivergedException(
+            $"Weights stopped being finite by step {step}; the checkpoint was not overwritten. " +
+            (lastCheckpoint is null ? "" : $"Last good checkpoint: {lastCheckpoint}. ") + "Lower LearningRate or enable GradientClipNorm.");
     }
 
-    private static (long[] Train, long[] Validation) Split(long count, double validationFraction, Random random)
+    private static (long[] Train, long[] Validation) Split(long count, PretrainingSettings settings)
     {
-        var shuffled = Enumerable.Range(0, (int)count).Select(i => (long)i).OrderBy(_ => random.Next()).ToArray();
-        int validation = (int)Math.Floor(count * validationFraction);
+        var shuffled = Enumerable.Range(0, (int)count).Select(i => (long)i).ToArray();
+        SeedStreams.For(settings.Seed, SeedStreams.Split, 0).Shuffle(shuffled);
+        int validation = (int)Math.Floor(count * settings.ValidationFraction);
         return (shuffled[validation..], shuffled[..validation]);
     }
 
-    private static void Report(PretrainingSettings settings, StepRecord record, int totalSteps, int batchSize, TimeSpan elapsed)
+    private static void Report(PretrainingSettings settings, StepRecord record, int totalSteps, int startStep, int imagesPerStep, TimeSpan elapsed)
     {
         if (settings.Progress is null) return;
-        int done = record.Step + 1;
-        double imagesPerSecond = done * batchSize / Math.Max(1e-9, elapsed.TotalSeconds);
-        var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - done));
+        int done = record.Step + 1, doneHere = done - startStep;
+        double imagesPerSecond = doneHere * imagesPerStep / Math.Max(1e-9, elapsed.TotalSeconds);
+        var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds / doneHere * (totalSteps - done));
         settings.Progress.Report(new PretrainingProgress(done, totalSteps, record.Epoch + 1, record.HostLoss, record.SpatialLoss,
             record.TotalLoss, record.LearningRate, imagesPerSecond, remaining));
+    }
+
+    private static void CheckViewSizes(BackboneModule backbone, PretrainingSettings settings)
+    {
+        void Check(int size, string option)
+        {
+            if (!backbone.Accepts(size))
+                throw new ArgumentException(
+                    $"{option} = {size} does not suit the {backbone.Kind} backbone, which takes sides from {backbone.MinInputSize} to " +
+                    $"{backbone.MaxInputSize} px" + (backbone.InputSizeMultiple > 1 ? $" in multiples of {backbone.InputSizeMultiple}." : "."));
+        }
+        Check(settings.ImageSize, "ImageSize");
+        if (settings.UsesSpatialPrediction) Check(settings.SpatialPrediction.LocalResolution, "SpatialPrediction.LocalResolution");
+        if (settings.Framework == SslFramework.Dino) Check(settings.EffectiveLocalCropSize, "LocalCropSize");
     }
 
     private static void Validate(Tensor images, PretrainingSettings settings)
@@ -203,6 +279,11 @@ public static class SpatialPretrainer
             throw new ArgumentException($"Images are {images.shape[3]}×{images.shape[2]} but ImageSize is {settings.ImageSize}.", nameof(images));
         if (settings.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.Epochs, "Epochs must not be negative.");
         if (settings.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 2 (contrastive and batch-norm statistics need pairs).");
+        if (settings.GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
+        if (settings.CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
+        if (settings.PrefetchBatches < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.PrefetchBatches, "PrefetchBatches must not be negative.");
+        if (settings.Framework == SslFramework.Dino && settings.LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.LocalCrops, "LocalCrops must not be negative.");
+        if (settings.TeacherMomentum is double m && !(m >= 0 && m < 1)) throw new ArgumentOutOfRangeException(nameof(settings), m, "TeacherMomentum must be in [0, 1).");
         if (settings.Epochs > 0 && settings.Framework == SslFramework.None && !settings.UsesSpatialPrediction)
             throw new ArgumentException("Nothing to train: Framework is None and Spatial Prediction is off. Enable one of them.", nameof(settings));
         if (!(settings.ValidationFraction >= 0 && settings.ValidationFraction < 1))

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using SpatialPrediction.ML.Objectives;
+using SpatialPrediction.ML.Spatial;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Training;
+
+/// <summary>
+/// Produces the micro-batches of a run, in order, on a loader thread that stays at most <c>prefetch</c> batches ahead
+/// (bounded, so memory does not grow when the model is the bottleneck): it gathers images, makes the host's and SP's
+/// views and augmentations, and moves them to the device. Batch <c>g</c> depends only on (seed, g): image order from
+/// the epoch's own random stream, views from the batch's own stream; so a resumed run sees exactly the batches an
+/// uninterrupted one would have.
+/// </summary>
+public sealed class BatchLoader : IDisposable
+{
+    private readonly Tensor images;
+    private readonly long[] trainIndices;
+    private readonly int batchSize, seed;
+    private readonly HostObjective? host;
+    private readonly SpatialPredictionPlugin? plugin;
+    private readonly Device device;
+    private readonly long end;
+    private readonly BlockingCollection<TrainingBatch>? queue;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Thread? thread;
+    private long next;
+    private Exception? failure;
+    private (int Epoch, long[] Order)? order;
+
+    /// <summary>Starts producing micro-batches <paramref name="start"/> … <paramref name="end"/> − 1.</summary>
+    public BatchLoader(Tensor images, long[] trainIndices, int batchSize, int seed, HostObjective? host, SpatialPredictionPlugin? plugin,
+        Device device, long start, long end, int prefetch)
+    {
+        this.images = images;
+        this.trainIndices = trainIndices;
+        this.batchSize = batchSize;
+        this.seed = seed;
+        this.host = host;
+        this.plugin = plugin;
+        this.device = device;
+        this.end = end;
+        next = start;
+        if (prefetch > 0 && start < end)
+        {
+            queue = new BlockingCollection<TrainingBatch>(prefetch);
+            thread = new Thread(Produce) { IsBackground = true, Name = "SpatialPrediction batch loader" };
+            thread.Start();
+        }
+    }
+
+    /// <summary>Micro-batches in one epoch (the last incomplete one is dropped).</summary>
+    public int BatchesPerEpoch => trainIndices.Length / batchSize;
+
+    /// <summary>The next micro-batch; the caller disposes it.</summary>
+    public TrainingBatch Next()
+    {
+        if (queue is null)
+        {
+            if (next >= end) throw new InvalidOperationException("The run has no more batches.");
+            return Make(next++);
+        }
+        try
+        {
+            return queue.Take(stop.Token);
+        }
+        catch (InvalidOperationException) when (failure is not null)
+        {
+            throw new InvalidOperationException("Preparing a training batch failed: " + failure.Message, failure);
+        }
+    }
+
+    private void Produce()
+    {
+        try
+        {
+            for (long g = next; g < end && !stop.IsCancellationRequested; g++)
+            {
+                var batch = Make(g);
+                try
+                {
+                    queue!.Add(batch, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    batch.Dispose();
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            failure = e;
+        }
+        finally
+        {
+            queue!.CompleteAdding();
+        }
+    }
+
+    private TrainingBatch Make(long micro)
+    {
+        int epoch = (int)(micro / BatchesPerEpoch);
+        int position = (int)(micro % BatchesPerEpoch);
+        if (order is not { } cached || cached.Epoch != epoch)
+        {
+            var shuffled = (long[])trainIndices.Clone();
+            SeedStreams.For(seed, SeedStreams.EpochOrder, epoch).Shuffle(shuffled);
+            order = cached = (epoch, shuffled);
+        }
+        var random = SeedStreams.For(seed, SeedStreams.Batch, micro);
+        using var scope = NewDisposeScope();
+        var batch = Gather(images, cached.Order.AsSpan(position * batchSize, batchSize), device);
+        var hostViews = host?.MakeViews(batch, random).Detach();
+        var spatialViews = plugin?.MakeViews(batch, random).Detach();
+        return new TrainingBatch(micro, epoch, hostViews, spatialViews);
+    }
+
+    /// <summary>Selects images by index and moves them to the device as float in [0, 1] (bytes are divided by 255).</summary>
+    public static Tensor Gather(Tensor images, ReadOnlySpan<long> indices, Device device)
+    {
+        var index = tensor(indices.ToArray(), dtype: ScalarType.Int64);
+        var batch = images.index_select(0, index).to(device);
+        return batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32).div_(255f) : batch;
+    }
+
+    /// <summary>Stops the loader thread and releases batches it had prepared.</summary>
+    public void Dispose()
+    {
+        stop.Cancel();
+        thread?.Join();
+        if (queue is not null)
+        {
+            while (queue.TryTake(out var batch)) batch.Dispose();
+            queue.Dispose();
+        }
+        stop.Dispose();
+    }
+}

@@ -1,0 +1,38 @@
+namespace SpatialPrediction.ML.Views;
+
+/// <summary>One family of crops of a host's views: how many, how large a part of the image, at what resolution.</summary>
+/// <param name="Count">Crops of this family per image.</param>
+/// <param name="Crops">Box sampler.</param>
+/// <param name="Resolution">Side in pixels each crop is resized to.</param>
+public sealed record CropFamily(int Count, RandomResizedCropSampler Crops, int Resolution);
+
+/// <summary>
+/// Makes augmented crops of a batch: for each family, <see cref="CropFamily.Count"/> views, each with its own boxes,
+/// horizontal flips and photometric augmentation. SimCLR, MoCo v3 and BYOL use one family of two crops; DINO uses
+/// two global crops and several small local ones.
+/// </summary>
+public sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, PhotometricAugmentation Augmentation, float FlipProbability = 0.5f)
+{
+    /// <summary>All views of the batch, family by family.</summary>
+    public List<TorchSharp.torch.Tensor> Make(TorchSharp.torch.Tensor images, Random random)
+    {
+        int batch = (int)images.shape[0];
+        var views = new List<TorchSharp.torch.Tensor>();
+        foreach (var family in Families)
+        {
+            for (int v = 0; v < family.Count; v++)
+            {
+                var boxes = new ViewBox[batch];
+                var flips = new bool[batch];
+                for (int i = 0; i < batch; i++)
+                {
+                    boxes[i] = family.Crops.Sample(random);
+                    flips[i] = random.NextSingle() < FlipProbability;
+                }
+                using var crops = ViewCropper.Crop(images, boxes, flips, family.Resolution);
+                views.Add(Augmentation.Apply(crops, random));
+            }
+        }
+        return views;
+    }
+}
