@@ -30,7 +30,7 @@ public sealed class VisionTransformer : BackboneModule
         };
         if (patchSize < 2) throw new ArgumentOutOfRangeException(nameof(patchSize), patchSize, "Patch size must be at least 2.");
         if (imageSize % patchSize != 0)
-            throw new ArgumentException($"Image size {imageSize} is not a multiple of the patch size {patchSize}.", nameof(imageSize));
+            throw new ArgumentException($"ImageSize {imageSize} is not a multiple of PatchSize {patchSize}: ViT inputs must be whole patches.", nameof(imageSize));
         this.kind = kind;
         this.patchSize = patchSize;
         gridSize = imageSize / patchSize;

@@ -93,9 +93,3 @@ public class SpatialPretrainerTests
         steps.Should().Be(2);
     }
 }
-
-/// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (the BCL's Progress posts to a context).</summary>
-internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}
