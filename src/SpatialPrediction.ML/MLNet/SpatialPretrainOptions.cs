@@ -92,8 +92,11 @@ public sealed class SpatialPretrainOptions
     /// <summary>Steps between checkpoints. Default 100.</summary>
     public int CheckpointEverySteps { get; set; } = 100;
 
-    /// <summary>Batches prepared ahead (views and augmentation) on a loader thread; 0 prepares them on the training thread. Default 2.</summary>
-    public int PrefetchBatches { get; set; } = 2;
+    /// <summary>
+    /// Batches prepared ahead (views and augmentation) on a loader thread; 0 prepares them on the training thread.
+    /// Null (default) chooses 2 on CUDA or with 4+ CPU cores, else 0.
+    /// </summary>
+    public int? PrefetchBatches { get; set; }
 
     /// <summary>Receives a report after every step (losses, images/s, time left). Optional.</summary>
     public IProgress<PretrainingProgress>? Progress { get; set; }
@@ -120,7 +123,7 @@ public sealed class SpatialPretrainOptions
         if (FinalWeightDecay is double fwd && !(fwd >= 0)) throw new ArgumentOutOfRangeException(nameof(FinalWeightDecay), fwd, "FinalWeightDecay must not be negative.");
         if (TeacherMomentum is double tm && !(tm >= 0 && tm < 1)) throw new ArgumentOutOfRangeException(nameof(TeacherMomentum), tm, "TeacherMomentum must be in [0, 1).");
         if (CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
-        if (PrefetchBatches < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
+        if (PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
         if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         return new PretrainingSettings

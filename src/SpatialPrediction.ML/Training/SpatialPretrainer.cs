@@ -117,7 +117,7 @@ public static class SpatialPretrainer
         host?.train();
         plugin?.train();
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
-                   (long)startStep * accumulation, (long)totalSteps * accumulation, settings.PrefetchBatches))
+                   (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
         {
             for (int step = startStep; step < totalSteps; step++)
             {
@@ -230,6 +230,9 @@ public static class SpatialPretrainer
         }
     }
 
+    private static int PrefetchFor(PretrainingSettings settings, Device device)
+        => settings.PrefetchBatches ?? (device.type == DeviceType.CUDA || Environment.ProcessorCount >= 4 ? 2 : 0);
+
     private static void EnsureFiniteWeights(IEnumerable<TorchSharp.Modules.Parameter> parameters, int step, string? lastCheckpoint)
     {
         using var scope = NewDisposeScope();
@@ -281,7 +284,7 @@ public static class SpatialPretrainer
         if (settings.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 2 (contrastive and batch-norm statistics need pairs).");
         if (settings.GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
         if (settings.CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
-        if (settings.PrefetchBatches < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.PrefetchBatches, "PrefetchBatches must not be negative.");
+        if (settings.PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.PrefetchBatches, "PrefetchBatches must not be negative.");
         if (settings.Framework == SslFramework.Dino && settings.LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.LocalCrops, "LocalCrops must not be negative.");
         if (settings.TeacherMomentum is double m && !(m >= 0 && m < 1)) throw new ArgumentOutOfRangeException(nameof(settings), m, "TeacherMomentum must be in [0, 1).");
         if (settings.Epochs > 0 && settings.Framework == SslFramework.None && !settings.UsesSpatialPrediction)
