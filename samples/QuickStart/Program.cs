@@ -38,11 +38,11 @@ SpatialPretrainOptions Options(int epochCount) => new()
 };
 
 Console.WriteLine("Random initialisation (no training)...");
-using var random = mlContext.Transforms.SpatialPretrain(Options(0)).Fit(train);
+var random = mlContext.Transforms.SpatialPretrain(Options(0)).Fit(train);
 var randomProbe = Probe(random);
 
 Console.WriteLine($"Pretraining SimCLR + SP for {epochs} epochs on the CPU...");
-using var pretrained = mlContext.Transforms.SpatialPretrain(Options(epochs)).Fit(train);
+var pretrained = mlContext.Transforms.SpatialPretrain(Options(epochs)).Fit(train);
 var pretrainedProbe = Probe(pretrained);
 var history = pretrained.TrainingHistory!;
 

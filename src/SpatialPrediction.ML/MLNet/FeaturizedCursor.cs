@@ -4,17 +4,8 @@ using Microsoft.ML.Data;
 namespace SpatialPrediction.ML.MLNet;
 
 /// <summary>A cursor over a featurised view: moves the input cursor and serves each row through a <see cref="FeaturizedRow"/>.</summary>
-internal sealed class FeaturizedCursor : DataViewRowCursor
+internal sealed class FeaturizedCursor(DataViewRowCursor input, FeaturizedRow row) : DataViewRowCursor
 {
-    private readonly DataViewRowCursor input;
-    private readonly FeaturizedRow row;
-
-    public FeaturizedCursor(SpatialFeaturizerTransformer featurizer, DataViewSchema schema, DataViewRowCursor input, bool featuresActive)
-    {
-        this.input = input;
-        row = new FeaturizedRow(featurizer, schema, input, featuresActive);
-    }
-
     public override DataViewSchema Schema => row.Schema;
     public override long Position => input.Position;
     public override long Batch => input.Batch;
@@ -25,7 +16,11 @@ internal sealed class FeaturizedCursor : DataViewRowCursor
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) input.Dispose();
+        if (disposing)
+        {
+            row.Dispose();
+            input.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

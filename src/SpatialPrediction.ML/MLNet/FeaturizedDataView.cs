@@ -1,22 +1,23 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace SpatialPrediction.ML.MLNet;
 
 /// <summary>
 /// The lazy result of <see cref="SpatialFeaturizerTransformer.Transform"/>: the input's columns plus the feature
-/// column, computed only for rows and columns a consumer actually reads.
+/// column, computed only for rows and columns a consumer actually reads, in batches when the cursor is not shuffled.
 /// </summary>
 internal sealed class FeaturizedDataView : IDataView
 {
     private readonly SpatialFeaturizerTransformer featurizer;
     private readonly IDataView input;
+    private readonly ImageInput imageInput;
 
     public FeaturizedDataView(SpatialFeaturizerTransformer featurizer, IDataView input)
     {
         this.featurizer = featurizer;
         this.input = input;
         Schema = featurizer.GetOutputSchema(input.Schema);
+        imageInput = featurizer.InputFor(input.Schema);
     }
 
     public DataViewSchema Schema { get; }
@@ -26,7 +27,12 @@ internal sealed class FeaturizedDataView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var (inputColumns, featuresActive) = featurizer.InputColumnsFor(input.Schema, Schema, columnsNeeded);
-        return new FeaturizedCursor(featurizer, Schema, input.GetRowCursor(inputColumns, rand), featuresActive);
+        var cursor = input.GetRowCursor(inputColumns, rand);
+        FeatureSource? source = !featuresActive ? null
+            : rand is null && featurizer.BatchSize > 1
+                ? new BatchedFeatureSource(featurizer, imageInput, input, featurizer.InputColumnName, featurizer.BatchSize)
+                : new RowFeatureSource(featurizer, imageInput, cursor);
+        return new FeaturizedCursor(cursor, new FeaturizedRow(Schema, cursor, featurizer.FeatureDimension, source));
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)

@@ -7,12 +7,14 @@ namespace SpatialPrediction.ML.MLNet;
 internal sealed class FeaturizerRowMapper : IRowToRowMapper
 {
     private readonly SpatialFeaturizerTransformer featurizer;
+    private readonly ImageInput imageInput;
 
     public FeaturizerRowMapper(SpatialFeaturizerTransformer featurizer, DataViewSchema inputSchema)
     {
         this.featurizer = featurizer;
         InputSchema = inputSchema;
         OutputSchema = featurizer.GetOutputSchema(inputSchema);
+        imageInput = featurizer.InputFor(inputSchema);
     }
 
     public DataViewSchema InputSchema { get; }
@@ -24,6 +26,7 @@ internal sealed class FeaturizerRowMapper : IRowToRowMapper
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
     {
         bool featuresActive = activeColumns.Any(c => c.Index == OutputSchema.Count - 1);
-        return new FeaturizedRow(featurizer, OutputSchema, input, featuresActive);
+        return new FeaturizedRow(OutputSchema, input, featurizer.FeatureDimension,
+            featuresActive ? new RowFeatureSource(featurizer, imageInput, input) : null);
     }
 }

@@ -11,18 +11,7 @@ namespace SpatialPrediction.ML.MLNet;
 /// </summary>
 internal static class ImageColumn
 {
-    /// <summary>Fails unless <paramref name="schema"/> has an image column called <paramref name="name"/>.</summary>
-    public static DataViewSchema.Column Check(DataViewSchema schema, string name, string component)
-    {
-        var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(schema),
-                $"{component}: input column '{name}' was not found. The input has: {string.Join(", ", schema.Select(c => $"'{c.Name}'"))}.");
-        if (column.Type is not ImageDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(schema), Mismatch(component, name, column.Type.ToString() ?? column.Type.GetType().Name));
-        return column;
-    }
-
-    /// <summary>The same check on a schema shape (estimators' <c>GetOutputSchema</c>).</summary>
+    /// <summary>The same check as <see cref="ImageInput.For"/> on a schema shape (estimators' <c>GetOutputSchema</c>).</summary>
     public static void Check(SchemaShape shape, string name, string component)
     {
         int index = shape.ToList().FindLastIndex(c => c.Name == name);
@@ -30,35 +19,28 @@ internal static class ImageColumn
             throw new ArgumentOutOfRangeException(nameof(shape),
                 $"{component}: input column '{name}' was not found. The input has: {string.Join(", ", shape.Select(c => $"'{c.Name}'"))}.");
         var column = shape[index];
-        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not ImageDataViewType)
+        bool scalar = column.Kind == SchemaShape.Column.VectorKind.Scalar;
+        bool ok = (scalar && column.ItemType is ImageDataViewType)
+                  || (!scalar && column.ItemType == NumberDataViewType.Byte)
+                  || (column.Kind == SchemaShape.Column.VectorKind.Vector && column.ItemType == NumberDataViewType.Single);
+        if (!ok)
         {
             string item = column.ItemType?.ToString() ?? "unknown";
-            string found = column.Kind == SchemaShape.Column.VectorKind.Scalar ? item : $"{column.Kind} of {item}";
-            throw new ArgumentOutOfRangeException(nameof(shape), Mismatch(component, name, found));
+            throw new ArgumentOutOfRangeException(nameof(shape), ImageInput.Expected(component, name, scalar ? item : $"{column.Kind} of {item}"));
         }
     }
-
-    private static string Mismatch(string component, string name, string found) =>
-        $"{component}: input column '{name}' has type {found}, but an image column (ImageDataViewType, values of type MLImage) " +
-        "was expected. Load image files with mlContext.Transforms.LoadImages(...), or build rows with an MLImage property.";
 
     /// <summary>
     /// Reads every image of the column, resized to <paramref name="size"/>×<paramref name="size"/>, into a byte tensor
     /// [N, 3, size, size] (RGB). Bytes rather than floats: a quarter of the memory for the whole training set.
     /// </summary>
-    public static Tensor ReadAll(IDataView data, string name, int size, string component)
+    public static Tensor ReadAll(IDataView data, ImageInput input, string name, int size)
     {
-        var column = Check(data.Schema, name, component);
         var pixels = new List<byte[]>();
-        using (var cursor = data.GetRowCursor(new[] { column }))
+        using (var cursor = data.GetRowCursor(new[] { data.Schema[name] }))
         {
-            var getter = cursor.GetGetter<MLImage>(column);
-            MLImage image = null!;
-            while (cursor.MoveNext())
-            {
-                getter(ref image);
-                pixels.Add(ToRgbPlanes(image, size, name, cursor.Position, component));
-            }
+            var read = input.Getter(cursor);
+            while (cursor.MoveNext()) pixels.Add(read());
         }
         var all = new byte[pixels.Count * 3 * size * size];
         for (int i = 0; i < pixels.Count; i++) pixels[i].CopyTo(all, i * 3 * size * size);
@@ -96,8 +78,13 @@ internal static class ImageColumn
             planes[plane + p] = source[4 * p + g];
             planes[2 * plane + p] = source[4 * p + b];
         }
-        if (width == size && height == size) return planes;
+        return ResizePlanes(planes, height, width, size);
+    }
 
+    /// <summary>Planar RGB bytes resized (bilinear, antialiased when shrinking) to size×size.</summary>
+    public static byte[] ResizePlanes(byte[] planes, int height, int width, int size)
+    {
+        if (width == size && height == size) return planes;
         using var scope = NewDisposeScope();
         var original = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32);
         var resized = nn.functional.interpolate(original, new long[] { size, size }, mode: InterpolationMode.Bilinear,

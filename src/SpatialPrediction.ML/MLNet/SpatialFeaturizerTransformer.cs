@@ -1,36 +1,46 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SpatialPrediction.ML;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.MLNet;
 using SpatialPrediction.ML.Training;
-using TorchSharp;
 using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(SpatialFeaturizerTransformer), null, typeof(SignatureLoadModel),
+    "Spatial Prediction featurizer", SpatialFeaturizerTransformer.LoaderSignature)]
 
 namespace SpatialPrediction.ML;
 
 /// <summary>
-/// A frozen backbone as an ML.NET transformer: maps an image column (<see cref="MLImage"/>) to a vector of
-/// <c>float</c> features. Rows are featurised lazily as a consumer reads them. For trainers that make several passes
-/// (L-BFGS, SDCA), put <c>AppendCacheCheckpoint</c> after it so each image is featurised once.
+/// A frozen backbone as an ML.NET transformer: maps an image column (an <see cref="MLImage"/>, encoded image bytes, or
+/// <c>ExtractPixels</c> floats) to a vector of <c>float</c> features. Rows are featurised lazily, in batches of
+/// <see cref="BatchSize"/> when read in order. It saves inside ML.NET model zips, weights included
+/// (<c>mlContext.Model.Save/Load</c>). For trainers that make several passes (L-BFGS, SDCA), put
+/// <c>AppendCacheCheckpoint</c> after it so each image is featurised once.
 /// </summary>
-/// <remarks>Thread-safe: concurrent calls featurise one image at a time on the backbone.</remarks>
-public sealed class SpatialFeaturizerTransformer : ITransformer, IDisposable
+/// <remarks>
+/// Thread-safe: concurrent callers share the backbone, one forward pass at a time. Deliberately not
+/// <see cref="IDisposable"/>: ML.NET disposes disposable transformers together with the prediction engines made
+/// from them, which would free the weights under every other engine. The native memory belongs to
+/// <see cref="Backbone"/>; dispose that when the model is no longer used.
+/// </remarks>
+public sealed class SpatialFeaturizerTransformer : ITransformer
 {
+    internal const string LoaderSignature = "SpatialFeaturizer";
+    private const string BackboneStreamName = "SpatialBackbone.bin";
     private const string Component = nameof(SpatialFeaturizerTransformer);
-    private readonly BackboneModule backbone;
-    private readonly Device device;
-    private readonly object forwardLock = new();
-    private bool disposed;
+    private readonly SpatialBackbone backbone;
 
-    internal SpatialFeaturizerTransformer(BackboneModule backbone, int imageSize, string inputColumnName, string outputColumnName,
-        Device device, PretrainingHistory? trainingHistory)
+    internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
+        int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory)
     {
         this.backbone = backbone;
-        this.device = device;
-        backbone.eval();
-        ImageSize = imageSize;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
+        BatchSize = batchSize;
+        PixelHeight = pixelHeight;
+        PixelWidth = pixelWidth;
         TrainingHistory = trainingHistory;
     }
 
@@ -38,13 +48,19 @@ public sealed class SpatialFeaturizerTransformer : ITransformer, IDisposable
     public string InputColumnName { get; }
     /// <summary>Feature column written.</summary>
     public string OutputColumnName { get; }
+    /// <summary>Rows featurised per forward pass when a cursor reads in order.</summary>
+    public int BatchSize { get; }
+    /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
+    public int PixelHeight { get; }
+    /// <summary>Width of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
+    public int PixelWidth { get; }
+    /// <summary>The frozen backbone (architecture, input size, weights); it can be saved on its own.</summary>
+    public SpatialBackbone Backbone => backbone;
     /// <summary>Side in pixels images are resized to before the backbone.</summary>
-    public int ImageSize { get; }
+    public int ImageSize => backbone.ImageSize;
     /// <summary>Length of the feature vector.</summary>
     public int FeatureDimension => backbone.FeatureDimension;
-    /// <summary>The backbone architecture.</summary>
-    public BackboneKind Backbone => backbone.Kind;
-    /// <summary>Losses and timings of the pretraining run that produced this featuriser; null if it was not trained here.</summary>
+    /// <summary>Losses and timings of the pretraining run that produced this featuriser; null when it was loaded or not trained here.</summary>
     public PretrainingHistory? TrainingHistory { get; }
 
     /// <inheritdoc />
@@ -54,7 +70,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        ImageColumn.Check(inputSchema, InputColumnName, Component);
+        InputFor(inputSchema);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, FeatureDimension));
@@ -72,39 +88,20 @@ public sealed class SpatialFeaturizerTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new FeaturizerRowMapper(this, inputSchema);
 
     /// <summary>Features of one image.</summary>
-    public float[] Featurize(MLImage image)
-    {
-        var features = new float[FeatureDimension];
-        FeaturizeInto(image, -1, features);
-        return features;
-    }
+    public float[] Featurize(MLImage image) => backbone.Featurize(image);
 
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-        => throw new NotSupportedException(
-            "Saving a SpatialFeaturizerTransformer inside an ML.NET model zip is not supported in this version.");
+    internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component);
 
-    /// <summary>Releases the backbone's native memory.</summary>
-    public void Dispose()
+    /// <summary>Featurises planar RGB images (each 3·S·S bytes) into <paramref name="destination"/>, row after row.</summary>
+    internal void FeaturizeInto(IReadOnlyList<byte[]> images, Span<float> destination)
     {
-        lock (forwardLock)
-        {
-            if (disposed) return;
-            disposed = true;
-            backbone.Dispose();
-        }
-    }
-
-    internal void FeaturizeInto(MLImage image, long row, Span<float> destination)
-    {
-        lock (forwardLock)
-        {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var input = ImageColumn.ToTensor(image, ImageSize, device, InputColumnName, row, Component);
-            var features = backbone.forward(input).to(CPU);
-            features.data<float>().CopyTo(destination);
-        }
+        int plane = 3 * ImageSize * ImageSize;
+        var all = new byte[images.Count * plane];
+        for (int i = 0; i < images.Count; i++) images[i].CopyTo(all, i * plane);
+        using var scope = NewDisposeScope();
+        var batch = tensor(all, new long[] { images.Count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
+            .to_type(ScalarType.Float32).div_(255f);
+        backbone.FeaturizeBatch(batch).CopyTo(destination);
     }
 
     /// <summary>
@@ -124,5 +121,47 @@ public sealed class SpatialFeaturizerTransformer : ITransformer, IDisposable
         }
         if (featuresActive) needed.Add(inputSchema[InputColumnName].Index);
         return (needed.OrderBy(i => i).Select(i => inputSchema[i]).ToList(), featuresActive);
+    }
+
+    // ---- ML.NET model zip: the layout ML.NET's own transforms use, with the backbone file as a binary stream ----
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "SPFEATUR",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        // int32 batch size, pixel height, pixel width; strings: input and output column names.
+        ctx.Writer.Write(BatchSize);
+        ctx.Writer.Write(PixelHeight);
+        ctx.Writer.Write(PixelWidth);
+        ctx.SaveNonEmptyString(InputColumnName);
+        ctx.SaveNonEmptyString(OutputColumnName);
+        ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
+    }
+
+    // Found by ML.NET's component catalog through the LoadableClass attribute above.
+    private static SpatialFeaturizerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        int batchSize = ctx.Reader.ReadInt32();
+        int pixelHeight = ctx.Reader.ReadInt32();
+        int pixelWidth = ctx.Reader.ReadInt32();
+        if (batchSize < 1 || pixelHeight < 0 || pixelWidth < 0)
+            throw new InvalidDataException($"{Component}: implausible settings in the model (batch {batchSize}, pixels {pixelHeight}×{pixelWidth}).");
+        string input = ctx.LoadNonEmptyString();
+        string output = ctx.LoadNonEmptyString();
+        SpatialBackbone? loaded = null;
+        var environment = env as IHostEnvironmentInternal;
+        var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
+        if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
+            throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null);
     }
 }

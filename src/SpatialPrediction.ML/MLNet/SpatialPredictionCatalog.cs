@@ -36,4 +36,31 @@ public static class SpatialPredictionCatalog
             Epochs = epochs,
             Seed = seed,
         });
+
+    /// <summary>
+    /// A featuriser from an already trained backbone (a <see cref="SpatialBackbone"/> loaded from file or taken from a
+    /// fitted featuriser): an estimator whose <c>Fit</c> only checks the input column, so it chains like any transform.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// using var backbone = SpatialBackbone.Load("scenes-simclr-sp.spbb");
+    /// var pipeline = mlContext.Transforms.SpatialFeaturize(backbone)
+    ///     .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Features"));
+    /// </code>
+    /// </example>
+    public static SpatialFeaturizeEstimator SpatialFeaturize(this TransformsCatalog catalog, SpatialBackbone backbone,
+        string outputColumnName = "Features", string inputColumnName = "Image", int batchSize = 64)
+        => catalog.SpatialFeaturize(backbone, new SpatialFeaturizeOptions
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName,
+            BatchSize = batchSize,
+        });
+
+    /// <summary>The options form of <see cref="SpatialFeaturize(TransformsCatalog, SpatialBackbone, string, string, int)"/>.</summary>
+    public static SpatialFeaturizeEstimator SpatialFeaturize(this TransformsCatalog catalog, SpatialBackbone backbone, SpatialFeaturizeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new SpatialFeaturizeEstimator(backbone, options);
+    }
 }

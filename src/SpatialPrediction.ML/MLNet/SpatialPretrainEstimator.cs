@@ -39,11 +39,13 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         using var _ = channel;
         var settings = Options.ToSettings() with { Log = log, IsCanceled = isCanceled };
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
-        using var images = ImageColumn.ReadAll(input, Options.InputColumnName, Options.ImageSize, Component);
+        var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component);
+        using var images = ImageColumn.ReadAll(input, imageInput, Options.InputColumnName, Options.ImageSize);
         if (images.shape[0] == 0)
             throw new ArgumentException($"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
         var result = SpatialPretrainer.Train(images, settings, device);
-        return new SpatialFeaturizerTransformer(result.Backbone, Options.ImageSize, Options.InputColumnName, Options.OutputColumnName,
-            device, result.History);
+        var backbone = new SpatialBackbone(result.Backbone, settings.BackboneSpec, settings.Fingerprint(), device);
+        return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
+            Options.PixelHeight, Options.PixelWidth, result.History);
     }
 }

@@ -13,11 +13,20 @@ namespace SpatialPrediction.ML;
 /// </example>
 public sealed class SpatialPretrainOptions
 {
-    /// <summary>Image column to train on and featurise (an ML.NET image, <c>MLImage</c>). Default "Image".</summary>
+    /// <summary>Image column to train on and featurise: an ML.NET image (MLImage), encoded image bytes, or ExtractPixels floats. Default "Image".</summary>
     public string InputColumnName { get; set; } = "Image";
 
     /// <summary>Output column: a vector of <c>float</c> with the backbone's feature dimension. Default "Features".</summary>
     public string OutputColumnName { get; set; } = "Features";
+
+    /// <summary>Rows the returned featuriser runs per forward pass when a cursor reads in order. Default 64.</summary>
+    public int FeaturizationBatchSize { get; set; } = 64;
+
+    /// <summary>Height of ExtractPixels input vectors; 0 (default) infers a square from the length.</summary>
+    public int PixelHeight { get; set; }
+
+    /// <summary>Width of ExtractPixels input vectors; 0 (default) infers a square from the length.</summary>
+    public int PixelWidth { get; set; }
 
     /// <summary>Host self-supervised objective SP is plugged into: None (SP alone), SimClr, MoCoV3, Byol or Dino. Default <see cref="SslFramework.SimClr"/>.</summary>
     public SslFramework Framework { get; set; } = SslFramework.SimClr;
@@ -116,6 +125,8 @@ public sealed class SpatialPretrainOptions
         if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "WarmupFraction must be in [0, 1).");
         if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (FeaturizationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(FeaturizationBatchSize), FeaturizationBatchSize, "FeaturizationBatchSize must be at least 1.");
+        if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
         if (PatchSize < 2) throw new ArgumentOutOfRangeException(nameof(PatchSize), PatchSize, "PatchSize must be at least 2.");
         if (LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(LocalCrops), LocalCrops, "LocalCrops must not be negative.");
         if (LocalCropSize < 0) throw new ArgumentOutOfRangeException(nameof(LocalCropSize), LocalCropSize, "LocalCropSize must not be negative (0 means ImageSize / 2).");

@@ -36,7 +36,7 @@ public class PretrainLifecycleTests
             var firstResumedStep = 0;
             var second = Options(directory);
             second.Progress = new SynchronousProgress<PretrainingProgress>(p => { if (firstResumedStep == 0) firstResumedStep = p.Step; });
-            using var featurizer = mlContext.Transforms.SpatialPretrain(second).Fit(data);
+            var featurizer = mlContext.Transforms.SpatialPretrain(second).Fit(data);
 
             firstResumedStep.Should().Be(5, "four steps were done before the cancellation");
             featurizer.TrainingHistory!.Steps.Should().HaveCount(3 * 64 / 16);

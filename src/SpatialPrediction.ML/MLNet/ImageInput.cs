@@ -1,0 +1,141 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace SpatialPrediction.ML.MLNet;
+
+/// <summary>The kinds of input column a featuriser reads.</summary>
+public enum ImageInputKind
+{
+    /// <summary>An ML.NET image column (<see cref="MLImage"/>, e.g. from <c>LoadImages</c>).</summary>
+    Image = 0,
+    /// <summary>Encoded image files (PNG, JPEG, BMP, ...) as a vector of bytes.</summary>
+    EncodedBytes = 1,
+    /// <summary>A known-size vector of floats from <c>ExtractPixels</c>: planar R, G, B, values 0–255 (default options of ExtractPixels without interleave, offset or scale).</summary>
+    PixelVector = 2,
+}
+
+/// <summary>
+/// Reads one input row as channel-planar RGB bytes at the backbone's size, for every supported column type, with
+/// errors that name the column, the row and what was expected.
+/// </summary>
+internal sealed class ImageInput
+{
+    private readonly string column;
+    private readonly string component;
+    private readonly int size;
+    private readonly int pixelHeight, pixelWidth;
+
+    private ImageInput(ImageInputKind kind, string column, int size, int pixelHeight, int pixelWidth, string component)
+    {
+        Kind = kind;
+        this.column = column;
+        this.size = size;
+        this.pixelHeight = pixelHeight;
+        this.pixelWidth = pixelWidth;
+        this.component = component;
+    }
+
+    public ImageInputKind Kind { get; }
+
+    /// <summary>Classifies a column type; null when it is not a supported image input.</summary>
+    public static ImageInputKind? KindOf(DataViewType type) => type switch
+    {
+        ImageDataViewType => ImageInputKind.Image,
+        VectorDataViewType { ItemType: var item } when item == NumberDataViewType.Byte => ImageInputKind.EncodedBytes,
+        VectorDataViewType { ItemType: var item, IsKnownSize: true } vector when item == NumberDataViewType.Single && vector.Size % 3 == 0 => ImageInputKind.PixelVector,
+        _ => null,
+    };
+
+    /// <summary>The reader for a column of <paramref name="schema"/>; throws naming the column when it cannot be read.</summary>
+    public static ImageInput For(DataViewSchema schema, string name, int size, int pixelHeight, int pixelWidth, string component)
+    {
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(schema),
+                $"{component}: input column '{name}' was not found. The input has: {string.Join(", ", schema.Select(c => $"'{c.Name}'"))}.");
+        var kind = KindOf(column.Type) ?? throw new ArgumentOutOfRangeException(nameof(schema), Expected(component, name, column.Type.ToString() ?? column.Type.GetType().Name));
+        if (kind == ImageInputKind.PixelVector)
+        {
+            int length = ((VectorDataViewType)column.Type).Size;
+            (pixelHeight, pixelWidth) = ResolvePixelShape(length, pixelHeight, pixelWidth, component, name);
+        }
+        return new ImageInput(kind, name, size, pixelHeight, pixelWidth, component);
+    }
+
+    /// <summary>The message for a column of the wrong type.</summary>
+    public static string Expected(string component, string name, string found) =>
+        $"{component}: input column '{name}' has type {found}, but an image column was expected: an image (ImageDataViewType, " +
+        "values of type MLImage, e.g. from mlContext.Transforms.LoadImages), encoded image bytes (vector of Byte), or " +
+        "ExtractPixels output (known-size vector of Single, planar RGB).";
+
+    /// <summary>A getter for the current row of <paramref name="row"/>, returning planar RGB bytes of size×size.</summary>
+    public Func<byte[]> Getter(DataViewRow row)
+    {
+        var schemaColumn = row.Schema[column];
+        switch (Kind)
+        {
+            case ImageInputKind.Image:
+            {
+                var get = row.GetGetter<MLImage>(schemaColumn);
+                MLImage image = null!;
+                return () =>
+                {
+                    get(ref image);
+                    return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component);
+                };
+            }
+            case ImageInputKind.EncodedBytes:
+            {
+                var get = row.GetGetter<VBuffer<byte>>(schemaColumn);
+                var bytes = default(VBuffer<byte>);
+                return () =>
+                {
+                    get(ref bytes);
+                    var dense = bytes.DenseValues().ToArray();
+                    if (dense.Length == 0)
+                        throw new InvalidOperationException($"{component}: row {row.Position} of column '{column}' holds no bytes; expected an encoded image.");
+                    MLImage image;
+                    try
+                    {
+                        image = MLImage.CreateFromStream(new MemoryStream(dense));
+                    }
+                    catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+                    {
+                        throw new InvalidOperationException(
+                            $"{component}: row {row.Position} of column '{column}' is not a decodable image ({dense.Length} bytes): {e.Message}", e);
+                    }
+                    using (image) return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component);
+                };
+            }
+            default:
+            {
+                var get = row.GetGetter<VBuffer<float>>(schemaColumn);
+                var pixels = default(VBuffer<float>);
+                return () =>
+                {
+                    get(ref pixels);
+                    var dense = pixels.DenseValues().ToArray();
+                    var planes = new byte[dense.Length];
+                    for (int i = 0; i < dense.Length; i++) planes[i] = (byte)Math.Clamp(MathF.Round(dense[i]), 0f, 255f);
+                    return ImageColumn.ResizePlanes(planes, pixelHeight, pixelWidth, size);
+                };
+            }
+        }
+    }
+
+    private static (int Height, int Width) ResolvePixelShape(int length, int height, int width, string component, string name)
+    {
+        if (height > 0 && width > 0)
+        {
+            if (3 * height * width != length)
+                throw new ArgumentOutOfRangeException(nameof(height),
+                    $"{component}: column '{name}' has {length} values, but PixelHeight × PixelWidth × 3 = {3 * height * width}.");
+            return (height, width);
+        }
+        int side = (int)Math.Round(Math.Sqrt(length / 3.0));
+        if (3 * side * side != length)
+            throw new ArgumentOutOfRangeException(nameof(height),
+                $"{component}: column '{name}' has {length} values, which is not 3 × a square; set PixelHeight and PixelWidth.");
+        return (side, side);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.Data;
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.MLNet;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>
+/// A frozen, trained backbone with everything needed to featurise with it: the architecture, the input size and
+/// preprocessing it was trained with, and the weights. It saves to and loads from its own file (format below), and
+/// is what a <see cref="SpatialFeaturizerTransformer"/> carries inside an ML.NET model zip.
+/// </summary>
+/// <remarks>
+/// File format (version 1), little-endian: magic "SPBKBN01"; int32 format version; int32 length and UTF-8 JSON header
+/// (<see cref="BackboneHeader"/>: kind, width, patch size, image size, feature dimension, preprocessing, the
+/// options it was trained with); int64 length and SHA-256 (32 bytes) of the weights; the weights as TorchSharp's
+/// <c>Module.save</c> writes them (tensor names, shapes and raw data; no executable content). Loading checks the magic,
+/// version, header values and checksum before it allocates any tensor.
+/// </remarks>
+public sealed class SpatialBackbone : IDisposable
+{
+    private static readonly byte[] Magic = Encoding.ASCII.GetBytes("SPBKBN01");
+    private const int FormatVersion = 1;
+    private readonly object forwardLock = new();
+    private bool disposed;
+
+    internal SpatialBackbone(BackboneModule module, BackboneSpec spec, string trainedWith, Device device)
+    {
+        Module = module;
+        Spec = spec;
+        TrainedWith = trainedWith;
+        Device = device;
+        module.eval();
+    }
+
+    internal BackboneModule Module { get; }
+    internal Device Device { get; }
+
+    /// <summary>Architecture and input size.</summary>
+    public BackboneSpec Spec { get; }
+    /// <summary>Architecture.</summary>
+    public BackboneKind Kind => Spec.Kind;
+    /// <summary>Side in pixels images are resized to (bilinear, antialiased) before the backbone.</summary>
+    public int ImageSize => Spec.ImageSize;
+    /// <summary>Length of the pooled embedding.</summary>
+    public int FeatureDimension => Module.FeatureDimension;
+    /// <summary>The training settings this backbone came from (free text; empty for untrained backbones).</summary>
+    public string TrainedWith { get; }
+
+    /// <summary>A freshly initialised (untrained) backbone, e.g. as a baseline.</summary>
+    public static SpatialBackbone CreateUntrained(BackboneSpec spec, int seed = 1)
+    {
+        manual_seed(seed);
+        return new SpatialBackbone(BackboneFactory.Create(spec), spec, "", CPU);
+    }
+
+    /// <summary>Pooled features [B, D] of a float image batch [B, 3, S, S] in [0, 1], on the CPU.</summary>
+    internal float[] FeaturizeBatch(Tensor images)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            using var scope = NewDisposeScope();
+            using var noGrad = inference_mode();
+            return Module.forward(images.to(Device)).to(CPU).data<float>().ToArray();
+        }
+    }
+
+    /// <summary>Features of one image.</summary>
+    public float[] Featurize(MLImage image)
+    {
+        using var scope = NewDisposeScope();
+        return FeaturizeBatch(ImageColumn.ToTensor(image, ImageSize, CPU, "(image)", -1, nameof(SpatialBackbone)));
+    }
+
+    /// <summary>Saves to a file (written to a temporary name, then renamed).</summary>
+    public void Save(string path)
+    {
+        string temporary = path + ".tmp";
+        using (var file = File.Create(temporary)) Save(file);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Saves to a stream.</summary>
+    public void Save(Stream stream)
+    {
+        using var weights = new MemoryStream();
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            Module.save(weights);
+        }
+        byte[] weightBytes = weights.ToArray();
+        var header = new BackboneHeader(Kind.ToString(), Spec.Width, Spec.PatchSize, ImageSize, FeatureDimension,
+            "rgb/255; resize bilinear antialias to ImageSize; normalize mean (0.485, 0.456, 0.406) std (0.229, 0.224, 0.225)", TrainedWith);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        writer.Write(FormatVersion);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        writer.Write(json.Length);
+        writer.Write(json);
+        writer.Write((long)weightBytes.Length);
+        writer.Write(SHA256.HashData(weightBytes));
+        writer.Write(weightBytes);
+    }
+
+    /// <summary>Loads a backbone file onto the CPU.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid backbone file; the message says what is wrong.</exception>
+    public static SpatialBackbone Load(string path)
+    {
+        using var file = File.OpenRead(path);
+        try
+        {
+            return Load(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Loads a backbone from a stream onto <paramref name="device"/> (CPU by default).</summary>
+    public static SpatialBackbone Load(Stream stream, Device? device = null)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+                throw new InvalidDataException("not a SpatialPrediction backbone file (bad magic).");
+            int version = reader.ReadInt32();
+            if (version != FormatVersion)
+                throw new InvalidDataException($"backbone file format version {version}; this library reads version {FormatVersion}.");
+            int headerLength = reader.ReadInt32();
+            if (headerLength <= 0 || headerLength > 1 << 20) throw new InvalidDataException($"implausible header length {headerLength}.");
+            var header = JsonSerializer.Deserialize<BackboneHeader>(reader.ReadBytes(headerLength))
+                         ?? throw new InvalidDataException("empty header.");
+            var spec = header.ToSpec();
+            long weightLength = reader.ReadInt64();
+            if (weightLength <= 0 || weightLength > 4L << 30) throw new InvalidDataException($"implausible weight size {weightLength} bytes.");
+            byte[] checksum = reader.ReadBytes(32);
+            byte[] weights = reader.ReadBytes((int)weightLength);
+            if (weights.Length != weightLength) throw new InvalidDataException($"truncated: {weights.Length} of {weightLength} weight bytes present.");
+            if (!SHA256.HashData(weights).AsSpan().SequenceEqual(checksum)) throw new InvalidDataException("weights checksum mismatch (the file is corrupted).");
+
+            var module = BackboneFactory.Create(spec);
+            try
+            {
+                if (module.FeatureDimension != header.FeatureDimension)
+                    throw new InvalidDataException($"header says {header.FeatureDimension} features, the architecture gives {module.FeatureDimension}.");
+                using (var weightStream = new MemoryStream(weights)) module.load(weightStream, strict: true);
+                var target = device ?? CPU;
+                module.to(target);
+                return new SpatialBackbone(module, spec, header.TrainedWith ?? "", target);
+            }
+            catch
+            {
+                module.Dispose();
+                throw;
+            }
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException("truncated backbone file.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException("unreadable header: " + e.Message);
+        }
+    }
+
+    /// <summary>Releases the native weights.</summary>
+    public void Dispose()
+    {
+        lock (forwardLock)
+        {
+            if (disposed) return;
+            disposed = true;
+            Module.Dispose();
+        }
+    }
+
+    /// <summary>The JSON header of a backbone file.</summary>
+    internal sealed record BackboneHeader(string Kind, int Width, int PatchSize, int ImageSize, int FeatureDimension, string Preprocessing, string? TrainedWith)
+    {
+        public BackboneSpec ToSpec()
+        {
+            if (!Enum.TryParse<BackboneKind>(Kind, out var kind) || !Enum.IsDefined(kind))
+                throw new InvalidDataException($"unknown backbone kind '{Kind}'.");
+            if (Width is < 1 or > 4096 || PatchSize is < 1 or > 1024 || ImageSize is < 8 or > 8192 || FeatureDimension is < 1 or > 1 << 16)
+                throw new InvalidDataException($"implausible architecture values (width {Width}, patch {PatchSize}, image {ImageSize}, features {FeatureDimension}).");
+            return new BackboneSpec(kind, Width, PatchSize, ImageSize);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.ML;
+using SpatialPrediction.ML.MLNet;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>
+/// An estimator around an already trained <see cref="SpatialBackbone"/>: <c>Fit</c> learns nothing, it checks the
+/// input column and returns the featuriser. Created by <c>mlContext.Transforms.SpatialFeaturize(backbone, ...)</c>.
+/// </summary>
+public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTransformer>
+{
+    private readonly SpatialFeaturizeOptions options;
+
+    internal SpatialFeaturizeEstimator(SpatialBackbone backbone, SpatialFeaturizeOptions options)
+    {
+        Backbone = backbone ?? throw new ArgumentNullException(nameof(backbone));
+        this.options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+    }
+
+    /// <summary>The backbone this estimator wraps.</summary>
+    public SpatialBackbone Backbone { get; }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ImageColumn.Check(inputSchema, options.InputColumnName, "SpatialFeaturize");
+        return SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(options.OutputColumnName));
+    }
+
+    /// <summary>Checks the input column and returns the featuriser.</summary>
+    /// <remarks>The featuriser uses this estimator's <see cref="SpatialBackbone"/> itself, not a copy: disposing it releases the backbone.</remarks>
+    public SpatialFeaturizerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var transformer = new SpatialFeaturizerTransformer(Backbone, options.InputColumnName, options.OutputColumnName,
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null);
+        transformer.GetOutputSchema(input.Schema);
+        return transformer;
+    }
+}
+
+/// <summary>Options of <c>mlContext.Transforms.SpatialFeaturize(...)</c>.</summary>
+public sealed class SpatialFeaturizeOptions
+{
+    /// <summary>Image column: MLImage, encoded image bytes, or ExtractPixels floats. Default "Image".</summary>
+    public string InputColumnName { get; set; } = "Image";
+    /// <summary>Feature column written. Default "Features".</summary>
+    public string OutputColumnName { get; set; } = "Features";
+    /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 64.</summary>
+    public int BatchSize { get; set; } = 64;
+    /// <summary>Height of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>
+    public int PixelHeight { get; set; }
+    /// <summary>Width of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>
+    public int PixelWidth { get; set; }
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
+    }
+}
