@@ -48,8 +48,8 @@ public sealed class SpatialFeaturizeOptions
     public string InputColumnName { get; set; } = "Image";
     /// <summary>Feature column written. Default "Features".</summary>
     public string OutputColumnName { get; set; } = "Features";
-    /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 8 (see <see cref="SpatialPretrainOptions.FeaturizationBatchSize"/>).</summary>
+    public int BatchSize { get; set; } = 8;
     /// <summary>Height of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>
     public int PixelHeight { get; set; }
     /// <summary>Width of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>

@@ -49,7 +49,7 @@ public static class SpatialPredictionCatalog
     /// </code>
     /// </example>
     public static SpatialFeaturizeEstimator SpatialFeaturize(this TransformsCatalog catalog, SpatialBackbone backbone,
-        string outputColumnName = "Features", string inputColumnName = "Image", int batchSize = 64)
+        string outputColumnName = "Features", string inputColumnName = "Image", int batchSize = 8)
         => catalog.SpatialFeaturize(backbone, new SpatialFeaturizeOptions
         {
             OutputColumnName = outputColumnName,
