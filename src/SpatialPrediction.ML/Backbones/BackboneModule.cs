@@ -32,6 +32,13 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// </summary>
     public abstract Tensor FeatureMap(Tensor images);
 
+    /// <summary>The pooled embedding [B, D] and the feature map [B, D, h, w] from one forward pass.</summary>
+    public virtual (Tensor Pooled, Tensor Map) PooledAndMap(Tensor images)
+    {
+        var map = FeatureMap(images);
+        return (map.mean(new long[] { 2, 3 }), map);
+    }
+
     /// <summary>Whether <paramref name="size"/> is an input side this backbone accepts.</summary>
     public bool Accepts(int size) => size >= MinInputSize && size <= MaxInputSize && size % InputSizeMultiple == 0;
 

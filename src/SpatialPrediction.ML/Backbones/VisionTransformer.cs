@@ -71,11 +71,14 @@ public sealed class VisionTransformer : BackboneModule
     public override Tensor forward(Tensor images) => Tokens(images)[.., 0];
 
     /// <inheritdoc />
-    public override Tensor FeatureMap(Tensor images)
+    public override Tensor FeatureMap(Tensor images) => PooledAndMap(images).Map;
+
+    /// <inheritdoc />
+    public override (Tensor Pooled, Tensor Map) PooledAndMap(Tensor images)
     {
         var tokens = Tokens(images);
         long batch = images.shape[0], h = images.shape[2] / patchSize, w = images.shape[3] / patchSize;
-        return tokens[.., 1..].transpose(1, 2).reshape(batch, dimension, h, w);
+        return (tokens[.., 0], tokens[.., 1..].transpose(1, 2).reshape(batch, dimension, h, w));
     }
 
     private Tensor PositionsFor(long h, long w)

@@ -2,30 +2,65 @@ using Microsoft.ML;
 
 namespace SpatialPrediction.ML.MLNet;
 
-/// <summary>Where a featurised row gets its feature vector from.</summary>
+/// <summary>Where a featurised row gets its pooled features (and, when asked for, its feature map) from.</summary>
 internal abstract class FeatureSource : IDisposable
 {
-    /// <summary>The features of the row at <paramref name="position"/> of the cursor being served.</summary>
+    /// <summary>The pooled features of the row at <paramref name="position"/> of the cursor being served.</summary>
     public abstract ReadOnlySpan<float> At(long position);
+
+    /// <summary>The flattened feature map (C·h·w) of that row; only when the source was made with maps.</summary>
+    public abstract ReadOnlySpan<float> MapAt(long position);
 
     public virtual void Dispose() { }
 }
 
+/// <summary>Buffers for the features of up to <c>capacity</c> consecutive rows.</summary>
+internal sealed class FeatureBuffer(SpatialFeaturizerTransformer featurizer, int capacity, bool withMaps)
+{
+    public readonly float[] Pooled = new float[capacity * featurizer.FeatureDimension];
+    public readonly float[]? Maps = withMaps ? new float[capacity * featurizer.FeatureMapLength] : null;
+    public long First = -1;
+    public int Count;
+
+    public bool Holds(long position) => position >= First && position < First + Count;
+
+    public void Fill(long first, IReadOnlyList<byte[]> images)
+    {
+        featurizer.FeaturizeInto(images, Pooled, Maps);
+        First = first;
+        Count = images.Count;
+    }
+
+    public ReadOnlySpan<float> PooledAt(long position)
+        => Pooled.AsSpan((int)(position - First) * featurizer.FeatureDimension, featurizer.FeatureDimension);
+
+    public ReadOnlySpan<float> MapAt(long position)
+        => Maps is null
+            ? throw new InvalidOperationException("The feature map column was not requested when this cursor was created.")
+            : Maps.AsSpan((int)(position - First) * featurizer.FeatureMapLength, featurizer.FeatureMapLength);
+}
+
 /// <summary>Featurises the current row alone (prediction engines, shuffled cursors).</summary>
-internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, DataViewRow row) : FeatureSource
+internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, DataViewRow row, bool withMaps) : FeatureSource
 {
     private readonly Func<byte[]> read = input.Getter(row);
-    private readonly float[] features = new float[featurizer.FeatureDimension];
-    private long position = -1;
+    private readonly FeatureBuffer buffer = new(featurizer, 1, withMaps);
+
+    private void Ensure(long position)
+    {
+        if (!buffer.Holds(position)) buffer.Fill(position, new[] { read() });
+    }
 
     public override ReadOnlySpan<float> At(long position)
     {
-        if (this.position != position)
-        {
-            featurizer.FeaturizeInto(new[] { read() }, features);
-            this.position = position;
-        }
-        return features;
+        Ensure(position);
+        return buffer.PooledAt(position);
+    }
+
+    public override ReadOnlySpan<float> MapAt(long position)
+    {
+        Ensure(position);
+        return buffer.MapAt(position);
     }
 }
 
@@ -36,41 +71,44 @@ internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, 
 /// </summary>
 internal sealed class BatchedFeatureSource : FeatureSource
 {
-    private readonly SpatialFeaturizerTransformer featurizer;
     private readonly DataViewRowCursor lookahead;
     private readonly Func<byte[]> read;
     private readonly int batchSize;
-    private readonly float[] features;
-    private long first = -1, count;
+    private readonly FeatureBuffer buffer;
 
-    public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize)
+    public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
     {
-        this.featurizer = featurizer;
         this.batchSize = batchSize;
         lookahead = data.GetRowCursor(new[] { data.Schema[column] });
         read = input.Getter(lookahead);
-        features = new float[batchSize * featurizer.FeatureDimension];
+        buffer = new FeatureBuffer(featurizer, batchSize, withMaps);
+    }
+
+    private void Ensure(long position)
+    {
+        if (buffer.Holds(position)) return;
+        while (lookahead.Position < position)
+        {
+            if (!lookahead.MoveNext())
+                throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
+        }
+        if (lookahead.Position != position)
+            throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
+        var images = new List<byte[]> { read() };
+        while (images.Count < batchSize && lookahead.MoveNext()) images.Add(read());
+        buffer.Fill(position, images);
     }
 
     public override ReadOnlySpan<float> At(long position)
     {
-        int d = featurizer.FeatureDimension;
-        if (position < first || position >= first + count)
-        {
-            while (lookahead.Position < position)
-            {
-                if (!lookahead.MoveNext())
-                    throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
-            }
-            if (lookahead.Position != position)
-                throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
-            var images = new List<byte[]> { read() };
-            while (images.Count < batchSize && lookahead.MoveNext()) images.Add(read());
-            featurizer.FeaturizeInto(images, features);
-            first = position;
-            count = images.Count;
-        }
-        return features.AsSpan((int)(position - first) * d, d);
+        Ensure(position);
+        return buffer.PooledAt(position);
+    }
+
+    public override ReadOnlySpan<float> MapAt(long position)
+    {
+        Ensure(position);
+        return buffer.MapAt(position);
     }
 
     public override void Dispose() => lookahead.Dispose();

@@ -26,13 +26,13 @@ internal sealed class FeaturizedDataView : IDataView
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
-        var (inputColumns, featuresActive) = featurizer.InputColumnsFor(input.Schema, Schema, columnsNeeded);
+        var (inputColumns, featuresActive, mapActive) = featurizer.InputColumnsFor(input.Schema, columnsNeeded);
         var cursor = input.GetRowCursor(inputColumns, rand);
-        FeatureSource? source = !featuresActive ? null
+        FeatureSource? source = !(featuresActive || mapActive) ? null
             : rand is null && featurizer.BatchSize > 1
-                ? new BatchedFeatureSource(featurizer, imageInput, input, featurizer.InputColumnName, featurizer.BatchSize)
-                : new RowFeatureSource(featurizer, imageInput, cursor);
-        return new FeaturizedCursor(cursor, new FeaturizedRow(Schema, cursor, featurizer.FeatureDimension, source));
+                ? new BatchedFeatureSource(featurizer, imageInput, input, featurizer.InputColumnName, featurizer.BatchSize, mapActive)
+                : new RowFeatureSource(featurizer, imageInput, cursor, mapActive);
+        return new FeaturizedCursor(cursor, new FeaturizedRow(Schema, cursor, source, mapActive));
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)

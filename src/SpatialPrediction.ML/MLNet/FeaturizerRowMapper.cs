@@ -21,12 +21,12 @@ internal sealed class FeaturizerRowMapper : IRowToRowMapper
     public DataViewSchema OutputSchema { get; }
 
     public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
-        => featurizer.InputColumnsFor(InputSchema, OutputSchema, dependingColumns).Input;
+        => featurizer.InputColumnsFor(InputSchema, dependingColumns).Input;
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
     {
-        bool featuresActive = activeColumns.Any(c => c.Index == OutputSchema.Count - 1);
-        return new FeaturizedRow(OutputSchema, input, featurizer.FeatureDimension,
-            featuresActive ? new RowFeatureSource(featurizer, imageInput, input) : null);
+        var (_, featuresActive, mapActive) = featurizer.InputColumnsFor(InputSchema, activeColumns);
+        var source = featuresActive || mapActive ? new RowFeatureSource(featurizer, imageInput, input, mapActive) : null;
+        return new FeaturizedRow(OutputSchema, input, source, mapActive);
     }
 }

@@ -70,6 +70,39 @@ public sealed class SpatialBackbone : IDisposable
         }
     }
 
+    /// <summary>Pooled features [B·D] and feature maps [B·C·h·w] of a float image batch in [0, 1], on the CPU.</summary>
+    internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            using var scope = NewDisposeScope();
+            using var noGrad = inference_mode();
+            var (pooled, map) = Module.PooledAndMap(images.to(Device));
+            return (pooled.to(CPU).data<float>().ToArray(), map.contiguous().to(CPU).data<float>().ToArray());
+        }
+    }
+
+    /// <summary>Shape (channels, height, width) of the spatial feature map at <see cref="ImageSize"/>.</summary>
+    public (int Channels, int Height, int Width) FeatureMapShape
+    {
+        get
+        {
+            if (featureMapShape is { } known) return known;
+            lock (forwardLock)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                using var scope = NewDisposeScope();
+                using var noGrad = inference_mode();
+                var shape = Module.FeatureMap(zeros(1, 3, ImageSize, ImageSize, device: Device)).shape;
+                featureMapShape = ((int)shape[1], (int)shape[2], (int)shape[3]);
+                return featureMapShape.Value;
+            }
+        }
+    }
+
+    private (int, int, int)? featureMapShape;
+
     /// <summary>Features of one image.</summary>
     public float[] Featurize(MLImage image)
     {

@@ -26,7 +26,9 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         ImageColumn.Check(inputSchema, options.InputColumnName, "SpatialFeaturize");
-        return SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(options.OutputColumnName));
+        return options.FeatureMapColumnName is null
+            ? SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(options.OutputColumnName))
+            : SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(options.OutputColumnName), SchemaShapeColumns.FloatVector(options.FeatureMapColumnName));
     }
 
     /// <summary>Checks the input column and returns the featuriser.</summary>
@@ -35,7 +37,7 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
     {
         ArgumentNullException.ThrowIfNull(input);
         var transformer = new SpatialFeaturizerTransformer(Backbone, options.InputColumnName, options.OutputColumnName,
-            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null);
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -48,6 +50,8 @@ public sealed class SpatialFeaturizeOptions
     public string InputColumnName { get; set; } = "Image";
     /// <summary>Feature column written. Default "Features".</summary>
     public string OutputColumnName { get; set; } = "Features";
+    /// <summary>Optional column for the spatial feature map (channels × height × width floats) for dense probes. Default null (none).</summary>
+    public string? FeatureMapColumnName { get; set; }
     /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 8 (see <see cref="SpatialPretrainOptions.FeaturizationBatchSize"/>).</summary>
     public int BatchSize { get; set; } = 8;
     /// <summary>Height of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>

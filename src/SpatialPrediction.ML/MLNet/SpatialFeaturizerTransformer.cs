@@ -33,9 +33,10 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     private readonly SpatialBackbone backbone;
 
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
-        int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory)
+        int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null)
     {
         this.backbone = backbone;
+        FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         BatchSize = batchSize;
@@ -48,6 +49,13 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public string InputColumnName { get; }
     /// <summary>Feature column written.</summary>
     public string OutputColumnName { get; }
+    /// <summary>
+    /// Column for the spatial feature map (a vector of floats with dimensions channels × height × width, e.g. the last
+    /// CNN stage or the ViT patch tokens on their grid), for dense probes; null when not produced.
+    /// </summary>
+    public string? FeatureMapColumnName { get; }
+    /// <summary>Values in one feature map (channels × height × width); 0 without a feature-map column.</summary>
+    public int FeatureMapLength => FeatureMapColumnName is null ? 0 : backbone.FeatureMapShape.Channels * backbone.FeatureMapShape.Height * backbone.FeatureMapShape.Width;
     /// <summary>Rows featurised per forward pass when a cursor reads in order.</summary>
     public int BatchSize { get; }
     /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
@@ -74,6 +82,11 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, FeatureDimension));
+        if (FeatureMapColumnName is not null)
+        {
+            var (c, h, w) = backbone.FeatureMapShape;
+            builder.AddColumn(FeatureMapColumnName, new VectorDataViewType(NumberDataViewType.Single, c, h, w));
+        }
         return builder.ToSchema();
     }
 
@@ -92,8 +105,11 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component);
 
-    /// <summary>Featurises planar RGB images (each 3·S·S bytes) into <paramref name="destination"/>, row after row.</summary>
-    internal void FeaturizeInto(IReadOnlyList<byte[]> images, Span<float> destination)
+    /// <summary>
+    /// Featurises planar RGB images (each 3·S·S bytes) into <paramref name="pooled"/> (and the feature maps into
+    /// <paramref name="maps"/> when given), row after row.
+    /// </summary>
+    internal void FeaturizeInto(IReadOnlyList<byte[]> images, Span<float> pooled, float[]? maps = null)
     {
         int plane = 3 * ImageSize * ImageSize;
         var all = new byte[images.Count * plane];
@@ -101,34 +117,42 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         using var scope = NewDisposeScope();
         var batch = tensor(all, new long[] { images.Count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
             .to_type(ScalarType.Float32).div_(255f);
-        backbone.FeaturizeBatch(batch).CopyTo(destination);
+        if (maps is null)
+        {
+            backbone.FeaturizeBatch(batch).CopyTo(pooled);
+            return;
+        }
+        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch);
+        pooledValues.CopyTo(pooled);
+        mapValues.CopyTo(maps, 0);
     }
 
     /// <summary>
-    /// The input columns needed to serve <paramref name="requested"/> output columns, and whether the feature column is
-    /// among them (it needs the image column).
+    /// The input columns needed to serve <paramref name="requested"/> output columns, and which of the two outputs are
+    /// among them (either needs the image column).
     /// </summary>
-    internal (IEnumerable<DataViewSchema.Column> Input, bool FeaturesActive) InputColumnsFor(
-        DataViewSchema inputSchema, DataViewSchema outputSchema, IEnumerable<DataViewSchema.Column> requested)
+    internal (IEnumerable<DataViewSchema.Column> Input, bool FeaturesActive, bool MapActive) InputColumnsFor(
+        DataViewSchema inputSchema, IEnumerable<DataViewSchema.Column> requested)
     {
-        int featureIndex = outputSchema.Count - 1;
-        bool featuresActive = false;
+        int firstOutput = inputSchema.Count;
+        bool featuresActive = false, mapActive = false;
         var needed = new HashSet<int>();
         foreach (var column in requested)
         {
-            if (column.Index == featureIndex) featuresActive = true;
+            if (column.Index == firstOutput) featuresActive = true;
+            else if (column.Index > firstOutput) mapActive = true;
             else needed.Add(column.Index);
         }
-        if (featuresActive) needed.Add(inputSchema[InputColumnName].Index);
-        return (needed.OrderBy(i => i).Select(i => inputSchema[i]).ToList(), featuresActive);
+        if (featuresActive || mapActive) needed.Add(inputSchema[InputColumnName].Index);
+        return (needed.OrderBy(i => i).Select(i => inputSchema[i]).ToList(), featuresActive, mapActive);
     }
 
     // ---- ML.NET model zip: the layout ML.NET's own transforms use, with the backbone file as a binary stream ----
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SPFEATUR",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: 0x00010002, // 1.2 adds the feature-map column name
+        verReadableCur: 0x00010002,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
@@ -137,12 +161,13 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     {
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
-        // int32 batch size, pixel height, pixel width; strings: input and output column names.
+        // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null.
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write(PixelHeight);
         ctx.Writer.Write(PixelWidth);
         ctx.SaveNonEmptyString(InputColumnName);
         ctx.SaveNonEmptyString(OutputColumnName);
+        ctx.SaveStringOrNull(FeatureMapColumnName);
         ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
     }
 
@@ -157,11 +182,12 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
             throw new InvalidDataException($"{Component}: implausible settings in the model (batch {batchSize}, pixels {pixelHeight}×{pixelWidth}).");
         string input = ctx.LoadNonEmptyString();
         string output = ctx.LoadNonEmptyString();
+        string? featureMap = ctx.Header.ModelVerWritten >= 0x00010002 ? ctx.LoadStringOrNull() : null;
         SpatialBackbone? loaded = null;
         var environment = env as IHostEnvironmentInternal;
         var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
         if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
             throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
-        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null);
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap);
     }
 }

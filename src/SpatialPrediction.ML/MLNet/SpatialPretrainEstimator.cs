@@ -28,7 +28,9 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         ImageColumn.Check(inputSchema, Options.InputColumnName, Component);
-        return SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(Options.OutputColumnName));
+        return Options.FeatureMapColumnName is null
+            ? SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(Options.OutputColumnName))
+            : SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(Options.OutputColumnName), SchemaShapeColumns.FloatVector(Options.FeatureMapColumnName));
     }
 
     /// <summary>Reads every image of the input column, pretrains, and returns the featuriser.</summary>
@@ -46,6 +48,6 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var result = SpatialPretrainer.Train(images, settings, device);
         var backbone = new SpatialBackbone(result.Backbone, settings.BackboneSpec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
-            Options.PixelHeight, Options.PixelWidth, result.History);
+            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName);
     }
 }

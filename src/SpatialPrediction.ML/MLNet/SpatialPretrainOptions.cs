@@ -25,6 +25,9 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public int FeaturizationBatchSize { get; set; } = 8;
 
+    /// <summary>Optional column for the spatial feature map (channels × height × width floats) of the returned featuriser. Default null (none).</summary>
+    public string? FeatureMapColumnName { get; set; }
+
     /// <summary>Height of ExtractPixels input vectors; 0 (default) infers a square from the length.</summary>
     public int PixelHeight { get; set; }
 
