@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Interop;
 using SpatialPrediction.ML.MLNet;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -202,6 +203,74 @@ public sealed class SpatialBackbone : IDisposable
         catch (JsonException e)
         {
             throw new InvalidDataException("unreadable header: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Writes the weights as safetensors with this library's names (and the architecture in the metadata), for
+    /// PyTorch (<c>safetensors.torch.load_file</c>) or any other safetensors reader.
+    /// </summary>
+    public void ExportSafetensors(string path)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            var state = Module.state_dict();
+            SafetensorsFile.Write(path, state, new Dictionary<string, string>
+            {
+                ["format"] = "pt", ["library"] = "SpatialPrediction.ML", ["kind"] = Kind.ToString(),
+                ["image_size"] = ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+    }
+
+    /// <summary>
+    /// Sets the weights from a safetensors file (e.g. a PyTorch <c>state_dict</c> saved with
+    /// <c>safetensors.torch.save_file</c>). Every name and shape is checked before anything is changed: a missing
+    /// tensor (unless <paramref name="allowMissing"/>) or a shape mismatch fails naming the tensors; tensors with no
+    /// place in the backbone (a classifier) are ignored and listed in the report.
+    /// </summary>
+    public WeightImportReport ImportSafetensors(string path, WeightNaming naming = WeightNaming.Native, bool allowMissing = false)
+    {
+        var file = SafetensorsFile.Read(path);
+        try
+        {
+            lock (forwardLock)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                var expected = Module.state_dict();
+                var matched = new Dictionary<string, Tensor>();
+                var unexpected = new List<string>();
+                var mismatched = new List<string>();
+                foreach (var (name, value) in file)
+                {
+                    string? ours = naming == WeightNaming.Native ? name : TorchvisionResNetKeys.ToOurs(name, Kind);
+                    if (ours is null || !expected.TryGetValue(ours, out var target))
+                    {
+                        unexpected.Add(name);
+                        continue;
+                    }
+                    if (!target.shape.SequenceEqual(value.shape))
+                        mismatched.Add($"{name} (file [{string.Join(", ", value.shape)}], backbone [{string.Join(", ", target.shape)}])");
+                    else matched[ours] = value;
+                }
+                var missing = expected.Keys.Where(k => !matched.ContainsKey(k)).ToList();
+                if (mismatched.Count > 0)
+                    throw new InvalidDataException($"{path}: shapes differ from the {Kind} backbone for {string.Join("; ", mismatched.Take(10))}.");
+                if (missing.Count > 0 && !allowMissing)
+                    throw new InvalidDataException(
+                        $"{path}: the file has no value for {missing.Count} backbone tensor(s): {string.Join(", ", missing.Take(10))}" +
+                        (missing.Count > 10 ? ", ..." : "") + ". Check the naming (WeightNaming) or pass allowMissing: true.");
+                using (no_grad())
+                {
+                    foreach (var (ours, value) in matched) expected[ours].copy_(value);
+                }
+                return new WeightImportReport(matched.Keys.ToList(), missing, unexpected);
+            }
+        }
+        finally
+        {
+            foreach (var tensor in file.Values) tensor.Dispose();
         }
     }
 

@@ -1,0 +1,116 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Interop;
+
+/// <summary>
+/// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON header mapping each tensor
+/// name to dtype, shape and byte range, then the raw little-endian data). Data only: nothing in a file can run code,
+/// and every header value is checked against the file before a tensor is allocated.
+/// </summary>
+public static class SafetensorsFile
+{
+    private const long MaxHeaderBytes = 100L << 20;
+
+    private static readonly Dictionary<string, (ScalarType Type, int Size)> DTypes = new()
+    {
+        ["F32"] = (ScalarType.Float32, 4), ["F64"] = (ScalarType.Float64, 8), ["F16"] = (ScalarType.Float16, 2),
+        ["BF16"] = (ScalarType.BFloat16, 2), ["I64"] = (ScalarType.Int64, 8), ["I32"] = (ScalarType.Int32, 4),
+        ["U8"] = (ScalarType.Byte, 1),
+    };
+
+    /// <summary>Writes named tensors (moved to the CPU, made contiguous) with optional text metadata.</summary>
+    public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var header = new JsonObject();
+        if (metadata is not null)
+            header["__metadata__"] = new JsonObject(metadata.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)JsonValue.Create(m.Value))));
+        var blobs = new List<byte[]>();
+        long offset = 0;
+        foreach (var (name, value) in tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            using var cpu = value.detach().cpu().contiguous();
+            string dtype = DTypes.First(d => d.Value.Type == cpu.dtype).Key;
+            byte[] bytes = cpu.bytes.ToArray();
+            header[name] = new JsonObject
+            {
+                ["dtype"] = dtype,
+                ["shape"] = new JsonArray(cpu.shape.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
+                ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes.Length)),
+            };
+            blobs.Add(bytes);
+            offset += bytes.Length;
+        }
+        byte[] json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        string temporary = path + ".tmp";
+        using (var file = File.Create(temporary))
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(length, json.Length);
+            file.Write(length);
+            file.Write(json);
+            foreach (var blob in blobs) file.Write(blob);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Reads every tensor of a file onto the CPU; the caller disposes them.</summary>
+    /// <exception cref="InvalidDataException">The file is not well-formed safetensors; the message names the file and the problem.</exception>
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        using var file = File.OpenRead(path);
+        try
+        {
+            return Read(file, file.Length);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"{path}: not a readable safetensors file ({e.Message}).", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    private static Dictionary<string, Tensor> Read(Stream stream, long length)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        long headerLength = reader.ReadInt64();
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > length)
+            throw new InvalidDataException($"header length {headerLength} does not fit a {length}-byte file.");
+        var header = JsonNode.Parse(reader.ReadBytes((int)headerLength))?.AsObject() ?? throw new InvalidDataException("empty header.");
+        long dataStart = 8 + headerLength, dataLength = length - dataStart;
+        var result = new Dictionary<string, Tensor>();
+        try
+        {
+            foreach (var (name, node) in header.OrderBy(h => (long?)h.Value?["data_offsets"]?[0] ?? 0))
+            {
+                if (name == "__metadata__") continue;
+                string dtype = (string?)node?["dtype"] ?? throw new InvalidDataException($"tensor '{name}' has no dtype.");
+                if (!DTypes.TryGetValue(dtype, out var type)) throw new InvalidDataException($"tensor '{name}' has unsupported dtype {dtype}.");
+                var shape = node!["shape"]!.AsArray().Select(s => (long)s!).ToArray();
+                var range = node["data_offsets"]!.AsArray().Select(s => (long)s!).ToArray();
+                if (shape.Any(s => s < 0) || range.Length != 2 || range[0] < 0 || range[1] < range[0] || range[1] > dataLength)
+                    throw new InvalidDataException($"tensor '{name}' has an invalid shape or byte range.");
+                long elements = shape.Aggregate(1L, (a, b) => checked(a * b));
+                if (checked(elements * type.Size) != range[1] - range[0])
+                    throw new InvalidDataException($"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtype} needs {elements * type.Size} bytes, the file gives {range[1] - range[0]}.");
+                stream.Position = dataStart + range[0];
+                byte[] bytes = reader.ReadBytes((int)(range[1] - range[0]));
+                var value = empty(shape, dtype: type.Type);
+                value.bytes = bytes;
+                result[name] = value;
+            }
+            return result;
+        }
+        catch
+        {
+            foreach (var tensor in result.Values) tensor.Dispose();
+            throw;
+        }
+    }
+}
