@@ -57,6 +57,13 @@ internal static class ImageColumn
     /// <summary>Channel-planar RGB bytes of the image, resized (area-averaged when shrinking) to size×size.</summary>
     public static byte[] ToRgbPlanes(MLImage? image, int size, string columnName, long row, string component)
     {
+        var (planes, height, width) = ToNativePlanes(image, columnName, row, component);
+        return ResizePlanes(planes, height, width, size);
+    }
+
+    /// <summary>Channel-planar RGB bytes of the image at its own size.</summary>
+    public static (byte[] Planes, int Height, int Width) ToNativePlanes(MLImage? image, string columnName, long row, string component)
+    {
         if (image is null)
             throw new InvalidOperationException($"{component}: row {row} of column '{columnName}' holds no image (null). Remove or fix that row.");
         int width = image.Width, height = image.Height;
@@ -78,7 +85,24 @@ internal static class ImageColumn
             planes[plane + p] = source[4 * p + g];
             planes[2 * plane + p] = source[4 * p + b];
         }
-        return ResizePlanes(planes, height, width, size);
+        return (planes, height, width);
+    }
+
+    /// <summary>An ML.NET image (RGBA, opaque) from a float tensor [3, H, W] with values in [0, 1].</summary>
+    public static MLImage ToMLImage(Tensor rgb)
+    {
+        int height = (int)rgb.shape[1], width = (int)rgb.shape[2];
+        using var scope = NewDisposeScope();
+        var bytes = (rgb * 255f).round().clamp(0, 255).to_type(ScalarType.Byte).permute(1, 2, 0).contiguous().data<byte>().ToArray();
+        var rgba = new byte[width * height * 4];
+        for (int p = 0, q = 0; p < bytes.Length; p += 3, q += 4)
+        {
+            rgba[q] = bytes[p];
+            rgba[q + 1] = bytes[p + 1];
+            rgba[q + 2] = bytes[p + 2];
+            rgba[q + 3] = 255;
+        }
+        return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, rgba);
     }
 
     /// <summary>Planar RGB bytes resized (bilinear, antialiased when shrinking) to size×size.</summary>

@@ -1,0 +1,40 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SpatialPrediction.ML.Data;
+
+namespace SpatialPrediction.ML.Evaluation;
+
+/// <summary>
+/// Anything that turns images into fixed-length feature vectors: the evaluators' view of a frozen featuriser. Use
+/// <see cref="ImageFeaturizers.FromTransformer"/> for any ML.NET transformer that maps an image column to a float vector column (ours,
+/// <c>DnnFeaturizeImage</c>, an ONNX model, a whole pipeline).
+/// </summary>
+/// <param name="images">Images to featurise (the callee does not keep or dispose them).</param>
+/// <returns>One feature vector per image, all of one length.</returns>
+public delegate float[][] ImageFeaturizer(IReadOnlyList<MLImage> images);
+
+/// <summary>Adapters to <see cref="ImageFeaturizer"/>.</summary>
+public static class ImageFeaturizers
+{
+    /// <summary>
+    /// Wraps an ML.NET transformer: images go in through an in-memory view with one image column named
+    /// <paramref name="inputColumnName"/>, features are read from <paramref name="outputColumnName"/>, which must be a
+    /// known-size vector of <c>float</c>.
+    /// </summary>
+    public static ImageFeaturizer FromTransformer(ITransformer transformer, string inputColumnName = "Image", string outputColumnName = "Features")
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        return images =>
+        {
+            if (images.Count == 0) return Array.Empty<float[]>();
+            var view = new ImageListDataView(images, inputColumnName);
+            var output = transformer.Transform(view);
+            var column = output.Schema.GetColumnOrNull(outputColumnName)
+                ?? throw new ArgumentException($"The featuriser's output has no column '{outputColumnName}'. It has: " +
+                                               string.Join(", ", output.Schema.Select(c => $"'{c.Name}'")) + ".");
+            if (column.Type is not VectorDataViewType { ItemType: var item, IsKnownSize: true } || item != NumberDataViewType.Single)
+                throw new ArgumentException($"Column '{outputColumnName}' has type {column.Type}; a known-size vector of Single was expected.");
+            return output.GetColumn<float[]>(column).ToArray();
+        };
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace SpatialPrediction.ML.Evaluation;
+
+/// <summary>
+/// Linear probe on frozen features: min-max normalisation and ML.NET's <c>LbfgsMaximumEntropy</c> fitted on the
+/// training features, ML.NET's multiclass evaluator on the test features.
+/// </summary>
+public static class LinearProbe
+{
+    /// <summary>Fits on (<paramref name="trainFeatures"/>, <paramref name="trainLabels"/>) and evaluates on the test pair.</summary>
+    public static MulticlassClassificationMetrics Evaluate(MLContext mlContext, IReadOnlyList<float[]> trainFeatures, IReadOnlyList<int> trainLabels,
+        IReadOnlyList<float[]> testFeatures, IReadOnlyList<int> testLabels, float l2Regularization = 1f)
+    {
+        int d = FeatureTable.CheckShape(trainFeatures, trainLabels.Count, "LinearProbe training set");
+        int dTest = FeatureTable.CheckShape(testFeatures, testLabels.Count, "LinearProbe test set");
+        if (d != dTest) throw new ArgumentException($"LinearProbe: training vectors have {d} values, test vectors {dTest}.");
+        var model = Fit(mlContext, FeatureTable.Classification(mlContext, trainFeatures, trainLabels), "Label", "Features", l2Regularization);
+        return mlContext.MulticlassClassification.Evaluate(model.Transform(FeatureTable.Classification(mlContext, testFeatures, testLabels)));
+    }
+
+    /// <summary>
+    /// The same probe behind any featuriser transformer: featurises <paramref name="train"/> and <paramref name="test"/>
+    /// with it and probes <paramref name="labelColumn"/> (any type MapValueToKey takes).
+    /// </summary>
+    public static MulticlassClassificationMetrics Evaluate(MLContext mlContext, ITransformer featurizer, IDataView train, IDataView test,
+        string labelColumn = "Label", string featureColumn = "Features", float l2Regularization = 1f)
+    {
+        foreach (var (data, name) in new[] { (train, "training"), (test, "test") })
+        {
+            if (data.Schema.GetColumnOrNull(labelColumn) is null)
+                throw new ArgumentException($"LinearProbe: the {name} data has no label column '{labelColumn}'. It has: " +
+                                            string.Join(", ", data.Schema.Select(c => $"'{c.Name}'")) + ".");
+        }
+        var featuredTrain = featurizer.Transform(train);
+        if (featuredTrain.Schema.GetColumnOrNull(featureColumn) is not { Type: VectorDataViewType { IsKnownSize: true } vector } || vector.ItemType != NumberDataViewType.Single)
+            throw new ArgumentException($"LinearProbe: the featuriser's output has no known-size float vector column '{featureColumn}'.");
+        var model = Fit(mlContext, featuredTrain, labelColumn, featureColumn, l2Regularization);
+        return mlContext.MulticlassClassification.Evaluate(model.Transform(featurizer.Transform(test)), labelColumn);
+    }
+
+    private static ITransformer Fit(MLContext mlContext, IDataView data, string labelColumn, string featureColumn, float l2)
+        => mlContext.Transforms.Conversion.MapValueToKey(labelColumn)
+            .Append(mlContext.Transforms.NormalizeMinMax(featureColumn))
+            .AppendCacheCheckpoint(mlContext)
+            .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
+            {
+                LabelColumnName = labelColumn,
+                FeatureColumnName = featureColumn,
+                L2Regularization = l2,
+            }))
+            .Fit(data);
+}
