@@ -24,6 +24,21 @@ internal static class FeatureTable
         return dimension;
     }
 
+    /// <summary>
+    /// Dimensions that vary over <paramref name="features"/>: constant ones carry nothing and turn normalisation into
+    /// 0/0. Returns every dimension when none varies (the probe then meets the constant honestly).
+    /// </summary>
+    public static int[] Informative(IReadOnlyList<float[]> features)
+    {
+        int d = features[0].Length;
+        var varying = Enumerable.Range(0, d).Where(k => features.Any(f => f[k] != features[0][k])).ToArray();
+        return varying.Length == 0 ? Enumerable.Range(0, d).ToArray() : varying;
+    }
+
+    /// <summary>The given dimensions of every vector.</summary>
+    public static List<float[]> Select(IReadOnlyList<float[]> features, int[] dimensions)
+        => features.Select(f => dimensions.Length == f.Length ? f : dimensions.Select(k => f[k]).ToArray()).ToList();
+
     private static IDataView Create<T>(MLContext mlContext, IReadOnlyList<float[]> features, List<Row<T>> rows)
     {
         for (int i = 0; i < rows.Count; i++) rows[i].Features = features[i];

@@ -83,8 +83,8 @@ public static class PatchPairSpatialTest
 
         int split = trainImages * options.PairsPerImage;
         // Dimensions that never vary on the training pairs carry nothing, and would turn standardisation into 0/0.
-        var informative = Enumerable.Range(0, pairFeatures[0].Length)
-            .Where(d => pairFeatures.Take(split).Select(f => f[d]).Distinct().Skip(1).Any()).ToArray();
+        var trainPairs = pairFeatures.Take(split).ToList();
+        var informative = Enumerable.Range(0, trainPairs[0].Length).Where(d => trainPairs.Any(f => f[d] != trainPairs[0][d])).ToArray();
         var scores = new List<TargetScore>();
         for (int k = 0; k < RelativeBoxTargets.Count; k++)
         {
@@ -94,9 +94,9 @@ public static class PatchPairSpatialTest
                     targets.Skip(split).Select(t => (double)t[k]).ToList()));
                 continue;
             }
-            pairFeatures = pairFeatures.Select(f => informative.Length == f.Length ? f : informative.Select(d => f[d]).ToArray()).ToList();
-            var trainData = FeatureTable.Regression(mlContext, pairFeatures.Take(split).ToList(), targets.Take(split).Select(t => t[k]).ToList());
-            var testData = FeatureTable.Regression(mlContext, pairFeatures.Skip(split).ToList(), targets.Skip(split).Select(t => t[k]).ToList());
+            var selected = FeatureTable.Select(pairFeatures, informative);
+            var trainData = FeatureTable.Regression(mlContext, selected.Take(split).ToList(), targets.Take(split).Select(t => t[k]).ToList());
+            var testData = FeatureTable.Regression(mlContext, selected.Skip(split).ToList(), targets.Skip(split).Select(t => t[k]).ToList());
             var model = mlContext.Transforms.NormalizeMeanVariance("Features")
                 .Append(mlContext.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options
                 {
