@@ -2,7 +2,9 @@ namespace SpatialPrediction.ML.Data;
 
 /// <summary>
 /// Rasterises one scene: a textured background, optional distractors, then the main object, each shape given by an
-/// inside-test in the object's own [-1, 1]² frame and anti-aliased by 2×2 supersampling.
+/// inside-test in the object's own [-1, 1]² frame and anti-aliased by 2×2 supersampling. Alongside the pixels it
+/// writes the class mask and the depth map; the style changes only how objects and background look, never the random
+/// draws, so every style of one (seed, index) shares geometry, mask and depth.
 /// </summary>
 /// <remarks>
 /// Every scene draws from its own <see cref="Random"/>, seeded from (seed, index), so scene <c>i</c> is the same
@@ -18,6 +20,15 @@ internal static class SceneRenderer
         int size = options.ImageSize;
         var canvas = new float[size * size * 3];
         var (bgMean, _) = PaintBackground(canvas, size, random);
+        var mask = new byte[size * size];
+        var depth = new float[size * size];
+        for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+            depth[y * size + x] = BackgroundDepth(y, size);
+        if (options.Style == SceneStyle.Palette)
+        {
+            for (int i = 0; i < canvas.Length; i++) canvas[i] = 0.45f * canvas[i] + 0.55f * 235f;
+        }
 
         var objects = new List<SceneObject>();
         var mainShape = (SceneShape)random.Next(options.ClassCount);
@@ -32,9 +43,11 @@ internal static class SceneRenderer
         var main = PlaceObject(mainShape, mainScale, bgMean, random);
         objects.Insert(0, main);
 
-        // Draw back to front: distractors first, the labelled object last so it is never hidden.
-        for (int i = 1; i < objects.Count; i++) PaintObject(canvas, size, objects[i]);
-        PaintObject(canvas, size, main);
+        // Draw back to front: distractors first (each nearer than the one before), the labelled object last and
+        // nearest so it is never hidden; bigger main objects are nearer still.
+        var layer = new SceneLayer(canvas, mask, depth, size, options.Style);
+        for (int i = 1; i < objects.Count; i++) PaintObject(layer, objects[i], 6f + 0.5f * (objects.Count - i));
+        PaintObject(layer, main, 3f + 2f * (1f - mainScale));
 
         var rgb = new byte[canvas.Length];
         for (int i = 0; i < canvas.Length; i++)
@@ -43,8 +56,22 @@ internal static class SceneRenderer
             float noisy = canvas[i] + (random.NextSingle() - 0.5f) * 6f;
             rgb[i] = (byte)Math.Clamp(MathF.Round(noisy), 0f, 255f);
         }
-        return new SceneImage(index, size, size, rgb, objects);
+        if (options.Style == SceneStyle.Grayscale)
+        {
+            for (int p = 0; p < rgb.Length; p += 3)
+            {
+                byte luma = (byte)Math.Clamp(MathF.Round(0.299f * rgb[p] + 0.587f * rgb[p + 1] + 0.114f * rgb[p + 2]), 0f, 255f);
+                rgb[p] = rgb[p + 1] = rgb[p + 2] = luma;
+            }
+        }
+        return new SceneImage(index, size, size, rgb, objects, mask, depth, options.Style);
     }
+
+    /// <summary>The background is a plane tilted away from the viewer towards the top of the image.</summary>
+    internal static float BackgroundDepth(int y, int size) => 10f + 4f * (1f - (y + 0.5f) / size);
+
+    /// <summary>The buffers one scene is drawn into.</summary>
+    private sealed record SceneLayer(float[] Canvas, byte[] Mask, float[] Depth, int Size, SceneStyle Style);
 
     static SceneObject PlaceObject(SceneShape shape, float scale, float[] bgMean, Random random)
     {
@@ -65,32 +92,46 @@ internal static class SceneRenderer
         return new SceneObject(shape, cx, cy, width, height, (byte)colour[0], (byte)colour[1], (byte)colour[2]);
     }
 
-    static void PaintObject(float[] canvas, int size, SceneObject obj)
+    static void PaintObject(SceneLayer layer, SceneObject obj, float objectDepth)
     {
+        int size = layer.Size;
+        float[] canvas = layer.Canvas;
         float left = (obj.CenterX - obj.Width / 2) * size, right = (obj.CenterX + obj.Width / 2) * size;
         float top = (obj.CenterY - obj.Height / 2) * size, bottom = (obj.CenterY + obj.Height / 2) * size;
         int x0 = Math.Max(0, (int)MathF.Floor(left)), x1 = Math.Min(size - 1, (int)MathF.Ceiling(right));
         int y0 = Math.Max(0, (int)MathF.Floor(top)), y1 = Math.Min(size - 1, (int)MathF.Ceiling(bottom));
         float halfW = (right - left) / 2, halfH = (bottom - top) / 2;
         float midX = (left + right) / 2, midY = (top + bottom) / 2;
+        // Palette style: a fixed 120° hue rotation (R, G, B) → (B, R, G) of the object's colour.
+        (float red, float green, float blue) = layer.Style == SceneStyle.Palette ? (obj.Blue, obj.Red, obj.Green) : (obj.Red, obj.Green, obj.Blue);
 
         for (int y = y0; y <= y1; y++)
         for (int x = x0; x <= x1; x++)
         {
-            int covered = 0;
+            int covered = 0, painted = 0;
+            float shade = 0;
             for (int sy = 0; sy < 2; sy++)
             for (int sx = 0; sx < 2; sx++)
             {
                 float u = (x + 0.25f + 0.5f * sx - midX) / halfW;
                 float v = (y + 0.25f + 0.5f * sy - midY) / halfH;
-                if (Inside(obj.Shape, u, v)) covered++;
+                if (!Inside(obj.Shape, u, v)) continue;
+                covered++;
+                if (layer.Style == SceneStyle.Outline && Inside(obj.Shape, u / 0.7f, v / 0.7f)) continue;
+                painted++;
+                shade += layer.Style == SceneStyle.Texture && (((int)MathF.Floor((u + v + 4f) * 3f)) & 1) == 1 ? 0.5f : 1f;
             }
-            if (covered == 0) continue;
-            float alpha = covered / 4f;
+            if (covered >= 2)
+            {
+                layer.Mask[y * size + x] = (byte)((int)obj.Shape + 1);
+                layer.Depth[y * size + x] = objectDepth;
+            }
+            if (painted == 0) continue;
+            float alpha = painted / 4f, tone = shade / painted;
             int p = (y * size + x) * 3;
-            canvas[p] = canvas[p] * (1 - alpha) + obj.Red * alpha;
-            canvas[p + 1] = canvas[p + 1] * (1 - alpha) + obj.Green * alpha;
-            canvas[p + 2] = canvas[p + 2] * (1 - alpha) + obj.Blue * alpha;
+            canvas[p] = canvas[p] * (1 - alpha) + red * tone * alpha;
+            canvas[p + 1] = canvas[p + 1] * (1 - alpha) + green * tone * alpha;
+            canvas[p + 2] = canvas[p + 2] * (1 - alpha) + blue * tone * alpha;
         }
     }
 

@@ -18,6 +18,9 @@ public sealed class SpatialScenesOptions
     /// <summary>Largest main-object side, as a fraction of the image side. Default 0.9.</summary>
     public float MaxObjectScale { get; set; } = 0.9f;
 
+    /// <summary>Rendering style; geometry, masks and depth do not depend on it. Default <see cref="SceneStyle.Standard"/>.</summary>
+    public SceneStyle Style { get; set; } = SceneStyle.Standard;
+
     /// <summary>Smaller unlabelled objects of other classes drawn behind the main one. Default 0.</summary>
     public int DistractorCount { get; set; }
 
@@ -31,6 +34,8 @@ public sealed class SpatialScenesOptions
         if (!(MinObjectScale > 0 && MinObjectScale <= MaxObjectScale && MaxObjectScale <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinObjectScale),
                 $"Object scales must satisfy 0 < MinObjectScale <= MaxObjectScale <= 1 (got {MinObjectScale}, {MaxObjectScale}).");
+        if (!Enum.IsDefined(Style))
+            throw new ArgumentOutOfRangeException(nameof(Style), Style, "Unknown scene style.");
         if (DistractorCount < 0 || DistractorCount > 8)
             throw new ArgumentOutOfRangeException(nameof(DistractorCount), DistractorCount, "DistractorCount must be between 0 and 8.");
     }

@@ -93,4 +93,45 @@ public class SpatialScenesTests
         FluentActions.Invoking(() => SpatialScenes.Generate(1, new SpatialScenesOptions { ClassCount = 12 }))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ClassCount*");
     }
+
+    [Test]
+    public void Masks_mark_the_main_object_and_depth_puts_it_in_front_of_the_background()
+    {
+        foreach (var scene in SpatialScenes.Generate(50, new SpatialScenesOptions { DistractorCount = 1 }))
+        {
+            var main = scene.Objects[0];
+            int cx = (int)(main.CenterX * scene.Width), cy = (int)(main.CenterY * scene.Height);
+            var labelled = Enumerable.Range(0, scene.Mask.Length).Where(p => scene.Mask[p] == scene.Label + 1).ToList();
+            labelled.Should().NotBeEmpty();
+            labelled.Select(p => scene.Depth[p]).Should().OnlyContain(d => d < 5.1f, "the main object is nearest");
+            Enumerable.Range(0, scene.Mask.Length).Where(p => scene.Mask[p] == 0)
+                .Should().OnlyContain(p => scene.Depth[p] >= 10f, "background lies on the far plane");
+        }
+    }
+
+    [Test]
+    public void Every_style_shares_geometry_mask_and_depth_but_not_pixels()
+    {
+        var standard = SpatialScenes.Generate(5, new SpatialScenesOptions { Seed = 3 });
+        foreach (var style in Enum.GetValues<SceneStyle>().Skip(1))
+        {
+            var styled = SpatialScenes.Generate(5, new SpatialScenesOptions { Seed = 3, Style = style });
+            for (int i = 0; i < 5; i++)
+            {
+                styled[i].Objects.Should().Equal(standard[i].Objects);
+                styled[i].Mask.Should().Equal(standard[i].Mask);
+                styled[i].Depth.Should().Equal(standard[i].Depth);
+                styled[i].Rgb.Should().NotEqual(standard[i].Rgb, $"{style} should look different");
+                styled[i].Style.Should().Be(style);
+            }
+        }
+    }
+
+    [Test]
+    public void Grayscale_style_has_equal_channels()
+    {
+        var scene = SpatialScenes.Generate(1, new SpatialScenesOptions { Style = SceneStyle.Grayscale })[0];
+
+        Enumerable.Range(0, scene.Width * scene.Height).Should().OnlyContain(p => scene.Rgb[3 * p] == scene.Rgb[3 * p + 1] && scene.Rgb[3 * p + 1] == scene.Rgb[3 * p + 2]);
+    }
 }
