@@ -1,0 +1,85 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SpatialPrediction.ML.Data;
+
+namespace SpatialPrediction.ML.Evaluation;
+
+/// <summary>Linear-probe accuracy on one corruption at one severity.</summary>
+public sealed record CorruptionScore(CorruptionKind Kind, int Severity, double Accuracy);
+
+/// <summary>Accuracy on clean test images and under every corruption and severity.</summary>
+public sealed record CorruptionReport(double CleanAccuracy, IReadOnlyList<CorruptionScore> Scores)
+{
+    /// <summary>Mean accuracy over all corruptions and severities (mean corruption accuracy).</summary>
+    public double MeanCorruptionAccuracy => Scores.Average(s => s.Accuracy);
+}
+
+/// <summary>Linear-probe accuracy on the test scenes rendered in one style.</summary>
+public sealed record StyleScore(SceneStyle Style, double Accuracy);
+
+/// <summary>
+/// Robustness of frozen features: a linear probe fitted on clean (or one-style) training images, tested on corrupted
+/// images (every kind at severities 1–5) and on other rendering styles of the same scenes.
+/// </summary>
+public static class RobustnessEvaluation
+{
+    /// <summary>Clean and corrupted test accuracy of a probe fitted on clean training images.</summary>
+    public static CorruptionReport Corruptions(MLContext mlContext, ImageFeaturizer featurizer,
+        IReadOnlyList<MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<MLImage> test, IReadOnlyList<int> testLabels,
+        IReadOnlyList<CorruptionKind>? kinds = null, int seed = 1, float l2Regularization = 0.01f)
+    {
+        var probe = LinearProbe.Fit(mlContext, featurizer(train), trainLabels, l2Regularization);
+        double clean = probe.Evaluate(mlContext, featurizer(test), testLabels).MicroAccuracy;
+        var scores = new List<CorruptionScore>();
+        foreach (var kind in kinds ?? Enum.GetValues<CorruptionKind>())
+        foreach (int severity in ImageCorruption.Severities)
+        {
+            var corrupted = test.Select((image, i) => ImageCorruption.Apply(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
+            try
+            {
+                scores.Add(new CorruptionScore(kind, severity, probe.Evaluate(mlContext, featurizer(corrupted), testLabels).MicroAccuracy));
+            }
+            finally
+            {
+                foreach (var image in corrupted) image.Dispose();
+            }
+        }
+        return new CorruptionReport(clean, scores);
+    }
+
+    /// <summary>
+    /// Fits the probe on <paramref name="trainScenes"/> as rendered (one style) and tests it on the same test scenes
+    /// rendered in every style of <paramref name="styles"/> (geometry, classes and labels identical across styles).
+    /// </summary>
+    public static IReadOnlyList<StyleScore> StyleShift(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<SceneImage> trainScenes,
+        SpatialScenesOptions testScenes, int testCount, IReadOnlyList<SceneStyle>? styles = null, float l2Regularization = 0.01f)
+    {
+        var probe = LinearProbe.Fit(mlContext, Featurize(featurizer, trainScenes), trainScenes.Select(s => s.Label).ToList(), l2Regularization);
+        var result = new List<StyleScore>();
+        foreach (var style in styles ?? Enum.GetValues<SceneStyle>())
+        {
+            var options = new SpatialScenesOptions
+            {
+                ImageSize = testScenes.ImageSize, Seed = testScenes.Seed, ClassCount = testScenes.ClassCount,
+                MinObjectScale = testScenes.MinObjectScale, MaxObjectScale = testScenes.MaxObjectScale,
+                DistractorCount = testScenes.DistractorCount, Style = style,
+            };
+            var scenes = SpatialScenes.Generate(testCount, options);
+            result.Add(new StyleScore(style, probe.Evaluate(mlContext, Featurize(featurizer, scenes), scenes.Select(s => s.Label).ToList()).MicroAccuracy));
+        }
+        return result;
+    }
+
+    private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<SceneImage> scenes)
+    {
+        var images = scenes.Select(SpatialScenes.ToMLImage).ToList();
+        try
+        {
+            return featurizer(images);
+        }
+        finally
+        {
+            foreach (var image in images) image.Dispose();
+        }
+    }
+}
