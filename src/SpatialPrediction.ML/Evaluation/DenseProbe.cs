@@ -37,7 +37,7 @@ public static class DenseProbe
         var (trainVectors, trainCells) = Locations(featurizer, train);
         var dimensions = FeatureTable.Informative(trainVectors);
         var targets = trainCells.Select(cell => CellMean(cell, s => s.Depth)).ToList();
-        var model = mlContext.Transforms.NormalizeMeanVariance("Features")
+        var model = mlContext.Transforms.NormalizeMinMax("Features")
             .Append(mlContext.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options
             {
                 L2Regularization = l2Regularization, MaximumNumberOfIterations = 100, Shuffle = false, NumberOfThreads = 1,
