@@ -31,7 +31,8 @@ internal static class Charts
                 using var paint = new SKPaint { Color = Palette[s % Palette.Length] };
                 canvas.DrawRect(x, y, (float)barWidth - 2, height - bottom - y, paint);
             }
-            canvas.DrawText(metrics[m], (float)(left + m * groupWidth + groupWidth * 0.1), height - bottom + 20, text);
+            // The default font may lack superscripts; spell them out.
+            canvas.DrawText(metrics[m].Replace("²", "^2"), (float)(left + m * groupWidth + groupWidth * 0.1), height - bottom + 20, text);
         }
         DrawLegend(canvas, series.Select(s => s.Name).ToList(), left, height - 30);
         Save(surface, path);

@@ -2,14 +2,30 @@ using Microsoft.ML;
 
 namespace SpatialPrediction.ML.MLNet;
 
-/// <summary>Where a featurised row gets its pooled features (and, when asked for, its feature map) from.</summary>
-internal abstract class FeatureSource : IDisposable
+/// <summary>
+/// Where a featurised row gets its pooled features (and, when asked for, its feature map) from: a buffer of
+/// consecutive rows that a subclass fills when a requested row is not in it.
+/// </summary>
+internal abstract class FeatureSource(FeatureBuffer buffer) : IDisposable
 {
+    protected FeatureBuffer Buffer { get; } = buffer;
+
+    /// <summary>Fills <see cref="Buffer"/> with rows starting at <paramref name="position"/>.</summary>
+    protected abstract void Fill(long position);
+
     /// <summary>The pooled features of the row at <paramref name="position"/> of the cursor being served.</summary>
-    public abstract ReadOnlySpan<float> At(long position);
+    public ReadOnlySpan<float> At(long position)
+    {
+        if (!Buffer.Holds(position)) Fill(position);
+        return Buffer.PooledAt(position);
+    }
 
     /// <summary>The flattened feature map (C·h·w) of that row; only when the source was made with maps.</summary>
-    public abstract ReadOnlySpan<float> MapAt(long position);
+    public ReadOnlySpan<float> MapAt(long position)
+    {
+        if (!Buffer.Holds(position)) Fill(position);
+        return Buffer.MapAt(position);
+    }
 
     public virtual void Dispose() { }
 }
@@ -41,27 +57,12 @@ internal sealed class FeatureBuffer(SpatialFeaturizerTransformer featurizer, int
 }
 
 /// <summary>Featurises the current row alone (prediction engines, shuffled cursors).</summary>
-internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, DataViewRow row, bool withMaps) : FeatureSource
+internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, DataViewRow row, bool withMaps)
+    : FeatureSource(new FeatureBuffer(featurizer, 1, withMaps))
 {
     private readonly Func<byte[]> read = input.Getter(row);
-    private readonly FeatureBuffer buffer = new(featurizer, 1, withMaps);
 
-    private void Ensure(long position)
-    {
-        if (!buffer.Holds(position)) buffer.Fill(position, new[] { read() });
-    }
-
-    public override ReadOnlySpan<float> At(long position)
-    {
-        Ensure(position);
-        return buffer.PooledAt(position);
-    }
-
-    public override ReadOnlySpan<float> MapAt(long position)
-    {
-        Ensure(position);
-        return buffer.MapAt(position);
-    }
+    protected override void Fill(long position) => Buffer.Fill(position, new[] { read() });
 }
 
 /// <summary>
@@ -74,19 +75,17 @@ internal sealed class BatchedFeatureSource : FeatureSource
     private readonly DataViewRowCursor lookahead;
     private readonly Func<byte[]> read;
     private readonly int batchSize;
-    private readonly FeatureBuffer buffer;
 
     public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
+        : base(new FeatureBuffer(featurizer, batchSize, withMaps))
     {
         this.batchSize = batchSize;
         lookahead = data.GetRowCursor(new[] { data.Schema[column] });
         read = input.Getter(lookahead);
-        buffer = new FeatureBuffer(featurizer, batchSize, withMaps);
     }
 
-    private void Ensure(long position)
+    protected override void Fill(long position)
     {
-        if (buffer.Holds(position)) return;
         while (lookahead.Position < position)
         {
             if (!lookahead.MoveNext())
@@ -96,19 +95,7 @@ internal sealed class BatchedFeatureSource : FeatureSource
             throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
         var images = new List<byte[]> { read() };
         while (images.Count < batchSize && lookahead.MoveNext()) images.Add(read());
-        buffer.Fill(position, images);
-    }
-
-    public override ReadOnlySpan<float> At(long position)
-    {
-        Ensure(position);
-        return buffer.PooledAt(position);
-    }
-
-    public override ReadOnlySpan<float> MapAt(long position)
-    {
-        Ensure(position);
-        return buffer.MapAt(position);
+        Buffer.Fill(position, images);
     }
 
     public override void Dispose() => lookahead.Dispose();
