@@ -1,0 +1,223 @@
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace SpatialPrediction.ML.Data;
+
+/// <summary>One image file and its label.</summary>
+/// <param name="Path">Full path of the file.</param>
+/// <param name="Label">Class name.</param>
+public sealed record ImageEntry(string Path, string Label);
+
+/// <summary>A file that could not be used, and why.</summary>
+/// <param name="Path">Full path of the file.</param>
+/// <param name="Reason">What went wrong (missing, unreadable, not an image).</param>
+public sealed record UnreadableImage(string Path, string Reason);
+
+/// <summary>
+/// A labelled set of image files on disk: a folder with one sub-folder per class, or a CSV of <c>path,label</c>. Files
+/// are decoded when a consumer reads them; <see cref="Check"/> decodes all of them once up front and reports, by path,
+/// every file that cannot be used.
+/// </summary>
+/// <example>
+/// <code>
+/// var dataset = ImageDataset.FromFolder("photos");            // photos/cat/*.jpg, photos/dog/*.png, ...
+/// var check = dataset.Check();                                 // check.Unreadable lists bad files with reasons
+/// IDataView data = check.Readable.ToDataView(mlContext);       // columns ImagePath, Label, Image (MLImage)
+/// </code>
+/// </example>
+public sealed class ImageDataset
+{
+    /// <summary>File extensions taken as images (case-insensitive).</summary>
+    public static IReadOnlyList<string> ImageExtensions { get; } = new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+
+    /// <summary>Wraps entries.</summary>
+    public ImageDataset(IReadOnlyList<ImageEntry> entries)
+    {
+        Entries = entries;
+        ClassNames = entries.Select(e => e.Label).Distinct().OrderBy(l => l, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The files and labels.</summary>
+    public IReadOnlyList<ImageEntry> Entries { get; }
+    /// <summary>Distinct labels in ordinal order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Every image file in the sub-folders of <paramref name="root"/>, labelled by sub-folder name.</summary>
+    public static ImageDataset FromFolder(string root)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist.");
+        var entries = new List<ImageEntry>();
+        foreach (var folder in Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal))
+        {
+            string label = System.IO.Path.GetFileName(folder);
+            entries.AddRange(Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+                .Where(IsImageFile).OrderBy(f => f, StringComparer.Ordinal)
+                .Select(f => new ImageEntry(System.IO.Path.GetFullPath(f), label)));
+        }
+        if (entries.Count == 0)
+            throw new InvalidDataException($"Image folder '{root}' has no images in class sub-folders (expected {root}/<class>/<image>, extensions {string.Join(" ", ImageExtensions)}).");
+        return new ImageDataset(entries);
+    }
+
+    /// <summary>
+    /// The rows of a CSV with a header and two columns, path and label (fields may be double-quoted); relative paths
+    /// are resolved against the CSV's folder.
+    /// </summary>
+    public static ImageDataset FromCsv(string csvPath)
+    {
+        if (!File.Exists(csvPath)) throw new FileNotFoundException($"CSV file '{csvPath}' does not exist.", csvPath);
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(csvPath))!;
+        var lines = File.ReadAllLines(csvPath);
+        var entries = new List<ImageEntry>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            var fields = SplitCsvLine(lines[i]);
+            if (fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
+                throw new InvalidDataException($"{csvPath}, line {i + 1}: expected two non-empty fields 'path,label', found {fields.Count} field(s): \"{lines[i]}\".");
+            entries.Add(new ImageEntry(System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, fields[0])), fields[1]));
+        }
+        if (entries.Count == 0) throw new InvalidDataException($"{csvPath} has no rows after its header.");
+        return new ImageDataset(entries);
+    }
+
+    /// <summary>The outcome of <see cref="Check"/>.</summary>
+    /// <param name="Readable">The entries that decoded.</param>
+    /// <param name="Unreadable">The others, each with its reason.</param>
+    public sealed record CheckResult(ImageDataset Readable, IReadOnlyList<UnreadableImage> Unreadable);
+
+    /// <summary>Decodes every file once (in parallel) and splits the set into readable entries and unreadable files.</summary>
+    public CheckResult Check()
+    {
+        var problems = new string?[Entries.Count];
+        Parallel.For(0, Entries.Count, i =>
+        {
+            try
+            {
+                using var image = Decode(Entries[i].Path);
+            }
+            catch (InvalidDataException e)
+            {
+                problems[i] = e.Message;
+            }
+        });
+        var readable = Entries.Where((_, i) => problems[i] is null).ToList();
+        var unreadable = Entries.Select((e, i) => (e, i)).Where(p => problems[p.i] is not null)
+            .Select(p => new UnreadableImage(p.e.Path, problems[p.i]!)).ToList();
+        return new CheckResult(new ImageDataset(readable), unreadable);
+    }
+
+    /// <summary>
+    /// An <see cref="IDataView"/> with columns <c>ImagePath</c> (text), <c>Label</c> (text) and <c>Image</c>
+    /// (<see cref="MLImage"/>, decoded when read; a file that fails then raises an error naming it).
+    /// </summary>
+    public IDataView ToDataView(MLContext mlContext)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        return new ImageFileDataView(Entries);
+    }
+
+    /// <summary>Decodes one file, or explains why it cannot be.</summary>
+    public static MLImage Decode(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
+        try
+        {
+            var image = MLImage.CreateFromFile(path);
+            if (image.Width < 1 || image.Height < 1)
+            {
+                image.Dispose();
+                throw new InvalidDataException($"{path}: the image is empty.");
+            }
+            return image;
+        }
+        catch (Exception e) when (e is not InvalidDataException and (ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException))
+        {
+            throw new InvalidDataException($"{path}: not a readable image ({e.GetType().Name}: {e.Message}).", e);
+        }
+    }
+
+    private static bool IsImageFile(string path)
+        => ImageExtensions.Contains(System.IO.Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
+
+    private static List<string> SplitCsvLine(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString().Trim()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString().Trim());
+        return fields;
+    }
+
+    /// <summary>The view behind <see cref="ToDataView"/>.</summary>
+    private sealed class ImageFileDataView : IDataView
+    {
+        private readonly IReadOnlyList<ImageEntry> entries;
+
+        public ImageFileDataView(IReadOnlyList<ImageEntry> entries)
+        {
+            this.entries = entries;
+            var builder = new DataViewSchema.Builder();
+            builder.AddColumn("ImagePath", TextDataViewType.Instance);
+            builder.AddColumn("Label", TextDataViewType.Instance);
+            builder.AddColumn("Image", new ImageDataViewType());
+            Schema = builder.ToSchema();
+        }
+
+        public DataViewSchema Schema { get; }
+        public bool CanShuffle => true;
+        public long? GetRowCount() => entries.Count;
+
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+        {
+            int[] order = Enumerable.Range(0, entries.Count).ToArray();
+            if (rand is not null) rand.Shuffle(order);
+            return new Cursor(this, columnsNeeded.Select(c => c.Index).ToHashSet(), order);
+        }
+
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+            => new[] { GetRowCursor(columnsNeeded, rand) };
+
+        private sealed class Cursor(ImageFileDataView view, HashSet<int> active, int[] order) : DataViewRowCursor
+        {
+            private long position = -1;
+
+            public override DataViewSchema Schema => view.Schema;
+            public override long Position => position;
+            public override long Batch => 0;
+            private ImageEntry Current => view.entries[order[position]];
+            public override bool MoveNext() => ++position < order.Length;
+            public override bool IsColumnActive(DataViewSchema.Column column) => active.Contains(column.Index);
+            public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = new DataViewRowId((ulong)order[position], 0);
+
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+            {
+                if (!IsColumnActive(column)) throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
+                Delegate getter = column.Index switch
+                {
+                    0 when typeof(TValue) == typeof(ReadOnlyMemory<char>) => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = Current.Path.AsMemory()),
+                    1 when typeof(TValue) == typeof(ReadOnlyMemory<char>) => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = Current.Label.AsMemory()),
+                    // Like ML.NET's LoadImages: the previous image in the buffer is released when the next one is read.
+                    2 when typeof(TValue) == typeof(MLImage) => (ValueGetter<MLImage>)((ref MLImage v) => { v?.Dispose(); v = Decode(Current.Path); }),
+                    _ => throw new InvalidOperationException($"Column '{column.Name}' holds {column.Type}; a getter of {typeof(TValue).Name} was requested."),
+                };
+                return (ValueGetter<TValue>)getter;
+            }
+        }
+    }
+}
