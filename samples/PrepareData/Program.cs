@@ -1,0 +1,27 @@
+// Prepares real image data outside the repository (never commit it). Usage:
+//   dotnet run -c Release --project samples/PrepareData -- emoji [--out DIR]
+// Default DIR: $XDG_CACHE_HOME/spatial-prediction/data (else ~/.cache/spatial-prediction/data).
+using SpatialPrediction.ML.Data;
+
+string mode = args.Length > 0 ? args[0] : "emoji";
+int outIndex = Array.IndexOf(args, "--out");
+string cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+    ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+string root = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine(cache, "spatial-prediction", "data");
+
+switch (mode)
+{
+    case "emoji":
+        string output = Path.Combine(root, "emoji");
+        foreach (var source in new[] { EmojiSource.Google, EmojiSource.Twitter })
+        {
+            Console.WriteLine($"{source.Package}@{source.Version} ({source.ImageLicence})...");
+            foreach (var csv in EmojiDataPreparation.Prepare(source, Path.Combine(root, "npm"), output))
+                Console.WriteLine($"  {csv}: {File.ReadLines(csv).Count() - 1} images");
+        }
+        Console.WriteLine($"Prepared under {output}. Load a split with ImageDataset.FromCsv(\"{Path.Combine(output, "google-category-train.csv")}\").");
+        return 0;
+    default:
+        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji.");
+        return 2;
+}

@@ -1,0 +1,88 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using SpatialPrediction.ML.Data;
+
+namespace SpatialPrediction.ML.Tests.Data;
+
+public class EmojiDataPreparationTests
+{
+    private string folder = null!;
+
+    [SetUp]
+    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-emoji-").FullName;
+
+    [TearDown]
+    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>A tiny emoji-datasource-like tarball: metadata for four emoji, their images, a skin variant and a hostile name.</summary>
+    private string Tarball()
+    {
+        string path = Path.Combine(folder, "fake.tgz");
+        string json = """
+        [
+          {"image":"1f600.png","unified":"1F600","category":"Smileys & Emotion","subcategory":"face-smiling","has_img_google":true},
+          {"image":"1f436.png","unified":"1F436","category":"Animals & Nature","subcategory":"animal-mammal","has_img_google":true},
+          {"image":"1f3fb.png","unified":"1F3FB","category":"Component","subcategory":"skin-tone","has_img_google":true},
+          {"image":"1f44d.png","unified":"1F44D","category":"People & Body","subcategory":"hand-fingers-closed","has_img_google":true,
+           "skin_variations":{"1F3FB":{"image":"1f44d-1f3fb.png"}}}
+        ]
+        """;
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Pax);
+        void Add(string name, byte[] bytes)
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(bytes) };
+            tar.WriteEntry(entry);
+        }
+        Add("package/emoji.json", Encoding.UTF8.GetBytes(json));
+        foreach (var image in new[] { "1f600.png", "1f436.png", "1f3fb.png", "1f44d.png", "1f44d-1f3fb.png" })
+            Add($"package/img/google/64/{image}", new byte[] { 1, 2, 3 });
+        Add("package/img/google/64/../../../../escape.png", new byte[] { 6 });
+        return path;
+    }
+
+    [Test]
+    public void Writes_category_and_subcategory_splits_of_base_emoji_only()
+    {
+        string output = Path.Combine(folder, "out");
+
+        var csvs = EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
+
+        csvs.Select(Path.GetFileName).Should().BeEquivalentTo(
+            "google-category-train.csv", "google-category-test.csv", "google-subcategory-train.csv", "google-subcategory-test.csv");
+        var rows = csvs.Where(c => c.Contains("-category-")).SelectMany(c => File.ReadAllLines(c).Skip(1)).ToList();
+        rows.Should().HaveCount(3, "the Component entry and the skin-tone variant are left out");
+        rows.Should().Contain(r => r.StartsWith("google/1f600.png,") && r.EndsWith("\"Smileys & Emotion\""));
+        rows.Should().NotContain(r => r.Contains("1f44d-1f3fb"));
+        foreach (var (unified, image) in new[] { ("1F600", "1f600.png"), ("1F436", "1f436.png"), ("1F44D", "1f44d.png") })
+        {
+            string expected = EmojiDataPreparation.SplitOf(unified);
+            File.ReadAllLines(Path.Combine(output, $"google-category-{expected}.csv")).Should().Contain(r => r.StartsWith($"google/{image},"));
+        }
+        File.Exists(Path.Combine(output, "ATTRIBUTION-google.md")).Should().BeTrue();
+    }
+
+    [Test]
+    public void Archive_entries_cannot_write_outside_the_output_folder()
+    {
+        string output = Path.Combine(folder, "out");
+
+        EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
+
+        Directory.GetFiles(folder, "escape.png", SearchOption.AllDirectories).Should().BeEmpty();
+        File.Exists(Path.Combine(Path.GetTempPath(), "escape.png")).Should().BeFalse();
+    }
+
+    [Test]
+    public void The_split_is_a_stable_function_of_the_emoji_with_about_one_in_five_in_test()
+    {
+        var codes = Enumerable.Range(0x1F300, 1000).Select(c => c.ToString("X")).ToList();
+
+        double share = codes.Count(c => EmojiDataPreparation.SplitOf(c) == "test") / (double)codes.Count;
+
+        share.Should().BeApproximately(0.2, 0.05);
+        codes.Select(EmojiDataPreparation.SplitOf).Should().Equal(codes.Select(EmojiDataPreparation.SplitOf));
+    }
+}
