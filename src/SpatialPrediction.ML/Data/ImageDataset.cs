@@ -33,11 +33,15 @@ public sealed class ImageDataset
     public static IReadOnlyList<string> ImageExtensions { get; } = new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
     /// <summary>Wraps entries.</summary>
-    public ImageDataset(IReadOnlyList<ImageEntry> entries)
+    public ImageDataset(IReadOnlyList<ImageEntry> entries, IReadOnlyList<string>? emptyClasses = null)
     {
         Entries = entries;
         ClassNames = entries.Select(e => e.Label).Distinct().OrderBy(l => l, StringComparer.Ordinal).ToList();
+        EmptyClasses = emptyClasses ?? Array.Empty<string>();
     }
+
+    /// <summary>Class folders that held no image file (they are not classes of this set; listed so they are not missed).</summary>
+    public IReadOnlyList<string> EmptyClasses { get; }
 
     /// <summary>The files and labels.</summary>
     public IReadOnlyList<ImageEntry> Entries { get; }
@@ -49,16 +53,19 @@ public sealed class ImageDataset
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist.");
         var entries = new List<ImageEntry>();
+        var emptyClasses = new List<string>();
         foreach (var folder in Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal))
         {
             string label = System.IO.Path.GetFileName(folder);
-            entries.AddRange(Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
                 .Where(IsImageFile).OrderBy(f => f, StringComparer.Ordinal)
-                .Select(f => new ImageEntry(System.IO.Path.GetFullPath(f), label)));
+                .Select(f => new ImageEntry(System.IO.Path.GetFullPath(f), label)).ToList();
+            if (files.Count == 0) emptyClasses.Add(label);
+            entries.AddRange(files);
         }
         if (entries.Count == 0)
             throw new InvalidDataException($"Image folder '{root}' has no images in class sub-folders (expected {root}/<class>/<image>, extensions {string.Join(" ", ImageExtensions)}).");
-        return new ImageDataset(entries);
+        return new ImageDataset(entries, emptyClasses);
     }
 
     /// <summary>

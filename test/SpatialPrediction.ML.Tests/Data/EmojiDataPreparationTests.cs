@@ -85,4 +85,18 @@ public class EmojiDataPreparationTests
         share.Should().BeApproximately(0.2, 0.05);
         codes.Select(EmojiDataPreparation.SplitOf).Should().Equal(codes.Select(EmojiDataPreparation.SplitOf));
     }
+
+    [Test]
+    public void No_image_is_in_both_the_train_and_the_test_split_of_any_task()
+    {
+        string output = Path.Combine(folder, "out");
+        EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
+
+        foreach (var task in new[] { "category", "subcategory" })
+        {
+            var train = File.ReadAllLines(Path.Combine(output, $"google-{task}-train.csv")).Skip(1).Select(r => r.Split(',')[0]).ToHashSet();
+            var test = File.ReadAllLines(Path.Combine(output, $"google-{task}-test.csv")).Skip(1).Select(r => r.Split(',')[0]);
+            train.Intersect(test).Should().BeEmpty();
+        }
+    }
 }

@@ -107,4 +107,16 @@ public class ImageDatasetTests
         featurizer.Transform(data).GetColumn<float[]>("Features").Should().HaveCount(12).And.OnlyContain(f => f.Length == 32);
         featurizer.TrainingHistory!.Steps.Should().HaveCount(3);
     }
+
+    [Test]
+    public void Empty_class_folders_are_listed_and_not_counted_as_classes()
+    {
+        Directory.CreateDirectory(Path.Combine(root, "class Star é"));
+        File.WriteAllText(Path.Combine(root, "class Star é", "notes.txt"), "not an image");
+
+        var dataset = ImageDataset.FromFolder(root);
+
+        dataset.EmptyClasses.Should().Equal("class Star é");
+        dataset.ClassNames.Should().NotContain("class Star é");
+    }
 }
