@@ -1,5 +1,5 @@
 // Prepares real image data outside the repository (never commit it). Usage:
-//   dotnet run -c Release --project samples/PrepareData -- emoji [--out DIR]
+//   dotnet run -c Release --project samples/PrepareData -- emoji|photos [--out DIR]
 // Default DIR: $XDG_CACHE_HOME/spatial-prediction/data (else ~/.cache/spatial-prediction/data).
 using SpatialPrediction.ML.Data;
 
@@ -21,7 +21,11 @@ switch (mode)
         }
         Console.WriteLine($"Prepared under {output}. Load a split with ImageDataset.FromCsv(\"{Path.Combine(output, "google-category-train.csv")}\").");
         return 0;
+    case "photos":
+        string csvPath = PhotoDataPreparation.Prepare(Path.Combine(root, "apt"), root);
+        Console.WriteLine($"{csvPath}: {File.ReadLines(csvPath).Count() - 1} photographs from Debian's python3-skimage.");
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji.");
+        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos.");
         return 2;
 }
