@@ -1,0 +1,230 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SpatialPrediction.ML;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.Evaluation;
+
+namespace SpatialBenchmarks;
+
+/// <summary>One dataset for one seed: its images and labels, how featurisers are trained on it, what is evaluated.</summary>
+internal abstract class DatasetRun : IDisposable
+{
+    protected DatasetRun(MLContext mlContext, ExperimentConfig config, int seed)
+    {
+        MLContext = mlContext;
+        Config = config;
+        Seed = seed;
+    }
+
+    protected MLContext MLContext { get; }
+    protected ExperimentConfig Config { get; }
+    protected int Seed { get; }
+    protected List<MLImage> TrainImages { get; } = new();
+    protected List<MLImage> TestImages { get; } = new();
+    protected List<int> TrainLabels { get; } = new();
+    protected List<int> TestLabels { get; } = new();
+
+    public static DatasetRun Create(string name, ExperimentConfig config, int seed) => name switch
+    {
+        "scenes" => new ScenesRun(config, seed),
+        "emoji" => new EmojiRun(config, seed),
+        _ => throw new ArgumentException($"Unknown dataset '{name}' in the configuration: use \"scenes\" or \"emoji\"."),
+    };
+
+    /// <summary>The training images as a view for SpatialPretrain.</summary>
+    protected abstract IDataView TrainingView();
+
+    /// <summary>Trains the featuriser and records every evaluation of this dataset.</summary>
+    public void Evaluate(FeaturizerConfig featurizerConfig, MetricSet metrics)
+    {
+        var options = new SpatialPretrainOptions
+        {
+            Framework = featurizerConfig.Framework,
+            ImageSize = Config.ImageSize,
+            BackboneWidth = Config.BackboneWidth,
+            Epochs = featurizerConfig.Epochs ?? Config.Epochs,
+            BatchSize = Config.BatchSize,
+            Seed = Seed,
+            FeatureMapColumnName = "FeatureMap",
+            SpatialPrediction = new SpatialPredictionOptions
+            {
+                Enabled = featurizerConfig.SpatialPrediction, Weight = Config.SpatialWeight, LocalResolution = Config.ImageSize / 2,
+            },
+        };
+        var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
+        try
+        {
+            var features = ImageFeaturizers.FromTransformer(featurizer);
+            var trainFeatures = features(TrainImages);
+            var testFeatures = features(TestImages);
+            metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
+            var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
+            metrics.Add("k-NN top-1", knn.Top1);
+            metrics.Add("k-NN top-5", knn.Top5);
+            EvaluateMore(featurizer, features, trainFeatures, testFeatures, metrics);
+        }
+        finally
+        {
+            featurizer.Backbone.Dispose();
+        }
+    }
+
+    protected abstract void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics);
+
+    protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics)
+    {
+        var report = PatchPairSpatialTest.Evaluate(MLContext, features, images,
+            new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed });
+        foreach (var target in report.Targets) metrics.Add($"{prefix}patch-pair R² {target.Target}", target.RSquared);
+        metrics.Add($"{prefix}patch-pair mean R²", report.MeanRSquared);
+    }
+
+    protected void Jigsaw(ImageFeaturizer features, int count, MetricSet metrics, params int[] grids)
+    {
+        foreach (int grid in grids)
+        {
+            var jigsaw = JigsawTest.Evaluate(MLContext, features, TestImages.Take(count).ToList(), TestLabels.Take(count).ToList(),
+                new JigsawOptions { Grid = grid, TileResolution = Config.ImageSize / 2, Seed = Seed });
+            metrics.Add($"jigsaw {grid}×{grid} tile acc.", jigsaw.TileAccuracy);
+            metrics.Add($"jigsaw {grid}×{grid} exact perm.", jigsaw.PermutationAccuracy);
+            metrics.Add($"jigsaw {grid}×{grid} original", jigsaw.OriginalAccuracy);
+            metrics.Add($"jigsaw {grid}×{grid} shuffled", jigsaw.ShuffledAccuracy);
+            metrics.Add($"jigsaw {grid}×{grid} reconstructed", jigsaw.ReconstructedAccuracy);
+        }
+    }
+
+    public virtual void Dispose()
+    {
+        foreach (var image in TrainImages.Concat(TestImages)) image.Dispose();
+    }
+}
+
+/// <summary>SpatialScenes: recognition, both spatial tests, dense probes, corruptions and style shift.</summary>
+internal sealed class ScenesRun : DatasetRun
+{
+    private readonly IReadOnlyList<SceneImage> trainScenes, testScenes;
+    private readonly SpatialScenesOptions testOptions;
+
+    public ScenesRun(ExperimentConfig config, int seed) : base(new MLContext(seed), config, seed)
+    {
+        trainScenes = SpatialScenes.Generate(config.TrainImages, new SpatialScenesOptions { ImageSize = config.ImageSize, Seed = seed });
+        testOptions = new SpatialScenesOptions { ImageSize = config.ImageSize, Seed = 1000 + seed };
+        testScenes = SpatialScenes.Generate(config.TestImages, testOptions);
+        TrainImages.AddRange(trainScenes.Select(SpatialScenes.ToMLImage));
+        TestImages.AddRange(testScenes.Select(SpatialScenes.ToMLImage));
+        TrainLabels.AddRange(trainScenes.Select(s => s.Label));
+        TestLabels.AddRange(testScenes.Select(s => s.Label));
+    }
+
+    protected override IDataView TrainingView() => SpatialScenes.ToDataView(MLContext, trainScenes);
+
+    protected override void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
+    {
+        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
+        Jigsaw(features, 300, metrics, 2, 3);
+        var dense = DenseFeaturizers.FromTransformer(featurizer);
+        var segmentation = DenseProbe.Segmentation(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        metrics.Add("segmentation mIoU", segmentation.MeanIoU);
+        metrics.Add("segmentation pixel acc.", segmentation.PixelAccuracy);
+        var depth = DenseProbe.Depth(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        metrics.Add("depth RMSE", depth.Rmse);
+        metrics.Add("depth AbsRel", depth.AbsRel);
+        metrics.Add("depth δ<1.25", depth.Delta125);
+        var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
+            TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed);
+        metrics.Add("clean accuracy", corruptions.CleanAccuracy);
+        metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
+        foreach (int severity in ImageCorruption.Severities)
+            metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));
+        foreach (var kind in Enum.GetValues<CorruptionKind>())
+            metrics.Add($"corruption {kind}", corruptions.Scores.Where(s => s.Kind == kind).Average(s => s.Accuracy));
+        foreach (var style in RobustnessEvaluation.StyleShift(MLContext, features, trainScenes, testOptions, 500))
+            metrics.Add($"style {style.Style}", style.Accuracy);
+    }
+}
+
+/// <summary>
+/// The emoji sets prepared by samples/PrepareData: train on Google's drawings, test recognition (9 categories),
+/// fine-grained recognition (subcategories), style shift to Twitter's drawings of the same test emoji, spatial tests on
+/// emoji and, when prepared, on the Debian photographs.
+/// </summary>
+internal sealed class EmojiRun : DatasetRun
+{
+    private readonly ImageDataset train;
+    private readonly string folder;
+
+    public EmojiRun(ExperimentConfig config, int seed) : base(new MLContext(seed), config, seed)
+    {
+        folder = Path.Combine(config.ResolvedDataFolder, "emoji");
+        string trainCsv = Path.Combine(folder, "google-category-train.csv");
+        if (!File.Exists(trainCsv))
+            throw new FileNotFoundException($"{trainCsv} not found: prepare the emoji sets first with " +
+                                            "'dotnet run -c Release --project samples/PrepareData -- emoji' (or set dataFolder).", trainCsv);
+        train = ImageDataset.FromCsv(trainCsv);
+        var test = ImageDataset.FromCsv(Path.Combine(folder, "google-category-test.csv"));
+        Load(train, train.ClassNames, TrainImages, TrainLabels);
+        Load(test, train.ClassNames, TestImages, TestLabels);
+    }
+
+    private static void Load(ImageDataset set, IReadOnlyList<string> classes, List<MLImage> images, List<int> labels)
+    {
+        foreach (var entry in set.Entries)
+        {
+            images.Add(ImageDataset.Decode(entry.Path));
+            labels.Add(IndexOf(classes, entry.Label, entry.Path));
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<string> classes, string label, string path)
+    {
+        int index = classes.ToList().IndexOf(label);
+        return index >= 0 ? index : throw new InvalidDataException($"{path}: label '{label}' does not occur in the training split.");
+    }
+
+    protected override IDataView TrainingView() => train.ToDataView(MLContext);
+
+    protected override void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
+    {
+        // Fine-grained: the same images, labelled by subcategory (same split files, same order of rows).
+        var fineTrain = ImageDataset.FromCsv(Path.Combine(folder, "google-subcategory-train.csv"));
+        var fineTest = ImageDataset.FromCsv(Path.Combine(folder, "google-subcategory-test.csv"));
+        var fineClasses = fineTrain.ClassNames;
+        var testRows = fineTest.Entries.Select((e, i) => (e, i)).Where(p => fineClasses.Contains(p.e.Label)).ToList();
+        metrics.Add("fine-grained linear probe", LinearProbe.Evaluate(MLContext, trainFeatures,
+            fineTrain.Entries.Select(e => IndexOf(fineClasses, e.Label, e.Path)).ToList(),
+            testRows.Select(p => testFeatures[p.i]).ToList(), testRows.Select(p => IndexOf(fineClasses, p.e.Label, p.e.Path)).ToList()).MicroAccuracy);
+
+        // Style shift: probe fitted on Google's drawings, tested on Twitter's drawings of the test emoji.
+        var twitter = ImageDataset.FromCsv(Path.Combine(folder, "twitter-category-test.csv"));
+        var twitterImages = twitter.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+        try
+        {
+            var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, features(twitterImages),
+                twitter.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList());
+            metrics.Add("style shift (twitter)", probe.MicroAccuracy);
+        }
+        finally
+        {
+            foreach (var image in twitterImages) image.Dispose();
+        }
+
+        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
+        Jigsaw(features, 300, metrics, 2);
+        string photos = Path.Combine(Config.ResolvedDataFolder, "photos.csv");
+        if (File.Exists(photos))
+        {
+            var images = ImageDataset.FromCsv(photos).Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+            try
+            {
+                PatchPairs("photos ", features, images, 32, metrics);
+            }
+            finally
+            {
+                foreach (var image in images) image.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SpatialPrediction.ML.Objectives;
+
+namespace SpatialBenchmarks;
+
+/// <summary>One featuriser of an experiment: a host objective with or without SP, or a random initialisation (Epochs = 0).</summary>
+internal sealed record FeaturizerConfig(string Name, SslFramework Framework, bool SpatialPrediction, int? Epochs = null);
+
+/// <summary>
+/// What an experiment runs, as data (JSON): datasets, featurisers, seeds and the training budget. The defaults are the
+/// SpatialScenes comparison of random init, SimCLR and SimCLR + SP.
+/// </summary>
+internal sealed record ExperimentConfig
+{
+    public int Seeds { get; init; } = 1;
+    public int ImageSize { get; init; } = 32;
+    public int BackboneWidth { get; init; } = 16;
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 64;
+    public float SpatialWeight { get; init; } = 4f;
+    public int TrainImages { get; init; } = 2000;
+    public int TestImages { get; init; } = 1000;
+    /// <summary>"scenes" (SpatialScenes, all evaluations) and/or "emoji" (prepared by samples/PrepareData).</summary>
+    public string[] Datasets { get; init; } = { "scenes" };
+    /// <summary>Folder the data preparation wrote (emoji/, photos.csv); null: the default cache folder.</summary>
+    public string? DataFolder { get; init; }
+    public FeaturizerConfig[] Featurizers { get; init; } =
+    {
+        new("random init", SslFramework.SimClr, false, 0),
+        new("SimCLR", SslFramework.SimClr, false),
+        new("SimCLR + SP", SslFramework.SimClr, true),
+    };
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter() },
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        WriteIndented = true,
+    };
+
+    public static ExperimentConfig Load(string path)
+        => JsonSerializer.Deserialize<ExperimentConfig>(File.ReadAllText(path), Json)
+           ?? throw new InvalidDataException($"{path}: empty experiment configuration.");
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public string ResolvedDataFolder => DataFolder ?? Path.Combine(
+        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+        "spatial-prediction", "data");
+}
