@@ -57,16 +57,7 @@ public static class DenseProbe
     private static (List<float[]> Vectors, List<Cell> Cells) Locations(DenseFeaturizer featurizer, IReadOnlyList<SceneImage> scenes)
     {
         if (scenes.Count == 0) throw new ArgumentException("Dense probes need at least one scene in each set.");
-        var images = scenes.Select(SpatialScenes.ToMLImage).ToList();
-        FeatureMap[] maps;
-        try
-        {
-            maps = featurizer(images);
-        }
-        finally
-        {
-            foreach (var image in images) image.Dispose();
-        }
+        var maps = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
         if (maps.Length != scenes.Count) throw new InvalidOperationException($"The featuriser returned {maps.Length} maps for {scenes.Count} images.");
         var vectors = new List<float[]>();
         var cells = new List<Cell>();

@@ -16,6 +16,19 @@ public delegate float[][] ImageFeaturizer(IReadOnlyList<MLImage> images);
 /// <summary>Adapters to <see cref="ImageFeaturizer"/>.</summary>
 public static class ImageFeaturizers
 {
+    /// <summary>Featurises images the caller made for this call only, and releases them whatever happens.</summary>
+    internal static T FeaturizeAndRelease<T>(Func<IReadOnlyList<MLImage>, T> featurize, List<MLImage> images)
+    {
+        try
+        {
+            return featurize(images);
+        }
+        finally
+        {
+            foreach (var image in images) image.Dispose();
+        }
+    }
+
     /// <summary>
     /// Wraps an ML.NET transformer: images go in through an in-memory view with one image column named
     /// <paramref name="inputColumnName"/>, features are read from <paramref name="outputColumnName"/>, which must be a

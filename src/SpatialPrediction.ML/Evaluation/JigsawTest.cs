@@ -128,15 +128,7 @@ public static class JigsawTest
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<(byte[] Planes, int Side)> images)
     {
-        var mlImages = images.Select(i => ToMLImage(i.Planes, i.Side)).ToList();
-        try
-        {
-            return featurizer(mlImages);
-        }
-        finally
-        {
-            foreach (var image in mlImages) image.Dispose();
-        }
+        return ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, images.Select(i => ToMLImage(i.Planes, i.Side)).ToList());
     }
 
     private static MLImage ToMLImage(byte[] planes, int side)

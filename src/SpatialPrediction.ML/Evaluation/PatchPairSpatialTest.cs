@@ -66,18 +66,9 @@ public static class PatchPairSpatialTest
         {
             var random = SeedStreams.For(options.Seed, SeedStreams.Validation, i);
             var pairs = Enumerable.Range(0, options.PairsPerImage).Select(_ => options.Sampler.Sample(random)).ToList();
-            var patches = CropPatches(images[i], pairs, options.PatchResolution, i);
-            float[][] features;
-            try
-            {
-                features = featurizer(patches);
-            }
-            finally
-            {
-                foreach (var patch in patches) patch.Dispose();
-            }
-            if (features.Length != patches.Count)
-                throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {patches.Count} patches.");
+            var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
+            if (features.Length != 2 * pairs.Count)
+                throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {2 * pairs.Count} patches.");
             for (int p = 0; p < pairs.Count; p++)
             {
                 pairFeatures.Add(PairFeature(features[2 * p], features[2 * p + 1]));

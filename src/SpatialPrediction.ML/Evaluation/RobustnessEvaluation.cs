@@ -35,14 +35,8 @@ public static class RobustnessEvaluation
         foreach (int severity in ImageCorruption.Severities)
         {
             var corrupted = test.Select((image, i) => ImageCorruption.Apply(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
-            try
-            {
-                scores.Add(new CorruptionScore(kind, severity, probe.Evaluate(mlContext, featurizer(corrupted), testLabels).MicroAccuracy));
-            }
-            finally
-            {
-                foreach (var image in corrupted) image.Dispose();
-            }
+            var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, corrupted);
+            scores.Add(new CorruptionScore(kind, severity, probe.Evaluate(mlContext, features, testLabels).MicroAccuracy));
         }
         return new CorruptionReport(clean, scores);
     }
@@ -72,14 +66,6 @@ public static class RobustnessEvaluation
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<SceneImage> scenes)
     {
-        var images = scenes.Select(SpatialScenes.ToMLImage).ToList();
-        try
-        {
-            return featurizer(images);
-        }
-        finally
-        {
-            foreach (var image in images) image.Dispose();
-        }
+        return ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
     }
 }
