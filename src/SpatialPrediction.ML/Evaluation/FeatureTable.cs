@@ -24,15 +24,18 @@ internal static class FeatureTable
         return dimension;
     }
 
+    /// <summary>Dimensions that vary over <paramref name="features"/> (empty when every dimension is constant).</summary>
+    public static int[] Varying(IReadOnlyList<float[]> features)
+        => Enumerable.Range(0, features[0].Length).Where(k => features.Any(f => f[k] != features[0][k])).ToArray();
+
     /// <summary>
     /// Dimensions that vary over <paramref name="features"/>: constant ones carry nothing and turn normalisation into
     /// 0/0. Returns every dimension when none varies (the probe then meets the constant honestly).
     /// </summary>
     public static int[] Informative(IReadOnlyList<float[]> features)
     {
-        int d = features[0].Length;
-        var varying = Enumerable.Range(0, d).Where(k => features.Any(f => f[k] != features[0][k])).ToArray();
-        return varying.Length == 0 ? Enumerable.Range(0, d).ToArray() : varying;
+        var varying = Varying(features);
+        return varying.Length == 0 ? Enumerable.Range(0, features[0].Length).ToArray() : varying;
     }
 
     /// <summary>The given dimensions of every vector.</summary>

@@ -78,8 +78,8 @@ public static class PatchPairSpatialTest
 
         int split = trainImages * options.PairsPerImage;
         // Dimensions that never vary on the training pairs carry nothing, and would turn standardisation into 0/0.
-        var trainPairs = pairFeatures.Take(split).ToList();
-        var informative = Enumerable.Range(0, trainPairs[0].Length).Where(d => trainPairs.Any(f => f[d] != trainPairs[0][d])).ToArray();
+        var informative = FeatureTable.Varying(pairFeatures.Take(split).ToList());
+        var selected = FeatureTable.Select(pairFeatures, informative);
         var scores = new List<TargetScore>();
         for (int k = 0; k < RelativeBoxTargets.Count; k++)
         {
@@ -89,7 +89,6 @@ public static class PatchPairSpatialTest
                     targets.Skip(split).Select(t => (double)t[k]).ToList()));
                 continue;
             }
-            var selected = FeatureTable.Select(pairFeatures, informative);
             var trainData = FeatureTable.Regression(mlContext, selected.Take(split).ToList(), targets.Take(split).Select(t => t[k]).ToList());
             var testData = FeatureTable.Regression(mlContext, selected.Skip(split).ToList(), targets.Skip(split).Select(t => t[k]).ToList());
             var model = mlContext.Transforms.NormalizeMinMax("Features")
