@@ -13,7 +13,7 @@ switch (mode)
 {
     case "emoji":
         string output = Path.Combine(root, "emoji");
-        foreach (var source in new[] { EmojiSource.Google, EmojiSource.Twitter })
+        foreach (var source in EmojiSource.All)
         {
             Console.WriteLine($"{source.Package}@{source.Version} ({source.ImageLicence})...");
             foreach (var csv in EmojiDataPreparation.Prepare(source, Path.Combine(root, "npm"), output))

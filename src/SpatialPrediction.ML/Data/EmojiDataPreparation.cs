@@ -5,8 +5,8 @@ using System.Text.Json;
 
 namespace SpatialPrediction.ML.Data;
 
-/// <summary>One drawing style of the emoji-datasource packages on the npm registry.</summary>
-/// <param name="Style">Style name as the package spells it ("google", "twitter").</param>
+/// <summary>One drawing style of emoji on the npm registry: an emoji-datasource package, or OpenMoji.</summary>
+/// <param name="Style">Style name as the package spells it ("google", "twitter", "openmoji").</param>
 /// <param name="Package">npm package name.</param>
 /// <param name="Version">Pinned package version.</param>
 /// <param name="ImageLicence">Licence of the drawings (the package code itself is MIT).</param>
@@ -16,13 +16,19 @@ public sealed record EmojiSource(string Style, string Package, string Version, s
     public static EmojiSource Google { get; } = new("google", "emoji-datasource-google", "16.0.0", "Apache-2.0 (Noto Emoji, Google)");
     /// <summary>Twitter's Twemoji drawings (CC-BY 4.0).</summary>
     public static EmojiSource Twitter { get; } = new("twitter", "emoji-datasource-twitter", "16.0.0", "CC-BY 4.0 (Twemoji, Twitter, Inc and other contributors)");
+    /// <summary>OpenMoji's drawings (CC-BY-SA 4.0), shipped as SVG and rasterised here.</summary>
+    public static EmojiSource OpenMoji { get; } = new("openmoji", "openmoji", "16.0.0", "CC-BY-SA 4.0 (OpenMoji, HfG Schwäbisch Gmünd and contributors)");
+
+    /// <summary>Every style the data preparation knows.</summary>
+    public static IReadOnlyList<EmojiSource> All { get; } = new[] { Google, Twitter, OpenMoji };
 }
 
 /// <summary>
 /// Prepares the emoji image sets outside the repository: fetches each package's tarball with <c>npm pack</c> (cached),
-/// extracts the 64 px drawings of base emoji (skin-tone variants are separate files and are left out, so no
-/// near-duplicate of an emoji can sit on the other side of a split), and writes <c>path,label</c> CSVs for the 9
-/// categories and the subcategories, split into train and test by the emoji itself, identically in every style.
+/// extracts the 64 px drawings of base emoji (emoji-datasource's PNGs; OpenMoji's SVGs rendered by
+/// <see cref="SvgRasterizer"/>), leaving skin-tone variants out so no near-duplicate of an emoji can sit on the other
+/// side of a split, and writes <c>path,label</c> CSVs for the 9 categories and the subcategories, split into train and
+/// test by the emoji's code points, identically in every style.
 /// </summary>
 public static class EmojiDataPreparation
 {
@@ -38,8 +44,16 @@ public static class EmojiDataPreparation
         return PrepareFromTarball(source, tarball, outputFolder);
     }
 
+    /// <summary>Side of the prepared images in pixels (emoji-datasource ships 64 px PNGs; OpenMoji is rendered at it).</summary>
+    public const int ImageSize = 64;
+
     /// <summary>Prepares an already downloaded package tarball; returns the CSV files written.</summary>
     public static IReadOnlyList<string> PrepareFromTarball(EmojiSource source, string tarball, string outputFolder)
+        => source.Package == EmojiSource.OpenMoji.Package
+            ? PrepareOpenMoji(source, tarball, outputFolder)
+            : PrepareDatasource(source, tarball, outputFolder);
+
+    private static IReadOnlyList<string> PrepareDatasource(EmojiSource source, string tarball, string outputFolder)
     {
         string imageFolder = Path.Combine(outputFolder, source.Style);
         Directory.CreateDirectory(imageFolder);
@@ -72,14 +86,82 @@ public static class EmojiDataPreparation
 
         var rows = emoji
             .Where(e => e.TryGetProperty($"has_img_{source.Style}", out var has) && has.GetBoolean())
-            .Select(e => (Image: e.GetProperty("image").GetString()!, Unified: e.GetProperty("unified").GetString()!,
-                Category: e.GetProperty("category").GetString()!, Subcategory: e.GetProperty("subcategory").GetString()!))
+            .Select(e => new EmojiRow(e.GetProperty("image").GetString()!, e.GetProperty("unified").GetString()!,
+                e.GetProperty("category").GetString()!, e.GetProperty("subcategory").GetString()!))
             .Where(r => r.Category != "Component" && images.Contains(r.Image))
-            .OrderBy(r => r.Image, StringComparer.Ordinal)
             .ToList();
+        return WriteSplits(source, rows, outputFolder, "Package and metadata: MIT (Cal Henderson, emoji-data).",
+            "skin-tone variants and the 'Component' category left out");
+    }
+
+    /// <summary>
+    /// OpenMoji: metadata from <c>data/openmoji.csv</c> (group and subgroup slugs, mapped onto emoji-datasource's category
+    /// names so labels agree across styles), drawings from <c>color/svg</c>. Skin-tone variants, components and OpenMoji's
+    /// own extras (which the other styles do not draw) are left out.
+    /// </summary>
+    private static IReadOnlyList<string> PrepareOpenMoji(EmojiSource source, string tarball, string outputFolder)
+    {
+        string imageFolder = Path.Combine(outputFolder, source.Style);
+        Directory.CreateDirectory(imageFolder);
+        string? metadata = null;
+        var svgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        const string prefix = "package/color/svg/";
+        using (var file = File.OpenRead(tarball))
+        using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+        using (var tar = new TarReader(gzip))
+        {
+            for (var entry = tar.GetNextEntry(); entry is not null; entry = tar.GetNextEntry())
+            {
+                if (entry.DataStream is null) continue;
+                if (entry.Name == "package/data/openmoji.csv") metadata = new StreamReader(entry.DataStream).ReadToEnd();
+                else if (entry.Name.StartsWith(prefix, StringComparison.Ordinal) && entry.Name.EndsWith(".svg", StringComparison.Ordinal))
+                    svgs[entry.Name[prefix.Length..^4]] = new StreamReader(entry.DataStream).ReadToEnd();
+            }
+        }
+        if (metadata is null) throw new InvalidDataException($"{tarball}: no package/data/openmoji.csv inside; is this the openmoji package?");
+
+        var lines = CsvRecords(metadata).ToList();
+        var header = lines[0];
+        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0
+            ? i : throw new InvalidDataException($"{tarball}: data/openmoji.csv has no '{name}' column (columns: {string.Join(", ", header)}).");
+        int hexcode = Column("hexcode"), group = Column("group"), subgroup = Column("subgroups"), skintone = Column("skintone");
+        var rows = new List<EmojiRow>();
+        var skipped = new List<string>();
+        foreach (var record in lines.Skip(1))
+        {
+            if (record.Length != header.Length) throw new InvalidDataException($"{tarball}: a row of data/openmoji.csv has {record.Length} fields, expected {header.Length}.");
+            string code = record[hexcode];
+            if (record[skintone].Length > 0 || record[group] is "component" or "extras-openmoji" or "extras-unicode") continue;
+            if (!svgs.TryGetValue(code, out var svg) || code.Contains('/') || code.Contains("..")) continue;
+            string image = code.ToLowerInvariant() + ".png";
+            try
+            {
+                File.WriteAllBytes(Path.Combine(imageFolder, image), SvgRasterizer.RenderPng(svg, ImageSize, $"{source.Package}/color/svg/{code}.svg"));
+            }
+            catch (Exception e) when (e is NotSupportedException or InvalidDataException)
+            {
+                skipped.Add(e.Message);
+                continue;
+            }
+            rows.Add(new EmojiRow(image, code, CategoryName(record[group]), record[subgroup]));
+        }
+        if (skipped.Count > 0) File.WriteAllLines(Path.Combine(outputFolder, $"SKIPPED-{source.Style}.txt"), skipped);
+        return WriteSplits(source, rows, outputFolder, "Metadata: CC-BY-SA 4.0 (OpenMoji). Drawings rendered from SVG at " +
+            $"{ImageSize} px by SpatialPrediction.ML's SvgRasterizer ({skipped.Count} drawings outside its SVG subset skipped).",
+            "skin-tone variants, components and OpenMoji's extras left out");
+    }
+
+    /// <summary>"smileys-emotion" → "Smileys &amp; Emotion": emoji-datasource's spelling of the same Unicode group.</summary>
+    internal static string CategoryName(string slug)
+        => string.Join(" & ", slug.Split('-').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..]));
+
+    private sealed record EmojiRow(string Image, string Unified, string Category, string Subcategory);
+
+    private static List<string> WriteSplits(EmojiSource source, List<EmojiRow> rows, string outputFolder, string metadataLicence, string leftOut)
+    {
+        rows = rows.OrderBy(r => r.Image, StringComparer.Ordinal).ToList();
         var written = new List<string>();
-        foreach (var (task, label) in new (string, Func<(string Image, string Unified, string Category, string Subcategory), string>)[]
-                 { ("category", r => r.Category), ("subcategory", r => r.Subcategory) })
+        foreach (var (task, label) in new (string, Func<EmojiRow, string>)[] { ("category", r => r.Category), ("subcategory", r => r.Subcategory) })
         foreach (var split in new[] { "train", "test" })
         {
             string csv = Path.Combine(outputFolder, $"{source.Style}-{task}-{split}.csv");
@@ -89,17 +171,56 @@ public static class EmojiDataPreparation
             written.Add(csv);
         }
         File.WriteAllText(Path.Combine(outputFolder, $"ATTRIBUTION-{source.Style}.md"),
-            $"# {source.Package} {source.Version}\n\nImages: {source.ImageLicence}. Package and metadata: MIT (Cal Henderson, emoji-data).\n" +
+            $"# {source.Package} {source.Version}\n\nImages: {source.ImageLicence}. {metadataLicence}\n" +
             $"Fetched from the npm registry by SpatialPrediction.ML's data preparation; not redistributed with the project.\n" +
-            $"{rows.Count} base emoji (skin-tone variants and the 'Component' category left out), split 1 in {TestOneIn} to test by code points.\n");
+            $"{rows.Count} base emoji ({leftOut}), split 1 in {TestOneIn} to test by code points.\n");
         return written;
     }
 
-    /// <summary>"test" for one emoji in <see cref="TestOneIn"/>, chosen by a stable hash of its code points, else "train".</summary>
+    /// <summary>Records of a CSV text with quoted fields (quotes doubled inside), as RFC 4180 writes them.</summary>
+    private static IEnumerable<string[]> CsvRecords(string text)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else if (c == '\n' || c == '\r')
+            {
+                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+                fields.Add(field.ToString());
+                field.Clear();
+                yield return fields.ToArray();
+                fields.Clear();
+            }
+            else field.Append(c);
+        }
+        if (field.Length > 0 || fields.Count > 0)
+        {
+            fields.Add(field.ToString());
+            yield return fields.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// "test" for one emoji in <see cref="TestOneIn"/>, chosen by a stable hash of its code points, else "train". The
+    /// variation selector U+FE0F is ignored and case folded, because styles disagree on whether to spell it (OpenMoji's
+    /// "2764" is emoji-datasource's "2764-FE0F"); the same emoji must land on the same side in every style.
+    /// </summary>
     public static string SplitOf(string unified)
     {
+        string key = string.Join('-', unified.ToUpperInvariant().Split('-').Where(p => p != "FE0F"));
         uint hash = 2166136261;
-        foreach (char c in unified) hash = (hash ^ c) * 16777619;
+        foreach (char c in key) hash = (hash ^ c) * 16777619;
         return hash % TestOneIn == 0 ? "test" : "train";
     }
 

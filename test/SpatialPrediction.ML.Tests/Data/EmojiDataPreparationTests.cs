@@ -99,4 +99,49 @@ public class EmojiDataPreparationTests
             train.Intersect(test).Should().BeEmpty();
         }
     }
+
+    /// <summary>An openmoji-like tarball: CSV metadata (one row with a quoted comma) and SVG drawings.</summary>
+    private string OpenMojiTarball()
+    {
+        string path = Path.Combine(folder, "openmoji.tgz");
+        string csv = "emoji,hexcode,group,subgroups,annotation,skintone\n" +
+                     "x,1F600,smileys-emotion,face-smiling,\"grinning, face\",\n" +
+                     "x,2764,smileys-emotion,heart,red heart,\n" +
+                     "x,1F44D,people-body,hand-fingers-closed,thumbs up,\n" +
+                     "x,1F44D-1F3FB,people-body,hand-fingers-closed,thumbs up: light,1\n" +
+                     "x,E000,extras-openmoji,extras,openmoji only,\n";
+        const string svg = "<svg viewBox=\"0 0 72 72\" xmlns=\"http://www.w3.org/2000/svg\"><circle cx=\"36\" cy=\"36\" r=\"20\" fill=\"#FCEA2B\"/></svg>";
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Pax);
+        void Add(string name, string text) => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) });
+        Add("package/data/openmoji.csv", csv);
+        foreach (var code in new[] { "1F600", "2764", "1F44D", "1F44D-1F3FB", "E000" }) Add($"package/color/svg/{code}.svg", svg);
+        return path;
+    }
+
+    [Test]
+    public void OpenMoji_is_rendered_from_svg_with_the_other_styles_category_names_and_without_skin_variants_or_extras()
+    {
+        string output = Path.Combine(folder, "out");
+
+        var csvs = EmojiDataPreparation.PrepareFromTarball(EmojiSource.OpenMoji, OpenMojiTarball(), output);
+
+        var rows = csvs.Where(c => c.Contains("-category-")).SelectMany(c => File.ReadAllLines(c).Skip(1)).ToList();
+        rows.Should().HaveCount(3);
+        rows.Should().Contain("openmoji/1f600.png,\"Smileys & Emotion\"").And.Contain("openmoji/1f44d.png,\"People & Body\"");
+        using var image = SkiaSharp.SKBitmap.Decode(Path.Combine(output, "openmoji", "1f600.png"));
+        image.Width.Should().Be(EmojiDataPreparation.ImageSize);
+        image.GetPixel(32, 32).Should().Be(new SkiaSharp.SKColor(0xFC, 0xEA, 0x2B, 255));
+        File.ReadAllText(Path.Combine(output, "ATTRIBUTION-openmoji.md")).Should().Contain("CC-BY-SA 4.0");
+    }
+
+    [Test]
+    public void An_emoji_lands_on_the_same_side_whether_or_not_a_style_spells_the_variation_selector()
+    {
+        var codes = Enumerable.Range(0x2600, 300).Select(c => c.ToString("X4")).ToList();
+
+        codes.Select(c => EmojiDataPreparation.SplitOf(c + "-FE0F")).Should().Equal(codes.Select(EmojiDataPreparation.SplitOf));
+        EmojiDataPreparation.SplitOf("1f44d").Should().Be(EmojiDataPreparation.SplitOf("1F44D"));
+    }
 }
