@@ -40,6 +40,7 @@ internal abstract class DatasetRun : IDisposable
         var options = new SpatialPretrainOptions
         {
             Framework = featurizerConfig.Framework,
+            Backbone = Config.Backbone,
             ImageSize = Config.ImageSize,
             BackboneWidth = Config.BackboneWidth,
             Epochs = featurizerConfig.Epochs ?? Config.Epochs,
@@ -74,7 +75,7 @@ internal abstract class DatasetRun : IDisposable
 
     protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics)
     {
-        var report = PatchPairSpatialTest.Evaluate(MLContext, features, images,
+        var report = PatchPairSpatialTest.Evaluate(features, images,
             new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed });
         foreach (var target in report.Targets) metrics.Add($"{prefix}patch-pair R² {target.Target}", target.RSquared);
         metrics.Add($"{prefix}patch-pair mean R²", report.MeanRSquared);
@@ -147,7 +148,7 @@ internal sealed class ScenesRun : DatasetRun
 
 /// <summary>
 /// The emoji sets prepared by samples/PrepareData: train on Google's drawings, test recognition (9 categories),
-/// fine-grained recognition (subcategories), style shift to Twitter's drawings of the same test emoji, spatial tests on
+/// fine-grained recognition (subcategories), style shift to Twitter's and OpenMoji's drawings of the same test emoji, spatial tests on
 /// emoji and, when prepared, on the Debian photographs.
 /// </summary>
 internal sealed class EmojiRun : DatasetRun
@@ -197,18 +198,23 @@ internal sealed class EmojiRun : DatasetRun
             fineTrain.Entries.Select(e => IndexOf(fineClasses, e.Label, e.Path)).ToList(),
             testRows.Select(p => testFeatures[p.i]).ToList(), testRows.Select(p => IndexOf(fineClasses, p.e.Label, p.e.Path)).ToList()).MicroAccuracy);
 
-        // Style shift: probe fitted on Google's drawings, tested on Twitter's drawings of the test emoji.
-        var twitter = ImageDataset.FromCsv(Path.Combine(folder, "twitter-category-test.csv"));
-        var twitterImages = twitter.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
-        try
+        // Style shift: probe fitted on Google's drawings, tested on another style's drawings of the same test emoji.
+        foreach (var style in new[] { "twitter", "openmoji" })
         {
-            var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, features(twitterImages),
-                twitter.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList());
-            metrics.Add("style shift (twitter)", probe.MicroAccuracy);
-        }
-        finally
-        {
-            foreach (var image in twitterImages) image.Dispose();
+            string csv = Path.Combine(folder, $"{style}-category-test.csv");
+            if (!File.Exists(csv)) continue;
+            var shifted = ImageDataset.FromCsv(csv);
+            var shiftedImages = shifted.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+            try
+            {
+                var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, features(shiftedImages),
+                    shifted.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList());
+                metrics.Add($"style shift ({style})", probe.MicroAccuracy);
+            }
+            finally
+            {
+                foreach (var image in shiftedImages) image.Dispose();
+            }
         }
 
         PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);

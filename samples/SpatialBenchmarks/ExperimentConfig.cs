@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Objectives;
 
 namespace SpatialBenchmarks;
@@ -14,6 +15,8 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework, boo
 internal sealed record ExperimentConfig
 {
     public int Seeds { get; init; } = 1;
+    /// <summary>Backbone of every featuriser. Default SmallResNet (2 CPU cores); the GPU config uses ResNet18.</summary>
+    public BackboneKind Backbone { get; init; } = BackboneKind.SmallResNet;
     public int ImageSize { get; init; } = 32;
     public int BackboneWidth { get; init; } = 16;
     public int Epochs { get; init; } = 10;

@@ -2,7 +2,7 @@
 // evaluations that dataset supports, and writes a Markdown report (with the config that produced it) and PNG charts.
 // Usage:
 //   dotnet run -c Release --project samples/SpatialBenchmarks -- [--config samples/SpatialBenchmarks/configs/scenes.json]
-//       [--seeds N] [--train N] [--test N] [--epochs N] [--out artifacts/spatial-benchmarks]
+//       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks]
 using System.Diagnostics;
 using System.Globalization;
 using SpatialBenchmarks;
@@ -16,6 +16,7 @@ config = config with
     TrainImages = Arg("--train", config.TrainImages),
     TestImages = Arg("--test", config.TestImages),
     Epochs = Arg("--epochs", config.Epochs),
+    DataFolder = ArgText("--data", config.DataFolder),
 };
 string output = ArgText("--out", null) ?? Path.Combine("artifacts", "spatial-benchmarks");
 Directory.CreateDirectory(output);

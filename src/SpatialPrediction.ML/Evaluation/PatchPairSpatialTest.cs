@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Trainers;
 using SpatialPrediction.ML.MLNet;
 using SpatialPrediction.ML.Spatial;
 using SpatialPrediction.ML.Views;
@@ -22,17 +21,19 @@ public sealed record PatchPairOptions
     /// <summary>Share of the images whose pairs train the regressors; pairs of the rest are held out. Default 0.5.</summary>
     public double TrainFraction { get; init; } = 0.5;
     /// <summary>
-    /// L2 regularisation of the ridge regressors (ML.NET SDCA on min-max scaled pair features). Default 0.01. Min-max
-    /// rather than standardisation: a nearly constant feature (a mostly dead unit) standardised by its tiny training
-    /// spread blew test predictions up to R² of −10⁵ in a first run.
+    /// Ridge penalties to choose from, per target, by cross-validation on the training pairs (grouped by image). Default
+    /// <see cref="RidgeRegression.DefaultPenalties"/>. A fixed penalty overfitted the few training pairs of the photographs
+    /// (negative held-out R²) in a first run.
     /// </summary>
-    public float L2Regularization { get; init; } = 0.01f;
+    public IReadOnlyList<double> RidgePenalties { get; init; } = RidgeRegression.DefaultPenalties;
+    /// <summary>Folds of that cross-validation. Default 5.</summary>
+    public int CrossValidationFolds { get; init; } = 5;
     /// <summary>Seed of the pair sampling. Default 1.</summary>
     public int Seed { get; init; } = 1;
 }
 
-/// <summary>R² and mean absolute error of one target on held-out pairs.</summary>
-public sealed record TargetScore(string Target, double RSquared, double MeanAbsoluteError);
+/// <summary>R² and mean absolute error of one target on held-out pairs, and the ridge penalty cross-validation chose.</summary>
+public sealed record TargetScore(string Target, double RSquared, double MeanAbsoluteError, double Penalty = double.NaN);
 
 /// <summary>The result of the patch-pair test: per target and averaged.</summary>
 public sealed record PatchPairReport(IReadOnlyList<TargetScore> Targets, int TrainingPairs, int TestPairs)
@@ -45,13 +46,14 @@ public sealed record PatchPairReport(IReadOnlyList<TargetScore> Targets, int Tra
 
 /// <summary>
 /// Spatial test 1 of the SP paper, position and scale from patch pairs: draw pairs of patches from held-out images
-/// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor (ML.NET SDCA) per
-/// target on the pair features [fA, fB, fA − fB] of some images, and report R² and MAE on the pairs of the others.
+/// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor per target on the pair
+/// features [fA, fB, fA − fB] of some images (penalty by cross-validation on those images alone), and report R² and MAE
+/// on the pairs of the others.
 /// </summary>
 public static class PatchPairSpatialTest
 {
     /// <summary>Runs the test on <paramref name="images"/> (any sizes; boxes are in normalised coordinates).</summary>
-    public static PatchPairReport Evaluate(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, PatchPairOptions? options = null)
+    public static PatchPairReport Evaluate(ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, PatchPairOptions? options = null)
     {
         options ??= new PatchPairOptions();
         options.Sampler.Validate();
@@ -81,27 +83,29 @@ public static class PatchPairSpatialTest
         var informative = FeatureTable.Varying(pairFeatures.Take(split).ToList());
         var selected = FeatureTable.Select(pairFeatures, informative);
         var scores = new List<TargetScore>();
-        for (int k = 0; k < RelativeBoxTargets.Count; k++)
+        if (informative.Length == 0)
         {
-            if (informative.Length == 0)
-            {
+            for (int k = 0; k < RelativeBoxTargets.Count; k++)
                 scores.Add(MeanPredictor(RelativeBoxTargets.Names[k], targets.Take(split).Select(t => (double)t[k]).ToList(),
                     targets.Skip(split).Select(t => (double)t[k]).ToList()));
-                continue;
+            return new PatchPairReport(scores, split, pairFeatures.Count - split);
+        }
+        var model = RidgeRegression.FitCrossValidated(selected.Take(split).ToList(), targets.Take(split).ToList(),
+            Enumerable.Range(0, split).Select(i => i / options.PairsPerImage).ToList(), options.RidgePenalties, options.CrossValidationFolds);
+        var predicted = model.Predict(selected.Skip(split).ToList());
+        var heldOut = targets.Skip(split).ToList();
+        for (int k = 0; k < RelativeBoxTargets.Count; k++)
+        {
+            double mean = heldOut.Average(t => (double)t[k]);
+            double residual = 0, total = 0, absolute = 0;
+            for (int i = 0; i < heldOut.Count; i++)
+            {
+                double error = predicted[i][k] - heldOut[i][k];
+                residual += error * error;
+                absolute += Math.Abs(error);
+                total += (heldOut[i][k] - mean) * (heldOut[i][k] - mean);
             }
-            var trainData = FeatureTable.Regression(mlContext, selected.Take(split).ToList(), targets.Take(split).Select(t => t[k]).ToList());
-            var testData = FeatureTable.Regression(mlContext, selected.Skip(split).ToList(), targets.Skip(split).Select(t => t[k]).ToList());
-            var model = mlContext.Transforms.NormalizeMinMax("Features")
-                .Append(mlContext.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options
-                {
-                    L2Regularization = options.L2Regularization,
-                    MaximumNumberOfIterations = 200,
-                    Shuffle = false,
-                    NumberOfThreads = 1,
-                }))
-                .Fit(trainData);
-            var metrics = mlContext.Regression.Evaluate(model.Transform(testData));
-            scores.Add(new TargetScore(RelativeBoxTargets.Names[k], metrics.RSquared, metrics.MeanAbsoluteError));
+            scores.Add(new TargetScore(RelativeBoxTargets.Names[k], total > 0 ? 1 - residual / total : 0, absolute / heldOut.Count, model.Penalties[k]));
         }
         return new PatchPairReport(scores, split, pairFeatures.Count - split);
     }

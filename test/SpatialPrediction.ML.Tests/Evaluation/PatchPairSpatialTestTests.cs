@@ -40,7 +40,7 @@ public class PatchPairSpatialTestTests
     {
         var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
 
-        var report = PatchPairSpatialTest.Evaluate(new MLContext(1), OracleFeaturizer, images, OracleOptions);
+        var report = PatchPairSpatialTest.Evaluate(OracleFeaturizer, images, OracleOptions);
 
         TestContext.Out.WriteLine(string.Join(", ", report.Targets.Select(t => $"{t.Target} R² {t.RSquared:F4} MAE {t.MeanAbsoluteError:F4}")));
         report.Targets.Should().OnlyContain(t => t.RSquared > 0.97);
@@ -55,7 +55,7 @@ public class PatchPairSpatialTestTests
 
         // More pairs than the oracle needs: a constant predictor's R² on held-out pairs is ≤ 0, by the gap between the
         // two halves' target means, which shrinks with the number of pairs.
-        var report = PatchPairSpatialTest.Evaluate(new MLContext(1), patches => patches.Select(_ => new[] { 1f, 2f }).ToArray(), images,
+        var report = PatchPairSpatialTest.Evaluate(patches => patches.Select(_ => new[] { 1f, 2f }).ToArray(), images,
             OracleOptions with { PairsPerImage = 96 });
 
         TestContext.Out.WriteLine(string.Join(", ", report.Targets.Select(t => $"{t.Target} R² {t.RSquared:F4}")));
@@ -70,7 +70,7 @@ public class PatchPairSpatialTestTests
         var scenes = SpatialScenes.Generate(4, new SpatialScenesOptions { ImageSize = 64 });
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
 
-        var report = PatchPairSpatialTest.Evaluate(mlContext, ImageFeaturizers.FromTransformer(featurizer),
+        var report = PatchPairSpatialTest.Evaluate(ImageFeaturizers.FromTransformer(featurizer),
             scenes.Select(SpatialScenes.ToMLImage).ToList(), new PatchPairOptions { PairsPerImage = 6 });
 
         report.Targets.Select(t => t.Target).Should().Equal("dx", "dy", "log_w", "log_h");
