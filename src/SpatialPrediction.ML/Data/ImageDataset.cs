@@ -126,25 +126,8 @@ public sealed class ImageDataset
         return new ImageFileDataView(Entries);
     }
 
-    /// <summary>Decodes one file, or explains why it cannot be.</summary>
-    public static MLImage Decode(string path)
-    {
-        if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
-        try
-        {
-            var image = MLImage.CreateFromFile(path);
-            if (image.Width < 1 || image.Height < 1)
-            {
-                image.Dispose();
-                throw new InvalidDataException($"{path}: the image is empty.");
-            }
-            return image;
-        }
-        catch (Exception e) when (e is not InvalidDataException and (ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException))
-        {
-            throw new InvalidDataException($"{path}: not a readable image ({e.GetType().Name}: {e.Message}).", e);
-        }
-    }
+    /// <summary>Decodes one file, or explains why it cannot be (see <see cref="ImageDecoder"/>).</summary>
+    public static MLImage Decode(string path) => ImageDecoder.DecodeFile(path);
 
     private static bool IsImageFile(string path)
         => ImageExtensions.Contains(System.IO.Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);

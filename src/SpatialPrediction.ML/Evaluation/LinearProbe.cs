@@ -54,6 +54,10 @@ public static class LinearProbe
     /// <summary>Fits the probe on in-memory features (constant dimensions dropped).</summary>
     internal static FittedProbe Fit(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float l2)
     {
+        int classes = labels.Distinct().Count();
+        if (classes < 2)
+            throw new ArgumentException($"LinearProbe: the training labels hold {classes} class{(classes == 1 ? $" ({labels[0]})" : "es")} in " +
+                                        $"{labels.Count} rows; a classifier needs at least 2 classes.", nameof(labels));
         var dimensions = FeatureTable.Informative(features);
         var model = Fit(mlContext, FeatureTable.Classification(mlContext, FeatureTable.Select(features, dimensions), labels), "Label", "Features", l2);
         return new FittedProbe(model, dimensions);

@@ -34,13 +34,23 @@ internal static class ImageColumn
     /// Reads every image of the column, resized to <paramref name="size"/>×<paramref name="size"/>, into a byte tensor
     /// [N, 3, size, size] (RGB). Bytes rather than floats: a quarter of the memory for the whole training set.
     /// </summary>
-    public static Tensor ReadAll(IDataView data, ImageInput input, string name, int size)
+    public static Tensor ReadAll(IDataView data, ImageInput input, string name, int size, List<string>? skipped = null)
     {
         var pixels = new List<byte[]>();
         using (var cursor = data.GetRowCursor(new[] { data.Schema[name] }))
         {
             var read = input.Getter(cursor);
-            while (cursor.MoveNext()) pixels.Add(read());
+            while (cursor.MoveNext())
+            {
+                try
+                {
+                    pixels.Add(read());
+                }
+                catch (Exception e) when (skipped is not null && e is InvalidDataException or InvalidOperationException)
+                {
+                    skipped.Add($"row {cursor.Position}: {e.Message}");
+                }
+            }
         }
         var all = new byte[pixels.Count * 3 * size * size];
         for (int i = 0; i < pixels.Count; i++) pixels[i].CopyTo(all, i * 3 * size * size);

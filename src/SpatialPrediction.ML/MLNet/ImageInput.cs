@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.MLNet;
 
@@ -94,16 +95,7 @@ internal sealed class ImageInput
                     var dense = bytes.DenseValues().ToArray();
                     if (dense.Length == 0)
                         throw new InvalidOperationException($"{component}: row {row.Position} of column '{column}' holds no bytes; expected an encoded image.");
-                    MLImage image;
-                    try
-                    {
-                        image = MLImage.CreateFromStream(new MemoryStream(dense));
-                    }
-                    catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
-                    {
-                        throw new InvalidOperationException(
-                            $"{component}: row {row.Position} of column '{column}' is not a decodable image ({dense.Length} bytes): {e.Message}", e);
-                    }
+                    var image = ImageDecoder.Decode(dense, $"{component}: row {row.Position} of column '{column}'");
                     using (image) return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component);
                 };
             }

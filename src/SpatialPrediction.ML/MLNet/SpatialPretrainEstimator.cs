@@ -42,10 +42,15 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var settings = Options.ToSettings() with { Log = log, IsCanceled = isCanceled };
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component);
-        using var images = ImageColumn.ReadAll(input, imageInput, Options.InputColumnName, Options.ImageSize);
+        var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
+        using var images = ImageColumn.ReadAll(input, imageInput, Options.InputColumnName, Options.ImageSize, skipped);
+        foreach (var row in skipped ?? new List<string>()) log($"Skipped unreadable image, {row}");
         if (images.shape[0] == 0)
-            throw new ArgumentException($"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
+            throw new ArgumentException(skipped is { Count: > 0 }
+                ? $"{Component}: all {skipped.Count} rows were unreadable and skipped; there is nothing to train on. First: {skipped[0]}"
+                : $"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
         var result = SpatialPretrainer.Train(images, settings, device);
+        result.History.SkippedRows = skipped ?? new List<string>();
         var backbone = new SpatialBackbone(result.Backbone, settings.BackboneSpec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
             Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName);

@@ -25,6 +25,14 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public int FeaturizationBatchSize { get; set; } = 8;
 
+    /// <summary>
+    /// When true, rows whose image cannot be read (missing or corrupt file, truncated data, oversized image, null) are
+    /// left out of training instead of stopping it; each is logged and listed, with its reason, in the returned
+    /// featuriser's <see cref="Training.PretrainingHistory.SkippedRows"/>. Default false: the first bad row is an error
+    /// naming it.
+    /// </summary>
+    public bool SkipUnreadableImages { get; set; }
+
     /// <summary>Optional column for the spatial feature map (channels × height × width floats) of the returned featuriser. Default null (none).</summary>
     public string? FeatureMapColumnName { get; set; }
 

@@ -24,6 +24,8 @@ public sealed class PretrainingHistory
     public int ValidationImages { get; set; }
     /// <summary>Wall-clock time of the optimisation loop.</summary>
     public TimeSpan Elapsed { get; set; }
+    /// <summary>Rows left out because their image could not be read, each "row N: reason" (with <c>SkipUnreadableImages</c>).</summary>
+    public IReadOnlyList<string> SkippedRows { get; set; } = Array.Empty<string>();
     /// <summary>Device the run used, e.g. "cpu" or "cuda:0".</summary>
     public string Device { get; set; } = "cpu";
 
