@@ -66,7 +66,7 @@ public static class SafetensorsFile
         {
             return Read(file, file.Length);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: not a readable safetensors file ({e.Message}).", e);
         }
@@ -87,17 +87,33 @@ public static class SafetensorsFile
         var result = new Dictionary<string, Tensor>();
         try
         {
-            foreach (var (name, node) in header.OrderBy(h => (long?)h.Value?["data_offsets"]?[0] ?? 0))
+            var entries = new List<(string Name, string DType, (ScalarType Type, int Size) Type, long[] Shape, long[] Range)>();
+            foreach (var (name, node) in header)
             {
                 if (name == "__metadata__") continue;
-                string dtype = (string?)node?["dtype"] ?? throw new InvalidDataException($"tensor '{name}' has no dtype.");
+                if (node is not JsonObject entry) throw new InvalidDataException($"tensor '{name}' is not a JSON object.");
+                string dtype = entry["dtype"] is JsonValue d && d.TryGetValue<string>(out var text) ? text : throw new InvalidDataException($"tensor '{name}' has no dtype.");
                 if (!DTypes.TryGetValue(dtype, out var type)) throw new InvalidDataException($"tensor '{name}' has unsupported dtype {dtype}.");
-                var shape = node!["shape"]!.AsArray().Select(s => (long)s!).ToArray();
-                var range = node["data_offsets"]!.AsArray().Select(s => (long)s!).ToArray();
+                var shape = Integers(entry["shape"], name, "shape");
+                var range = Integers(entry["data_offsets"], name, "data_offsets");
                 if (shape.Any(s => s < 0) || range.Length != 2 || range[0] < 0 || range[1] < range[0] || range[1] > dataLength)
                     throw new InvalidDataException($"tensor '{name}' has an invalid shape or byte range.");
-                long elements = shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (checked(elements * type.Size) != range[1] - range[0])
+                entries.Add((name, dtype, type, shape, range));
+            }
+            foreach (var (name, dtype, type, shape, range) in entries.OrderBy(e => e.Range[0]))
+            {
+                // Checked arithmetic: a shape whose element count overflows is as wrong as one that disagrees with its bytes.
+                long elements;
+                try
+                {
+                    elements = shape.Aggregate(1L, (a, b) => checked(a * b));
+                    _ = checked(elements * type.Size);
+                }
+                catch (OverflowException)
+                {
+                    throw new InvalidDataException($"tensor '{name}': shape [{string.Join(", ", shape)}] is too large.");
+                }
+                if (elements * type.Size != range[1] - range[0])
                     throw new InvalidDataException($"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtype} needs {elements * type.Size} bytes, the file gives {range[1] - range[0]}.");
                 stream.Position = dataStart + range[0];
                 byte[] bytes = reader.ReadBytes((int)(range[1] - range[0]));
@@ -112,5 +128,13 @@ public static class SafetensorsFile
             foreach (var tensor in result.Values) tensor.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A JSON array of integers, or an error naming the tensor and the field.</summary>
+    private static long[] Integers(JsonNode? node, string tensor, string field)
+    {
+        if (node is not JsonArray array) throw new InvalidDataException($"tensor '{tensor}' has no {field} array.");
+        return array.Select(item => item is JsonValue value && value.TryGetValue<long>(out var number)
+            ? number : throw new InvalidDataException($"tensor '{tensor}': {field} holds a non-integer ({item?.ToJsonString() ?? "null"}).")).ToArray();
     }
 }

@@ -174,7 +174,10 @@ public sealed class SpatialBackbone : IDisposable
                          ?? throw new InvalidDataException("empty header.");
             var spec = header.ToSpec();
             long weightLength = reader.ReadInt64();
-            if (weightLength <= 0 || weightLength > 4L << 30) throw new InvalidDataException($"implausible weight size {weightLength} bytes.");
+            // Checked against what the stream holds before anything of that size is allocated.
+            long available = stream.CanSeek ? stream.Length - stream.Position - 32 : Array.MaxLength;
+            if (weightLength <= 0 || weightLength > Array.MaxLength) throw new InvalidDataException($"implausible weight size {weightLength} bytes.");
+            if (weightLength > available) throw new InvalidDataException($"truncated: the header promises {weightLength} weight bytes, the file holds {Math.Max(available, 0)}.");
             byte[] checksum = reader.ReadBytes(32);
             byte[] weights = reader.ReadBytes((int)weightLength);
             if (weights.Length != weightLength) throw new InvalidDataException($"truncated: {weights.Length} of {weightLength} weight bytes present.");

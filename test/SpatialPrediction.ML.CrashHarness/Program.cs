@@ -1,0 +1,56 @@
+// Child process of the crash-safety tests (test/SpatialPrediction.ML.Tests/Reliability/KillAndResumeTests.cs).
+// Usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>
+// Trains a fixed SimCLR + SP run on generated scenes with a checkpoint after every step, resuming from the folder when it
+// holds one; prints "step N" after each step (the parent kills the process at a chosen step) and, at the end, writes
+// every backbone tensor in name order to the output file, for a byte comparison with an uninterrupted run.
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.Objectives;
+using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Training;
+using static TorchSharp.torch;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>");
+    return 2;
+}
+set_num_threads(1); // the same arithmetic in every process, whatever the machine's core count
+var scenes = SpatialScenes.Generate(48, new SpatialScenesOptions { ImageSize = 32, Seed = 11 });
+// Scenes are interleaved RGB; the engine takes planar [N, 3, H, W].
+using var images = tensor(scenes.SelectMany(s => s.Rgb).ToArray(), new long[] { scenes.Count, 32, 32, 3 }, dtype: ScalarType.Byte).permute(0, 3, 1, 2).contiguous();
+var settings = new PretrainingSettings
+{
+    Framework = SslFramework.SimClr,
+    BackboneWidth = 8,
+    SpatialPrediction = new SpatialPredictionSettings { LocalResolution = 16, HeadWidth = 32 },
+    ImageSize = 32,
+    BatchSize = 16,
+    Epochs = 10,
+    Seed = 5,
+    ValidationFraction = 0,
+    CheckpointDirectory = args[0],
+    CheckpointEverySteps = 1,
+    Progress = new StepPrinter(),
+};
+var result = SpatialPretrainer.Train(images, settings, CPU);
+using var backbone = result.Backbone;
+using (var output = File.Create(args[1]))
+{
+    foreach (var (name, value) in backbone.state_dict().OrderBy(p => p.Key, StringComparer.Ordinal))
+    {
+        output.Write(System.Text.Encoding.UTF8.GetBytes(name));
+        output.Write(value.contiguous().cpu().bytes);
+    }
+}
+Console.Out.WriteLine("done");
+return 0;
+
+/// <summary>Prints each finished step at once (on the training thread), so the parent sees it before the next step.</summary>
+internal sealed class StepPrinter : IProgress<PretrainingProgress>
+{
+    public void Report(PretrainingProgress value)
+    {
+        Console.Out.WriteLine($"step {value.Step}");
+        Console.Out.Flush();
+    }
+}
