@@ -63,4 +63,28 @@ public static class SpatialPredictionCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         return new SpatialFeaturizeEstimator(backbone, options);
     }
+
+    /// <summary>
+    /// <see cref="ModelOperationsCatalog.Load(string, out DataViewSchema)"/> with the reason a model cannot be loaded in
+    /// the message: ML.NET creates each transformer by reflection and so reports a loader's error (for example a damaged
+    /// backbone entry, "weights checksum mismatch") as <see cref="System.Reflection.TargetInvocationException"/> saying
+    /// only "Exception has been thrown by the target of an invocation". This rethrows the loader's own error as an
+    /// <see cref="InvalidDataException"/> that starts with the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a loadable model; the message says why.</exception>
+    public static ITransformer LoadWithReason(this ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        try
+        {
+            return catalog.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is System.Reflection.TargetInvocationException or InvalidDataException or FormatException or InvalidOperationException)
+        {
+            var reason = e;
+            while (reason is System.Reflection.TargetInvocationException { InnerException: { } inner }) reason = inner;
+            throw new InvalidDataException($"{path}: not a loadable model: {reason.Message}", reason);
+        }
+    }
 }
