@@ -16,4 +16,9 @@ public enum BackboneKind
     VitTiny = 3,
     /// <summary>ViT-Small (width 384, 12 blocks, 6 heads); the CLS token is the embedding. Inputs: multiples of the patch size.</summary>
     VitSmall = 4,
+    /// <summary>
+    /// The ResNet-18 of ML.NET's <c>DnnFeaturizeImage</c> (CNTK model zoo): as <see cref="ResNet18"/> but with three basic
+    /// blocks in the last stage ([2, 2, 2, 3], 20 weight layers), which is what its ONNX file holds. 512 features.
+    /// </summary>
+    CntkResNet18 = 5,
 }

@@ -42,12 +42,45 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// <summary>Whether <paramref name="size"/> is an input side this backbone accepts.</summary>
     public bool Accepts(int size) => size >= MinInputSize && size <= MaxInputSize && size % InputSizeMultiple == 0;
 
+    /// <summary>Side of the mean image of <see cref="InputNormalization.BgrMeanImage"/>.</summary>
+    public const int MeanImageSize = 224;
+
+    private Tensor? meanImage;
+
+    /// <summary>How this module normalises its input.</summary>
+    public InputNormalization Normalization => meanImage is null ? InputNormalization.ImageNet : InputNormalization.BgrMeanImage;
+
     /// <summary>
-    /// Maps [0, 1] images to normalised inputs. The two 3-element tensors are built per call on the input's device:
-    /// they cost nothing, there is no buffer to keep in step with device moves, and they belong to the caller's
-    /// dispose scope like every other intermediate.
+    /// Switches the input to <see cref="InputNormalization.BgrMeanImage"/>: registers the buffer <c>input_mean</c>
+    /// [1, 3, 224, 224] (BGR, 0–255 scale; zeros until weights are loaded), saved and loaded with the weights.
     /// </summary>
-    protected static Tensor Normalize(Tensor images)
+    internal void UseBgrMeanImage()
+    {
+        if (meanImage is not null) return;
+        meanImage = zeros(1, 3, MeanImageSize, MeanImageSize);
+        register_buffer("input_mean", meanImage);
+    }
+
+    /// <summary>
+    /// Maps [0, 1] RGB images to the network's input. For the ImageNet standardisation the two 3-element tensors are
+    /// built per call on the input's device: they cost nothing, there is no buffer to keep in step with device moves,
+    /// and they belong to the caller's dispose scope like every other intermediate.
+    /// </summary>
+    protected Tensor Normalize(Tensor images)
+    {
+        if (meanImage is not null)
+        {
+            // The module's buffers follow it across devices, so the registered tensor is looked up, not the field.
+            var buffer = named_buffers().First(b => b.name == "input_mean").buffer;
+            var mean = images.shape[2] == MeanImageSize && images.shape[3] == MeanImageSize
+                ? buffer
+                : nn.functional.interpolate(buffer, new long[] { images.shape[2], images.shape[3] }, mode: InterpolationMode.Bilinear, align_corners: false);
+            return images.flip(1) * 255f - mean;
+        }
+        return Standardize(images);
+    }
+
+    private static Tensor Standardize(Tensor images)
     {
         var mean = tensor(ChannelMean, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);
         var std = tensor(ChannelStd, device: images.device, dtype: images.dtype).reshape(1, 3, 1, 1);

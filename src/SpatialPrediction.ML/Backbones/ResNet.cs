@@ -28,8 +28,9 @@ public sealed class ResNet : BackboneModule
         int[] depths = kind switch
         {
             BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
+            BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
             BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "ResNet supports ResNet18 and ResNet50."),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "ResNet supports ResNet18, CntkResNet18 and ResNet50."),
         };
         for (int stage = 0; stage < 4; stage++)
         {
@@ -37,7 +38,7 @@ public sealed class ResNet : BackboneModule
             for (int b = 0; b < depths[stage]; b++)
             {
                 long stride = stage > 0 && b == 0 ? 2 : 1;
-                if (kind == BackboneKind.ResNet18)
+                if (kind != BackboneKind.ResNet50)
                 {
                     blocks.Add(new ResidualBlock(channels, width, stride));
                     channels = width;

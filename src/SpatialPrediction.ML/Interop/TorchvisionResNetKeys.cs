@@ -17,8 +17,9 @@ public static partial class TorchvisionResNetKeys
         int[] depths = kind switch
         {
             BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
+            BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
             BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision names exist for ResNet18 and ResNet50 only."),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision-style names exist for ResNet18, CntkResNet18 and ResNet50 only."),
         };
         if (name.StartsWith("conv1.", StringComparison.Ordinal)) return "stem.0." + name["conv1.".Length..];
         if (name.StartsWith("bn1.", StringComparison.Ordinal)) return "stem.1." + name["bn1.".Length..];
@@ -29,7 +30,7 @@ public static partial class TorchvisionResNetKeys
         string rest = match.Groups[3].Value;
         string inner = rest.StartsWith("downsample.", StringComparison.Ordinal)
             ? "shortcut." + rest["downsample.".Length..]
-            : kind == BackboneKind.ResNet18 ? rest : BottleneckName(rest);
+            : kind != BackboneKind.ResNet50 ? rest : BottleneckName(rest);
         return $"stages.{flat}.{inner}";
     }
 

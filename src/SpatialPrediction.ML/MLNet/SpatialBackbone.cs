@@ -50,7 +50,15 @@ public sealed class SpatialBackbone : IDisposable
     /// <summary>Length of the pooled embedding.</summary>
     public int FeatureDimension => Module.FeatureDimension;
     /// <summary>The training settings this backbone came from (free text; empty for untrained backbones).</summary>
-    public string TrainedWith { get; }
+    public string TrainedWith { get; internal set; }
+
+    /// <summary>
+    /// The ImageNet ResNet-18 of ML.NET's <c>DnnFeaturizeImage</c>, read offline from the ONNX files of the NuGet package
+    /// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (see <see cref="Interop.Onnx.DnnImageFeaturizerResNet18"/>): the same
+    /// 512-d features as <c>DnnFeaturizeImage</c>, and a starting point for <c>SpatialPretrainOptions.InitialBackbone</c>.
+    /// </summary>
+    /// <param name="modelFolder">The package's <c>DnnImageModels</c> folder; default: next to the application.</param>
+    public static SpatialBackbone ImageNetResNet18(string? modelFolder = null) => Interop.Onnx.DnnImageFeaturizerResNet18.Load(modelFolder);
 
     /// <summary>A freshly initialised (untrained) backbone, e.g. as a baseline.</summary>
     public static SpatialBackbone CreateUntrained(BackboneSpec spec, int seed = 1)
@@ -130,7 +138,10 @@ public sealed class SpatialBackbone : IDisposable
         }
         byte[] weightBytes = weights.ToArray();
         var header = new BackboneHeader(Kind.ToString(), Spec.Width, Spec.PatchSize, ImageSize, FeatureDimension,
-            "rgb/255; resize bilinear antialias to ImageSize; normalize mean (0.485, 0.456, 0.406) std (0.229, 0.224, 0.225)", TrainedWith);
+            Spec.Normalization == InputNormalization.BgrMeanImage
+                ? "rgb/255; resize bilinear antialias to ImageSize; bgr*255 minus the input_mean buffer (224x224, resized bilinearly)"
+                : "rgb/255; resize bilinear antialias to ImageSize; normalize mean (0.485, 0.456, 0.406) std (0.229, 0.224, 0.225)",
+            TrainedWith, Spec.Normalization.ToString());
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
         writer.Write(FormatVersion);
@@ -238,42 +249,51 @@ public sealed class SpatialBackbone : IDisposable
         var file = SafetensorsFile.Read(path);
         try
         {
-            lock (forwardLock)
-            {
-                ObjectDisposedException.ThrowIf(disposed, this);
-                var expected = Module.state_dict();
-                var matched = new Dictionary<string, Tensor>();
-                var unexpected = new List<string>();
-                var mismatched = new List<string>();
-                foreach (var (name, value) in file)
-                {
-                    string? ours = naming == WeightNaming.Native ? name : TorchvisionResNetKeys.ToOurs(name, Kind);
-                    if (ours is null || !expected.TryGetValue(ours, out var target))
-                    {
-                        unexpected.Add(name);
-                        continue;
-                    }
-                    if (!target.shape.SequenceEqual(value.shape))
-                        mismatched.Add($"{name} (file [{string.Join(", ", value.shape)}], backbone [{string.Join(", ", target.shape)}])");
-                    else matched[ours] = value;
-                }
-                var missing = expected.Keys.Where(k => !matched.ContainsKey(k)).ToList();
-                if (mismatched.Count > 0)
-                    throw new InvalidDataException($"{path}: shapes differ from the {Kind} backbone for {string.Join("; ", mismatched.Take(10))}.");
-                if (missing.Count > 0 && !allowMissing)
-                    throw new InvalidDataException(
-                        $"{path}: the file has no value for {missing.Count} backbone tensor(s): {string.Join(", ", missing.Take(10))}" +
-                        (missing.Count > 10 ? ", ..." : "") + ". Check the naming (WeightNaming) or pass allowMissing: true.");
-                using (no_grad())
-                {
-                    foreach (var (ours, value) in matched) expected[ours].copy_(value);
-                }
-                return new WeightImportReport(matched.Keys.ToList(), missing, unexpected);
-            }
+            return ImportWeights(file, naming, allowMissing, path);
         }
         finally
         {
             foreach (var tensor in file.Values) tensor.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies named tensors into the backbone after checking every name and shape (see <see cref="ImportSafetensors"/>);
+    /// <paramref name="source"/> names where they came from in errors. The caller keeps ownership of the tensors.
+    /// </summary>
+    internal WeightImportReport ImportWeights(IReadOnlyDictionary<string, Tensor> tensors, WeightNaming naming, bool allowMissing, string source)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            var expected = Module.state_dict();
+            var matched = new Dictionary<string, Tensor>();
+            var unexpected = new List<string>();
+            var mismatched = new List<string>();
+            foreach (var (name, value) in tensors)
+            {
+                string? ours = naming == WeightNaming.Native ? name : TorchvisionResNetKeys.ToOurs(name, Kind) ?? (expected.ContainsKey(name) ? name : null);
+                if (ours is null || !expected.TryGetValue(ours, out var target))
+                {
+                    unexpected.Add(name);
+                    continue;
+                }
+                if (!target.shape.SequenceEqual(value.shape))
+                    mismatched.Add($"{name} (file [{string.Join(", ", value.shape)}], backbone [{string.Join(", ", target.shape)}])");
+                else matched[ours] = value;
+            }
+            var missing = expected.Keys.Where(k => !matched.ContainsKey(k)).ToList();
+            if (mismatched.Count > 0)
+                throw new InvalidDataException($"{source}: shapes differ from the {Kind} backbone for {string.Join("; ", mismatched.Take(10))}.");
+            if (missing.Count > 0 && !allowMissing)
+                throw new InvalidDataException(
+                    $"{source}: the file has no value for {missing.Count} backbone tensor(s): {string.Join(", ", missing.Take(10))}" +
+                    (missing.Count > 10 ? ", ..." : "") + ". Check the naming (WeightNaming) or pass allowMissing: true.");
+            using (no_grad())
+            {
+                foreach (var (ours, value) in matched) expected[ours].copy_(value);
+            }
+            return new WeightImportReport(matched.Keys.ToList(), missing, unexpected);
         }
     }
 
@@ -289,7 +309,8 @@ public sealed class SpatialBackbone : IDisposable
     }
 
     /// <summary>The JSON header of a backbone file.</summary>
-    internal sealed record BackboneHeader(string Kind, int Width, int PatchSize, int ImageSize, int FeatureDimension, string Preprocessing, string? TrainedWith)
+    internal sealed record BackboneHeader(string Kind, int Width, int PatchSize, int ImageSize, int FeatureDimension, string Preprocessing, string? TrainedWith,
+        string? Normalization = null)
     {
         public BackboneSpec ToSpec()
         {
@@ -297,7 +318,10 @@ public sealed class SpatialBackbone : IDisposable
                 throw new InvalidDataException($"unknown backbone kind '{Kind}'.");
             if (Width is < 1 or > 4096 || PatchSize is < 1 or > 1024 || ImageSize is < 8 or > 8192 || FeatureDimension is < 1 or > 1 << 16)
                 throw new InvalidDataException($"implausible architecture values (width {Width}, patch {PatchSize}, image {ImageSize}, features {FeatureDimension}).");
-            return new BackboneSpec(kind, Width, PatchSize, ImageSize);
+            var normalization = InputNormalization.ImageNet; // files written before the field existed
+            if (Normalization is not null && (!Enum.TryParse(Normalization, out normalization) || !Enum.IsDefined(normalization)))
+                throw new InvalidDataException($"unknown input normalisation '{Normalization}'.");
+            return new BackboneSpec(kind, Width, PatchSize, ImageSize, normalization);
         }
     }
 }
