@@ -33,6 +33,14 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public bool SkipUnreadableImages { get; set; }
 
+    /// <summary>
+    /// Weights to continue pretraining from, for example <see cref="SpatialBackbone.ImageNetResNet18"/>. When set, its
+    /// architecture and input normalisation are used and <see cref="Backbone"/>, <see cref="BackboneWidth"/> and
+    /// <see cref="PatchSize"/> are ignored; training runs at <see cref="ImageSize"/>. The given backbone is copied, never
+    /// changed. Default null: random initialisation.
+    /// </summary>
+    public SpatialBackbone? InitialBackbone { get; set; }
+
     /// <summary>Optional column for the spatial feature map (channels × height × width floats) of the returned featuriser. Default null (none).</summary>
     public string? FeatureMapColumnName { get; set; }
 
@@ -151,12 +159,16 @@ public sealed class SpatialPretrainOptions
         if (PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
         if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
+        var initial = InitialBackbone;
         return new PretrainingSettings
         {
             Framework = Framework,
-            Backbone = Backbone,
-            BackboneWidth = BackboneWidth,
-            PatchSize = PatchSize,
+            Backbone = initial?.Kind ?? Backbone,
+            BackboneWidth = initial?.Spec.Width ?? BackboneWidth,
+            PatchSize = initial?.Spec.PatchSize ?? PatchSize,
+            Normalization = initial?.Spec.Normalization ?? InputNormalization.ImageNet,
+            InitialBackbone = initial?.Module,
+            InitialBackboneOrigin = initial is null ? "" : $"{initial.Kind}: {initial.TrainedWith}",
             ImageSize = ImageSize,
             LocalCrops = LocalCrops,
             LocalCropSize = LocalCropSize,

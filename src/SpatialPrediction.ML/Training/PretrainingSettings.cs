@@ -13,6 +13,15 @@ public sealed record PretrainingSettings
     public BackboneKind Backbone { get; init; } = BackboneKind.SmallResNet;
     /// <summary>Base channel width of the small ResNet.</summary>
     public int BackboneWidth { get; init; } = 32;
+    /// <summary>How images become the backbone's input.</summary>
+    public InputNormalization Normalization { get; init; } = InputNormalization.ImageNet;
+    /// <summary>
+    /// Weights to start from (for example the ImageNet ResNet-18); null: random initialisation. Its architecture must be
+    /// the one <see cref="BackboneSpec"/> describes. Only read, never changed.
+    /// </summary>
+    public BackboneModule? InitialBackbone { get; init; }
+    /// <summary>Where <see cref="InitialBackbone"/> came from; part of the fingerprint, so a checkpoint is not resumed onto other starting weights.</summary>
+    public string InitialBackboneOrigin { get; init; } = "";
     /// <summary>Patch side of the ViTs.</summary>
     public int PatchSize { get; init; } = 8;
     /// <summary>Side of the host's (global) views and of the images as stored.</summary>
@@ -74,7 +83,7 @@ public sealed record PretrainingSettings
     public int EffectiveLocalCropSize => LocalCropSize > 0 ? LocalCropSize : ImageSize / 2;
 
     /// <summary>The backbone these settings build.</summary>
-    public BackboneSpec BackboneSpec => new(Backbone, BackboneWidth, PatchSize, ImageSize);
+    public BackboneSpec BackboneSpec => new(Backbone, BackboneWidth, PatchSize, ImageSize, Normalization);
 
     /// <summary>
     /// Everything that determines the weights a run produces, as text: a checkpoint written under one fingerprint is
@@ -94,6 +103,7 @@ public sealed record PretrainingSettings
             SpatialPrediction.Augmentation, SpatialPrediction.HeadWidth, SpatialPrediction.HeadDepth, SpatialPrediction.PairsPerImage,
             Epochs, BatchSize, GradientAccumulationSteps, LearningRate, WeightDecay, FinalWeightDecay, WarmupFraction,
                 TeacherMomentum, GradientClipNorm, ValidationFraction, Seed,
+                InitialBackbone is null ? null : "initial: " + InitialBackboneOrigin,
             }.Select(v => v?.ToString() ?? "null"));
         }
         finally

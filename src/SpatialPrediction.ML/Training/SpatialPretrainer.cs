@@ -47,11 +47,27 @@ public static class SpatialPretrainer
         }
     }
 
+    /// <summary>Starts from given weights: same architecture (checked name by name and shape by shape), values copied.</summary>
+    private static void CopyWeights(BackboneModule from, BackboneModule to)
+    {
+        var source = from.state_dict();
+        var target = to.state_dict();
+        var wrong = target.Where(t => !source.TryGetValue(t.Key, out var s) || !s.shape.SequenceEqual(t.Value.shape)).Select(t => t.Key).ToList();
+        if (wrong.Count > 0 || source.Count != target.Count)
+            throw new ArgumentException($"The initial backbone ({from.Kind}) does not match the configured architecture ({to.Kind}): " +
+                                        $"{string.Join(", ", wrong.Take(5))}{(wrong.Count > 5 ? ", ..." : "")}.", nameof(from));
+        using (torch.no_grad())
+        {
+            foreach (var (name, value) in target) value.copy_(source[name]);
+        }
+    }
+
     private static PretrainingResult Run(Tensor images, PretrainingSettings settings, Device device, out BackboneModule backbone)
     {
         torch.manual_seed(settings.Seed);
         var spec = settings.BackboneSpec;
         backbone = BackboneFactory.Create(spec);
+        if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
         CheckViewSizes(backbone, settings);
         using var host = CreateHost(settings, backbone, () => BackboneFactory.Create(spec));
         using var plugin = settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null;
