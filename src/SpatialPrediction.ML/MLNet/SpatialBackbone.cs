@@ -239,6 +239,27 @@ public sealed class SpatialBackbone : IDisposable
     }
 
     /// <summary>
+    /// Writes the backbone as an ONNX model (opset 17) with its weights and input normalisation, for ONNX Runtime, ML.NET's
+    /// <c>ApplyOnnxModel</c> or any other ONNX engine: input <paramref name="inputName"/> [batch, 3, S, S] float RGB pixels
+    /// on the 0–255 scale (ML.NET's <c>ExtractPixels</c> output; S = <see cref="ImageSize"/>), output
+    /// <paramref name="outputName"/> [batch, <see cref="FeatureDimension"/>]. Written to a temporary file and renamed.
+    /// </summary>
+    public void ExportOnnx(string path, string inputName = "Pixels", string outputName = "Features")
+    {
+        byte[] model;
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            using var scope = NewDisposeScope();
+            model = Interop.Onnx.OnnxBackboneExport.Export(Module, ImageSize, inputName, outputName,
+                $"{Kind} backbone exported by SpatialPrediction.ML; trained with: {TrainedWith}");
+        }
+        string temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, model);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
     /// Sets the weights from a safetensors file (e.g. a PyTorch <c>state_dict</c> saved with
     /// <c>safetensors.torch.save_file</c>). Every name and shape is checked before anything is changed: a missing
     /// tensor (unless <paramref name="allowMissing"/>) or a shape mismatch fails naming the tensors; tensors with no

@@ -147,6 +147,25 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         return (needed.OrderBy(i => i).Select(i => inputSchema[i]).ToList(), featuresActive, mapActive);
     }
 
+    /// <summary>
+    /// Exports the backbone to <paramref name="onnxPath"/> and returns the ML.NET pipeline that runs it in ONNX Runtime on
+    /// the same columns: <c>ResizeImages</c> (stretch to the backbone's size) → <c>ExtractPixels</c> →
+    /// <c>ApplyOnnxModel</c> → the helper columns dropped. Fit it on any view with the image column. Features equal this
+    /// transformer's for images already at the backbone's size; for other sizes the two resizers differ slightly. Needs
+    /// an ONNX Runtime package in the application (<c>Microsoft.ML.OnnxRuntime</c>, or the GPU one).
+    /// </summary>
+    public IEstimator<ITransformer> ToOnnxEstimator(MLContext mlContext, string onnxPath)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        string resized = OutputColumnName + ".Resized", pixels = OutputColumnName + ".Pixels";
+        Backbone.ExportOnnx(onnxPath, pixels, OutputColumnName);
+        int size = Backbone.ImageSize;
+        return mlContext.Transforms.ResizeImages(resized, size, size, InputColumnName, Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.Fill)
+            .Append(mlContext.Transforms.ExtractPixels(pixels, resized))
+            .Append(mlContext.Transforms.ApplyOnnxModel(new[] { OutputColumnName }, new[] { pixels }, onnxPath))
+            .Append(mlContext.Transforms.DropColumns(resized, pixels));
+    }
+
     // ---- ML.NET model zip: the layout ML.NET's own transforms use, with the backbone file as a binary stream ----
 
     private static VersionInfo GetVersionInfo() => new(
