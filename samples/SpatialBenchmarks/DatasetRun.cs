@@ -34,13 +34,31 @@ internal abstract class DatasetRun : IDisposable
     /// <summary>The training images as a view for SpatialPretrain.</summary>
     protected abstract IDataView TrainingView();
 
-    /// <summary>Trains the featuriser and records every evaluation of this dataset.</summary>
+    /// <summary>Trains the featuriser (or builds the reference one) and records every evaluation of this dataset.</summary>
     public void Evaluate(FeaturizerConfig featurizerConfig, MetricSet metrics)
     {
+        if (featurizerConfig.Reference is { } reference)
+        {
+            if (reference != "DnnFeaturizeImage")
+                throw new ArgumentException($"Unknown reference featuriser '{reference}' in the configuration: use \"DnnFeaturizeImage\".");
+            // ML.NET's own ImageNet ResNet-18 featuriser, as its documentation builds it: 224 px, pixels 0–255.
+            var pipeline = MLContext.Transforms.ResizeImages("Resized", 224, 224, "Image", Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.Fill)
+                .Append(MLContext.Transforms.ExtractPixels("Pixels", "Resized"))
+                .Append(MLContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(MLContext, m.OutputColumn, m.InputColumn), "Pixels"));
+            EvaluateWith(pipeline.Fit(TrainingView()), null, metrics);
+            return;
+        }
+        using var initial = Config.InitialBackbone switch
+        {
+            null => null,
+            "ImageNetResNet18" => SpatialBackbone.ImageNetResNet18(),
+            var other => throw new ArgumentException($"Unknown initial backbone '{other}' in the configuration: use \"ImageNetResNet18\" or leave it out."),
+        };
         var options = new SpatialPretrainOptions
         {
             Framework = featurizerConfig.Framework,
             Backbone = Config.Backbone,
+            InitialBackbone = initial,
             ImageSize = Config.ImageSize,
             BackboneWidth = Config.BackboneWidth,
             Epochs = featurizerConfig.Epochs ?? Config.Epochs,
@@ -52,17 +70,11 @@ internal abstract class DatasetRun : IDisposable
                 Enabled = featurizerConfig.SpatialPrediction, Weight = Config.SpatialWeight, LocalResolution = Config.ImageSize / 2,
             },
         };
+        if (Config.LearningRate is double rate) options.LearningRate = rate;
         var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
         try
         {
-            var features = ImageFeaturizers.FromTransformer(featurizer);
-            var trainFeatures = features(TrainImages);
-            var testFeatures = features(TestImages);
-            metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
-            var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
-            metrics.Add("k-NN top-1", knn.Top1);
-            metrics.Add("k-NN top-5", knn.Top5);
-            EvaluateMore(featurizer, features, trainFeatures, testFeatures, metrics);
+            EvaluateWith(featurizer, featurizer, metrics);
         }
         finally
         {
@@ -70,7 +82,20 @@ internal abstract class DatasetRun : IDisposable
         }
     }
 
-    protected abstract void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+    private void EvaluateWith(ITransformer transformer, SpatialFeaturizerTransformer? ours, MetricSet metrics)
+    {
+        var features = ImageFeaturizers.FromTransformer(transformer);
+        var trainFeatures = features(TrainImages);
+        var testFeatures = features(TestImages);
+        metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
+        var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
+        metrics.Add("k-NN top-1", knn.Top1);
+        metrics.Add("k-NN top-5", knn.Top5);
+        EvaluateMore(ours, features, trainFeatures, testFeatures, metrics);
+    }
+
+    /// <summary>The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature map).</summary>
+    protected abstract void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
         float[][] trainFeatures, float[][] testFeatures, MetricSet metrics);
 
     protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics)
@@ -120,11 +145,15 @@ internal sealed class ScenesRun : DatasetRun
 
     protected override IDataView TrainingView() => SpatialScenes.ToDataView(MLContext, trainScenes);
 
-    protected override void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+    protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
         float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
     {
-        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
-        Jigsaw(features, 300, metrics, 2, 3);
+        if (Config.SpatialTests)
+        {
+            PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
+            Jigsaw(features, 300, metrics, 2, 3);
+        }
+        if (featurizer is null) return; // the dense probes and robustness below need our feature map
         var dense = DenseFeaturizers.FromTransformer(featurizer);
         var segmentation = DenseProbe.Segmentation(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
         metrics.Add("segmentation mIoU", segmentation.MeanIoU);
@@ -186,7 +215,7 @@ internal sealed class EmojiRun : DatasetRun
 
     protected override IDataView TrainingView() => train.ToDataView(MLContext);
 
-    protected override void EvaluateMore(SpatialFeaturizerTransformer featurizer, ImageFeaturizer features,
+    protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
         float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
     {
         // Fine-grained: the same images, labelled by subcategory (same split files, same order of rows).
@@ -217,6 +246,7 @@ internal sealed class EmojiRun : DatasetRun
             }
         }
 
+        if (!Config.SpatialTests) return;
         PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
         Jigsaw(features, 300, metrics, 2);
         string photos = Path.Combine(Config.ResolvedDataFolder, "photos.csv");

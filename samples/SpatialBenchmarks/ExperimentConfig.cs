@@ -5,8 +5,13 @@ using SpatialPrediction.ML.Objectives;
 
 namespace SpatialBenchmarks;
 
-/// <summary>One featuriser of an experiment: a host objective with or without SP, or a random initialisation (Epochs = 0).</summary>
-internal sealed record FeaturizerConfig(string Name, SslFramework Framework, bool SpatialPrediction, int? Epochs = null);
+/// <summary>
+/// One featuriser of an experiment: a host objective with or without SP, or the starting weights untrained (Epochs = 0:
+/// random, or the config's initial backbone), or an ML.NET reference featuriser (<c>Reference = "DnnFeaturizeImage"</c>:
+/// ML.NET's ImageNet ResNet-18 at 224 px).
+/// </summary>
+internal sealed record FeaturizerConfig(string Name, SslFramework Framework = SslFramework.SimClr, bool SpatialPrediction = false, int? Epochs = null,
+    string? Reference = null);
 
 /// <summary>
 /// What an experiment runs, as data (JSON): datasets, featurisers, seeds and the training budget. The defaults are the
@@ -20,6 +25,12 @@ internal sealed record ExperimentConfig
     public int ImageSize { get; init; } = 32;
     public int BackboneWidth { get; init; } = 16;
     public int Epochs { get; init; } = 10;
+    /// <summary>Learning rate of pretraining; null: SpatialPretrainOptions' default.</summary>
+    public double? LearningRate { get; init; }
+    /// <summary>Weights every trained featuriser starts from: null (random) or "ImageNetResNet18" (ML.NET's, see README).</summary>
+    public string? InitialBackbone { get; init; }
+    /// <summary>Whether the spatial tests (patch pairs, jigsaw) run; off for recognition-only comparisons.</summary>
+    public bool SpatialTests { get; init; } = true;
     public int BatchSize { get; init; } = 64;
     public float SpatialWeight { get; init; } = 4f;
     public int TrainImages { get; init; } = 2000;

@@ -19,7 +19,9 @@ internal sealed class ExperimentResults
         var report = new StringBuilder();
         report.AppendLine("# SpatialPrediction.ML experiment report");
         report.AppendLine();
-        report.AppendLine($"{config.Seeds} seed(s) (1–{config.Seeds}: data order, initialisation, training); small ResNet (width {config.BackboneWidth}), " +
+        string backbone = config.InitialBackbone is { } initial ? $"{initial} weights as the start"
+            : config.Backbone == SpatialPrediction.ML.Backbones.BackboneKind.SmallResNet ? $"small ResNet (width {config.BackboneWidth})" : config.Backbone.ToString();
+        report.AppendLine($"{config.Seeds} seed(s) (1–{config.Seeds}: data order, initialisation, training); {backbone}, " +
                           $"{config.ImageSize} px, {config.Epochs} epochs, batch {config.BatchSize}, SP λ = {config.SpatialWeight}; " +
                           $"{Environment.ProcessorCount} CPU cores; {elapsed.TotalMinutes:F1} min. " +
                           (config.Seeds > 1 ? "Cells are mean ± standard deviation over seeds." : "One seed: single values, no spread."));
