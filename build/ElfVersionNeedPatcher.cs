@@ -1,6 +1,6 @@
-// One source file, three users: the MSBuild task below (compiled by RoslynCodeTaskFactory at build time),
-// the unit tests (which define ELF_PATCHER_ONLY and compile the patcher alone), and later the library's own
-// run-time fallback. It therefore sticks to APIs available on netstandard2.0 and to C# that every compiler
+// One source file, two users: the MSBuild task below (compiled by RoslynCodeTaskFactory at build time) and the
+// library, which defines ELF_PATCHER_ONLY and compiles the patcher alone for its run-time fallback
+// (src/SpatialPrediction.ML/Interop/TorchSharpNativeLoader.cs); the unit tests test the library's copy. It therefore sticks to APIs available on netstandard2.0 and to C# that every compiler
 // in play accepts.
 #nullable enable
 using System;

@@ -1,5 +1,6 @@
 // Child process of the crash-safety tests (test/SpatialPrediction.ML.Tests/Reliability/KillAndResumeTests.cs).
 // Usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>
+//    or: SpatialPrediction.ML.CrashHarness probe   (loads TorchSharp through the library's native fix and prints what it did)
 // Trains a fixed SimCLR + SP run on generated scenes with a checkpoint after every step, resuming from the folder when it
 // holds one; prints "step N" after each step (the parent kills the process at a chosen step) and, at the end, writes
 // every backbone tensor in name order to the output file, for a byte comparison with an uninterrupted run.
@@ -9,6 +10,13 @@ using SpatialPrediction.ML.Spatial;
 using SpatialPrediction.ML.Training;
 using static TorchSharp.torch;
 
+if (args.Length == 1 && args[0] == "probe")
+{
+    // For the native-fix test: this library's loader first, then a first TorchSharp call.
+    Console.Out.WriteLine($"status: {SpatialPrediction.ML.Interop.TorchSharpNativeLoader.Status}");
+    Console.Out.WriteLine($"sum: {ones(3).sum().item<float>()}");
+    return 0;
+}
 if (args.Length != 2)
 {
     Console.Error.WriteLine("usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>");
