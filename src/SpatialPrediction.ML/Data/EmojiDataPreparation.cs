@@ -120,7 +120,7 @@ public static class EmojiDataPreparation
         }
         if (metadata is null) throw new InvalidDataException($"{tarball}: no package/data/openmoji.csv inside; is this the openmoji package?");
 
-        var lines = CsvRecords(metadata).ToList();
+        var lines = metadata.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).Select(l => CsvLine.Split(l).ToArray()).ToList();
         var header = lines[0];
         int Column(string name) => Array.IndexOf(header, name) is var i and >= 0
             ? i : throw new InvalidDataException($"{tarball}: data/openmoji.csv has no '{name}' column (columns: {string.Join(", ", header)}).");
@@ -175,40 +175,6 @@ public static class EmojiDataPreparation
             $"Fetched from the npm registry by SpatialPrediction.ML's data preparation; not redistributed with the project.\n" +
             $"{rows.Count} base emoji ({leftOut}), split 1 in {TestOneIn} to test by code points.\n");
         return written;
-    }
-
-    /// <summary>Records of a CSV text with quoted fields (quotes doubled inside), as RFC 4180 writes them.</summary>
-    private static IEnumerable<string[]> CsvRecords(string text)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else if (c == '\n' || c == '\r')
-            {
-                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
-                fields.Add(field.ToString());
-                field.Clear();
-                yield return fields.ToArray();
-                fields.Clear();
-            }
-            else field.Append(c);
-        }
-        if (field.Length > 0 || fields.Count > 0)
-        {
-            fields.Add(field.ToString());
-            yield return fields.ToArray();
-        }
     }
 
     /// <summary>

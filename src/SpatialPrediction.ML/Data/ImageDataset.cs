@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -81,7 +80,7 @@ public sealed class ImageDataset
         for (int i = 1; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i])) continue;
-            var fields = SplitCsvLine(lines[i]);
+            var fields = CsvLine.Split(lines[i]).Select(f => f.Trim()).ToList();
             if (fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
                 throw new InvalidDataException($"{csvPath}, line {i + 1}: expected two non-empty fields 'path,label', found {fields.Count} field(s): \"{lines[i]}\".");
             entries.Add(new ImageEntry(System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, fields[0])), fields[1]));
@@ -131,28 +130,6 @@ public sealed class ImageDataset
 
     private static bool IsImageFile(string path)
         => ImageExtensions.Contains(System.IO.Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
-
-    private static List<string> SplitCsvLine(string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString().Trim()); field.Clear(); }
-            else field.Append(c);
-        }
-        fields.Add(field.ToString().Trim());
-        return fields;
-    }
 
     /// <summary>The view behind <see cref="ToDataView"/>.</summary>
     private sealed class ImageFileDataView : IDataView

@@ -7,15 +7,20 @@ namespace SpatialPrediction.ML.Tests.Reliability;
 /// <summary>A model zip that is still a valid zip but whose backbone entry was damaged is refused with the reason.</summary>
 public class DamagedModelZipTests
 {
+    /// <summary>Saves a featuriser over <paramref name="backbone"/> as an ML.NET model zip.</summary>
+    private static void SaveFeaturizer(MLContext mlContext, SpatialBackbone backbone, Stream zip)
+    {
+        var data = TestScenes.DataView(mlContext, 2);
+        mlContext.Model.Save(mlContext.Transforms.SpatialFeaturize(backbone).Fit(data), data.Schema, zip);
+    }
+
     [Test]
     public void A_flipped_byte_in_the_backbone_entry_of_a_model_zip_is_reported_as_a_checksum_mismatch_by_LoadWithReason()
     {
         var mlContext = new MLContext(1);
-        var data = TestScenes.DataView(mlContext, 2);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
         using var zip = new MemoryStream();
-        mlContext.Model.Save(featurizer, data.Schema, zip);
+        SaveFeaturizer(mlContext, backbone, zip);
         var damaged = new MemoryStream();
         zip.Position = 0;
         zip.CopyTo(damaged);
@@ -58,11 +63,9 @@ public class DamagedModelZipTests
     public void A_truncated_model_zip_is_reported_with_the_file_by_LoadWithReason()
     {
         var mlContext = new MLContext(1);
-        var data = TestScenes.DataView(mlContext, 2);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
         string path = Path.Combine(Path.GetTempPath(), $"sp-truncated-{Guid.NewGuid():N}.zip");
-        mlContext.Model.Save(featurizer, data.Schema, path);
+        using (var file = File.Create(path)) SaveFeaturizer(mlContext, backbone, file);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         try
