@@ -5,20 +5,14 @@ using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Tests.Data;
 
-public class EmojiDataPreparationTests
+public class EmojiDataPreparationTests : TemporaryFolderTest
 {
-    private string folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-emoji-").FullName;
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+    protected override string Prefix => "sp-emoji-";
 
     /// <summary>A tiny emoji-datasource-like tarball: metadata for four emoji, their images, a skin variant and a hostile name.</summary>
     private string Tarball()
     {
-        string path = Path.Combine(folder, "fake.tgz");
+        string path = Path.Combine(Folder, "fake.tgz");
         string json = """
         [
           {"image":"1f600.png","unified":"1F600","category":"Smileys & Emotion","subcategory":"face-smiling","has_img_google":true},
@@ -46,7 +40,7 @@ public class EmojiDataPreparationTests
     [Test]
     public void Writes_category_and_subcategory_splits_of_base_emoji_only()
     {
-        string output = Path.Combine(folder, "out");
+        string output = Path.Combine(Folder, "out");
 
         var csvs = EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
 
@@ -67,11 +61,11 @@ public class EmojiDataPreparationTests
     [Test]
     public void Archive_entries_cannot_write_outside_the_output_folder()
     {
-        string output = Path.Combine(folder, "out");
+        string output = Path.Combine(Folder, "out");
 
         EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
 
-        Directory.GetFiles(folder, "escape.png", SearchOption.AllDirectories).Should().BeEmpty();
+        Directory.GetFiles(Folder, "escape.png", SearchOption.AllDirectories).Should().BeEmpty();
         File.Exists(Path.Combine(Path.GetTempPath(), "escape.png")).Should().BeFalse();
     }
 
@@ -89,7 +83,7 @@ public class EmojiDataPreparationTests
     [Test]
     public void No_image_is_in_both_the_train_and_the_test_split_of_any_task()
     {
-        string output = Path.Combine(folder, "out");
+        string output = Path.Combine(Folder, "out");
         EmojiDataPreparation.PrepareFromTarball(EmojiSource.Google, Tarball(), output);
 
         foreach (var task in new[] { "category", "subcategory" })
@@ -103,7 +97,7 @@ public class EmojiDataPreparationTests
     /// <summary>An openmoji-like tarball: CSV metadata (one row with a quoted comma) and SVG drawings.</summary>
     private string OpenMojiTarball()
     {
-        string path = Path.Combine(folder, "openmoji.tgz");
+        string path = Path.Combine(Folder, "openmoji.tgz");
         string csv = "emoji,hexcode,group,subgroups,annotation,skintone\n" +
                      "x,1F600,smileys-emotion,face-smiling,\"grinning, face\",\n" +
                      "x,2764,smileys-emotion,heart,red heart,\n" +
@@ -123,7 +117,7 @@ public class EmojiDataPreparationTests
     [Test]
     public void OpenMoji_is_rendered_from_svg_with_the_other_styles_category_names_and_without_skin_variants_or_extras()
     {
-        string output = Path.Combine(folder, "out");
+        string output = Path.Combine(Folder, "out");
 
         var csvs = EmojiDataPreparation.PrepareFromTarball(EmojiSource.OpenMoji, OpenMojiTarball(), output);
 

@@ -10,20 +10,14 @@ namespace SpatialPrediction.ML.Tests.Interop;
 
 /// <summary>Exported backbones run in ONNX Runtime and give our TorchSharp features.</summary>
 [NonParallelizable]
-public class OnnxExportTests
+public class OnnxExportTests : TemporaryFolderTest
 {
-    private string folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-onnx-export-").FullName;
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+    protected override string Prefix => "sp-onnx-export-";
 
     /// <summary>Max |ONNX Runtime − TorchSharp| over a batch of <paramref name="batch"/> random images.</summary>
     private double MaxDifference(SpatialBackbone backbone, int batch)
     {
-        string path = Path.Combine(folder, $"{backbone.Kind}-{batch}.onnx");
+        string path = Path.Combine(Folder, $"{backbone.Kind}-{batch}.onnx");
         backbone.ExportOnnx(path);
         int size = backbone.ImageSize;
         var random = new Random(batch);
@@ -78,9 +72,9 @@ public class OnnxExportTests
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
         var expected = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
 
-        var onnx = featurizer.ToOnnxEstimator(mlContext, Path.Combine(folder, "featurizer.onnx")).Fit(data);
+        var onnx = featurizer.ToOnnxEstimator(mlContext, Path.Combine(Folder, "featurizer.onnx")).Fit(data);
         var viaOnnx = onnx.Transform(data);
-        string zip = Path.Combine(folder, "onnx-pipeline.zip");
+        string zip = Path.Combine(Folder, "onnx-pipeline.zip");
         mlContext.Model.Save(onnx, data.Schema, zip);
         var reloaded = new MLContext(2).Model.Load(zip, out _).Transform(data).GetColumn<float[]>("Features").ToList();
 

@@ -4,15 +4,9 @@ using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Tests.Interop;
 
-public class SafetensorsTests
+public class SafetensorsTests : TemporaryFolderTest
 {
-    private string folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-safetensors-").FullName;
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+    protected override string Prefix => "sp-safetensors-";
 
     private static float[] Features(SpatialBackbone backbone, int seed = 3)
     {
@@ -27,7 +21,7 @@ public class SafetensorsTests
         var spec = new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32);
         using var source = SpatialBackbone.CreateUntrained(spec, seed: 1);
         using var target = SpatialBackbone.CreateUntrained(spec, seed: 2);
-        string path = Path.Combine(folder, "weights.safetensors");
+        string path = Path.Combine(Folder, "weights.safetensors");
         Features(source).Should().NotEqual(Features(target));
 
         source.ExportSafetensors(path);
@@ -46,7 +40,7 @@ public class SafetensorsTests
         using var source = SpatialBackbone.CreateUntrained(spec, seed: 1);
         using var target = SpatialBackbone.CreateUntrained(spec, seed: 2);
         var state = source.Module.state_dict().Where(kv => kv.Key != "stem.0.weight").ToDictionary(kv => kv.Key, kv => kv.Value);
-        string path = Path.Combine(folder, "partial.safetensors");
+        string path = Path.Combine(Folder, "partial.safetensors");
         SafetensorsFile.Write(path, state);
         var before = Features(target);
 
@@ -61,7 +55,7 @@ public class SafetensorsTests
     {
         using var wide = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32));
         using var narrow = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        string path = Path.Combine(folder, "wide.safetensors");
+        string path = Path.Combine(Folder, "wide.safetensors");
         wide.ExportSafetensors(path);
 
         FluentActions.Invoking(() => narrow.ImportSafetensors(path))
@@ -79,7 +73,7 @@ public class SafetensorsTests
         var torchvision = TorchvisionNames(kind).ToDictionary(n => n, n => ours[TorchvisionResNetKeys.ToOurs(n, kind)!]);
         torchvision["fc.weight"] = zeros(1000, kind == BackboneKind.ResNet18 ? 512 : 2048);
         torchvision["fc.bias"] = zeros(1000);
-        string path = Path.Combine(folder, "torchvision.safetensors");
+        string path = Path.Combine(Folder, "torchvision.safetensors");
         SafetensorsFile.Write(path, torchvision);
 
         var report = target.ImportSafetensors(path, WeightNaming.TorchvisionResNet);
@@ -92,7 +86,7 @@ public class SafetensorsTests
     [Test]
     public void A_damaged_header_is_reported_with_the_file_name()
     {
-        string path = Path.Combine(folder, "broken.safetensors");
+        string path = Path.Combine(Folder, "broken.safetensors");
         File.WriteAllBytes(path, BitConverter.GetBytes(1_000_000L).Concat(new byte[20]).ToArray());
 
         FluentActions.Invoking(() => SafetensorsFile.Read(path)).Should().Throw<InvalidDataException>().WithMessage($"{path}*header length*");

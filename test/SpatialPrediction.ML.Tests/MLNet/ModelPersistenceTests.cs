@@ -6,15 +6,9 @@ using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Tests.MLNet;
 
-public class ModelPersistenceTests
+public class ModelPersistenceTests : TemporaryFolderTest
 {
-    private string folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-models-").FullName;
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+    protected override string Prefix => "sp-models-";
 
     private static SpatialFeaturizerTransformer TrainedFeaturizer(MLContext mlContext, IDataView data, string column = "Image") =>
         mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
@@ -38,7 +32,7 @@ public class ModelPersistenceTests
         var data = TestScenes.DataView(mlContext, 20);
         var featurizer = TrainedFeaturizer(mlContext, data);
         var before = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
-        string path = Path.Combine(folder, "featurizer.zip");
+        string path = Path.Combine(Folder, "featurizer.zip");
         mlContext.Model.Save(featurizer, data.Schema, path);
 
         var fresh = new MLContext(2);
@@ -67,7 +61,7 @@ public class ModelPersistenceTests
             var features = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
             MaxDifference(reference, features).Should().BeLessThanOrEqualTo(1e-6f, $"{column} holds the same pixels");
 
-            string path = Path.Combine(folder, column + ".zip");
+            string path = Path.Combine(Folder, column + ".zip");
             mlContext.Model.Save(featurizer, data.Schema, path);
             var loaded = new MLContext(3).Model.Load(path, out _);
             MaxDifference(features, loaded.Transform(data).GetColumn<float[]>("Features")).Should().BeLessThanOrEqualTo(1e-6f);
@@ -81,20 +75,20 @@ public class ModelPersistenceTests
         var scenes = SpatialScenes.Generate(40, new SpatialScenesOptions { ImageSize = TestScenes.ImageSize, ClassCount = 4 });
         var rows = scenes.Select((s, i) =>
         {
-            string file = Path.Combine(folder, $"scene {i} ünï.png");
+            string file = Path.Combine(Folder, $"scene {i} ünï.png");
             using (var image = SpatialScenes.ToMLImage(s)) image.Save(file);
             return new FileRow { ImagePath = Path.GetFileName(file), Label = s.Label };
         }).ToList();
         var data = mlContext.Data.LoadFromEnumerable(rows);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: TestScenes.ImageSize));
-        var pipeline = mlContext.Transforms.LoadImages("Image", folder, nameof(FileRow.ImagePath))
+        var pipeline = mlContext.Transforms.LoadImages("Image", Folder, nameof(FileRow.ImagePath))
             .Append(mlContext.Transforms.SpatialFeaturize(backbone))
             .Append(mlContext.Transforms.Conversion.MapValueToKey("Label"))
             .AppendCacheCheckpoint(mlContext)
             .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Features"));
         var model = pipeline.Fit(data);
         var predicted = model.Transform(data).GetColumn<uint>("PredictedLabel").ToList();
-        string path = Path.Combine(folder, "pipeline.zip");
+        string path = Path.Combine(Folder, "pipeline.zip");
         mlContext.Model.Save(model, data.Schema, path);
 
         var reloaded = new MLContext(9).Model.Load(path, out _);
@@ -108,7 +102,7 @@ public class ModelPersistenceTests
         var mlContext = new MLContext(1);
         var data = TestScenes.DataView(mlContext, 4);
         var featurizer = TrainedFeaturizer(mlContext, data);
-        string good = Path.Combine(folder, "good.zip"), truncated = Path.Combine(folder, "truncated.zip"), foreign = Path.Combine(folder, "foreign.zip");
+        string good = Path.Combine(Folder, "good.zip"), truncated = Path.Combine(Folder, "truncated.zip"), foreign = Path.Combine(Folder, "foreign.zip");
         mlContext.Model.Save(featurizer, data.Schema, good);
         var bytes = File.ReadAllBytes(good);
         File.WriteAllBytes(truncated, bytes.AsSpan(0, bytes.Length / 2).ToArray());
@@ -125,7 +119,7 @@ public class ModelPersistenceTests
         var mlContext = new MLContext(1);
         var data = TestScenes.DataView(mlContext, 8);
         var featurizer = TrainedFeaturizer(mlContext, data);
-        string path = Path.Combine(folder, "backbone.spbb");
+        string path = Path.Combine(Folder, "backbone.spbb");
         featurizer.Backbone.Save(path);
 
         using (var loaded = SpatialBackbone.Load(path))

@@ -15,7 +15,7 @@ namespace SpatialPrediction.ML.Tests.Reliability;
 /// (null reference, index out of range, out of memory) fails the test with the seed and iteration to replay it.
 /// </summary>
 [NonParallelizable]
-public class MutationFuzzTests
+public class MutationFuzzTests : TemporaryFolderTest
 {
     private static readonly Type[] BugShaped =
     {
@@ -23,13 +23,7 @@ public class MutationFuzzTests
         typeof(AccessViolationException), typeof(DivideByZeroException), typeof(InsufficientExecutionStackException),
     };
 
-    private string folder = null!;
-
-    [SetUp]
-    public void CreateFolder() => folder = Directory.CreateTempSubdirectory("sp-fuzz-").FullName;
-
-    [TearDown]
-    public void DeleteFolder() => Directory.Delete(folder, recursive: true);
+    protected override string Prefix => "sp-fuzz-";
 
     private static byte[] Mutate(byte[] valid, Random random)
     {
@@ -107,11 +101,11 @@ public class MutationFuzzTests
     public void Mutated_safetensors_and_backbone_files_load_or_fail_with_InvalidDataException()
     {
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        string safetensors = Path.Combine(folder, "valid.safetensors");
+        string safetensors = Path.Combine(Folder, "valid.safetensors");
         backbone.ExportSafetensors(safetensors);
         using var saved = new MemoryStream();
         backbone.Save(saved);
-        string mutantPath = Path.Combine(folder, "mutant.safetensors");
+        string mutantPath = Path.Combine(Folder, "mutant.safetensors");
 
         var tensors = Fuzz("safetensors", File.ReadAllBytes(safetensors), 3000, 4, bytes =>
         {
