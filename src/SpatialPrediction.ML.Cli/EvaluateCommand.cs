@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.Evaluation;
+
+namespace SpatialPrediction.ML.Cli;
+
+/// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--out report.md]</c>.</summary>
+internal static class EvaluateCommand
+{
+    public const string Help = """
+        spatial-prediction evaluate --model <model.zip> --train <folder|file.csv> --test <folder|file.csv> [--out <report.md>]
+
+        Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial
+        test (R² of relative position and scale from pairs of patches of the test images) and the 2×2 jigsaw test.
+        Prints a Markdown table, and writes it to --out when given.
+        """;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        var arguments = CommandArguments.Parse("evaluate", args, new HashSet<string> { "model", "train", "test", "out" }, new HashSet<string>());
+        string modelPath = arguments.Required("model");
+        var mlContext = new MLContext(1);
+        var features = ImageFeaturizers.FromTransformer(ModelFile.Load(mlContext, modelPath));
+        var train = ImageSource.Open(arguments.Required("train"));
+        var test = ImageSource.Open(arguments.Required("test"));
+        var classes = train.ClassNames.ToList();
+        var unknown = test.Entries.FirstOrDefault(e => !classes.Contains(e.Label));
+        if (unknown is not null) throw new InvalidDataException($"{unknown.Path}: label '{unknown.Label}' does not occur in the training set.");
+
+        var trainImages = train.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+        var testImages = test.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+        try
+        {
+            var trainLabels = train.Entries.Select(e => classes.IndexOf(e.Label)).ToList();
+            var testLabels = test.Entries.Select(e => classes.IndexOf(e.Label)).ToList();
+            var trainFeatures = features(trainImages);
+            var testFeatures = features(testImages);
+            var rows = new List<(string, double)>
+            {
+                ("linear probe accuracy", LinearProbe.Evaluate(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy),
+            };
+            var knn = KnnProbe.Evaluate(trainFeatures, trainLabels, testFeatures, testLabels);
+            rows.Add(("k-NN top-1", knn.Top1));
+            rows.Add(("k-NN top-5", knn.Top5));
+            if (testImages.Count >= 4)
+            {
+                // Folders and CSVs are often sorted by class; the tests split their images in halves, so mix them first.
+                var order = Enumerable.Range(0, testImages.Count).ToArray();
+                new Random(1).Shuffle(order);
+                var mixedImages = order.Select(i => testImages[i]).ToList();
+                var pairs = PatchPairSpatialTest.Evaluate(features, mixedImages);
+                rows.Add(("patch-pair mean R²", pairs.MeanRSquared));
+                foreach (var target in pairs.Targets) rows.Add(($"patch-pair R² {target.Target}", target.RSquared));
+                var jigsaw = JigsawTest.Evaluate(mlContext, features, mixedImages, order.Select(i => testLabels[i]).ToList(), new JigsawOptions { Grid = 2 });
+                rows.Add(("jigsaw 2×2 tile accuracy", jigsaw.TileAccuracy));
+                rows.Add(("jigsaw 2×2 exact permutation", jigsaw.PermutationAccuracy));
+            }
+            var report = new StringBuilder();
+            report.AppendLine($"# Evaluation of {Path.GetFileName(modelPath)}").AppendLine();
+            report.AppendLine($"{train.Entries.Count} training and {test.Entries.Count} test images, {classes.Count} classes.").AppendLine();
+            report.AppendLine("| metric | value |").AppendLine("|---|---|");
+            foreach (var (metric, value) in rows) report.AppendLine($"| {metric} | {value.ToString("F3", CultureInfo.InvariantCulture)} |");
+            output.Write(report.ToString());
+            if (arguments.Text("out") is { } outPath) File.WriteAllText(outPath, report.ToString());
+            return CliApp.Done;
+        }
+        finally
+        {
+            foreach (var image in trainImages.Concat(testImages)) image.Dispose();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using SkiaSharp;
+using SpatialPrediction.ML.Cli;
+using SpatialPrediction.ML.Tests.Reliability;
+
+namespace SpatialPrediction.ML.Tests.Cli;
+
+[NonParallelizable]
+public class CliTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-cli-";
+
+    /// <summary>A class-folder dataset: <paramref name="perClass"/> 32 px images of two kinds of pattern.</summary>
+    private string Images(int perClass = 8)
+    {
+        string root = Path.Combine(Folder, "images");
+        for (int i = 0; i < perClass; i++)
+        {
+            Write(Path.Combine(root, "stripes", $"s{i}.png"), ImageFiles.Encode(32, 32, (x, y) => (x + i) % 8 < 4 ? SKColors.Navy : SKColors.Gold));
+            Write(Path.Combine(root, "spots", $"p{i}.png"), ImageFiles.Encode(32, 32, (x, y) => (x - 16 - i % 4) * (x - 16 - i % 4) + (y - 16) * (y - 16) < 60 ? SKColors.Crimson : SKColors.White));
+        }
+        return root;
+    }
+
+    private static void Write(string path, byte[] bytes)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static readonly string[] Small = { "--image-size", "32", "--backbone-width", "4", "--batch-size", "8", "--epochs", "1", "--validation-fraction", "0", "--sp-local-resolution", "16" };
+
+    [Test]
+    public void Bad_arguments_fail_with_a_message_and_exit_code_2()
+    {
+        Run().Code.Should().Be(CliApp.Usage);
+        Run("train").Error.Should().Contain("Unknown command 'train'");
+        var missing = Run("pretrain", "--data", Path.Combine(Folder, "nowhere"), "--out", Path.Combine(Folder, "m.zip"));
+        missing.Code.Should().Be(CliApp.Usage);
+        missing.Error.Should().Contain("nowhere: no such folder or CSV file");
+        Run("pretrain", "--data", Images(), "--out", "m.zip", "--framework", "SimCLRv2").Error.Should().Contain("--framework 'SimCLRv2' is not one of None, SimClr, MoCoV3, Byol, Dino");
+        Run("pretrain", "--data", Images(), "--out", "m.zip", "--epoch", "2").Error.Should().Contain("Did you mean --epochs?");
+        Run("pretrain", "--data", Images()).Error.Should().Contain("'pretrain' needs --out");
+        Run("export", "--model", Path.Combine(Folder, "none.zip"), "--onnx", "x.onnx").Error.Should().Contain("no such model file");
+    }
+
+    [Test]
+    public void An_unreadable_image_is_named_and_can_be_skipped()
+    {
+        string data = Images(4);
+        Write(Path.Combine(data, "spots", "broken.png"), "not an image"u8.ToArray());
+        string model = Path.Combine(Folder, "model.zip");
+
+        var strict = Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray());
+        if (Directory.Exists(model + ".checkpoints")) Directory.Delete(model + ".checkpoints", recursive: true);
+        var skipping = Run(new[] { "pretrain", "--data", data, "--out", model, "--skip-unreadable-images", "true" }.Concat(Small).ToArray());
+
+        strict.Code.Should().Be(CliApp.Failed);
+        strict.Error.Should().Contain("broken.png").And.Contain("not a readable image");
+        skipping.Code.Should().Be(CliApp.Done, skipping.Error);
+        skipping.Output.Should().Contain("Skipped 1 unreadable image(s)").And.Contain("broken.png");
+    }
+
+    [Test]
+    public void Pretrain_featurize_evaluate_and_export_work_end_to_end()
+    {
+        string data = Images(), model = Path.Combine(Folder, "model.zip"), csv = Path.Combine(Folder, "features.csv");
+
+        var pretrain = Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray());
+        var featurize = Run("featurize", "--model", model, "--data", data, "--out", csv);
+        var evaluate = Run("evaluate", "--model", model, "--train", data, "--test", data, "--out", Path.Combine(Folder, "report.md"));
+        var export = Run("export", "--model", model, "--onnx", Path.Combine(Folder, "b.onnx"), "--safetensors", Path.Combine(Folder, "b.safetensors"));
+        var again = Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray());
+
+        pretrain.Code.Should().Be(CliApp.Done, pretrain.Error);
+        pretrain.Output.Should().Contain("16 images in 2 classes").And.Contain("Saved");
+        featurize.Code.Should().Be(CliApp.Done, featurize.Error);
+        var rows = File.ReadAllLines(csv);
+        rows.Should().HaveCount(17);
+        rows[1].Split(',').Should().HaveCount(2 + 32, "path, label and the 32 features of a width-4 small ResNet");
+        evaluate.Code.Should().Be(CliApp.Done, evaluate.Error);
+        evaluate.Output.Should().Contain("| linear probe accuracy |").And.Contain("| patch-pair mean R² |");
+        File.Exists(Path.Combine(Folder, "report.md")).Should().BeTrue();
+        export.Code.Should().Be(CliApp.Done, export.Error);
+        new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);
+        File.Exists(Path.Combine(Folder, "b.safetensors")).Should().BeTrue();
+        again.Code.Should().Be(CliApp.Usage, "the finished run's checkpoint is still there");
+        again.Error.Should().Contain("pass --resume");
+    }
+
+    [Test]
+    public void A_pretrain_killed_with_SIGKILL_finishes_with_resume()
+    {
+        string data = Images(16), model = Path.Combine(Folder, "model.zip");
+        string cli = Path.Combine(AppContext.BaseDirectory, "spatial-prediction.dll");
+        File.Exists(cli).Should().BeTrue($"the CLI is built next to the tests ({cli})");
+        string[] run = new[] { cli, "pretrain", "--data", data, "--out", model, "--checkpoint-every-steps", "1" }
+            .Concat(Small.Select(a => a == "1" ? "8" : a)).ToArray(); // 8 epochs of 4 steps
+
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in run) start.ArgumentList.Add(a);
+        using (var first = Process.Start(start)!)
+        {
+            string checkpoint = Path.Combine(model + ".checkpoints", "checkpoint.ckpt");
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint) && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
+            Thread.Sleep(300);
+            first.HasExited.Should().BeFalse("the run must still be training when it is killed");
+            first.Kill(entireProcessTree: true);
+            first.WaitForExit();
+        }
+        File.Exists(model).Should().BeFalse();
+
+        var resumed = Run(run.Skip(1).Append("--resume").ToArray());
+
+        resumed.Code.Should().Be(CliApp.Done, resumed.Error);
+        resumed.Output.Should().Contain("Saved").And.Contain("32 steps");
+        File.Exists(model).Should().BeTrue();
+    }
+}
