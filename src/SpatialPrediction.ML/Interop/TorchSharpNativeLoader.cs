@@ -121,7 +121,7 @@ public static class TorchSharpNativeLoader
             // NuGet layout: torchsharp/<version>/lib/<tfm>/TorchSharp.dll and torchsharp/<version>/runtimes/<rid>/native/.
             yield return Path.GetFullPath(Path.Combine(lib, "..", "..", "runtimes", rid, "native"));
             // libtorch comes in its own packages next to it: libtorch-cpu-<rid>/<version>/runtimes/<rid>/native/.
-            string packages = Path.GetFullPath(Path.Combine(lib, "..", "..", ".."));
+            string packages = Path.GetFullPath(Path.Combine(lib, "..", "..", "..", ".."));
             if (Directory.Exists(packages))
                 foreach (string package in Directory.EnumerateDirectories(packages, "libtorch-*").OrderByDescending(p => p, StringComparer.Ordinal))
                 foreach (string version in Directory.EnumerateDirectories(package).OrderByDescending(v => v, StringComparer.Ordinal))
