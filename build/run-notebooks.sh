@@ -14,14 +14,16 @@ for notebook in "$root"/samples/notebooks/*.ipynb; do
   name=$(basename "$notebook")
   sed "s|/ABSOLUTE/PATH/TO/artifacts/feed|$root/artifacts/feed|" "$notebook" > "$work/$name"
   start=$(date +%s)
-  "$tools/dotnet-repl" --run "$work/$name" --exit-after-run --output-path "$out/$name" --working-dir "$work" >/dev/null
+  # dotnet-repl's own exit code is not relied on: the executed notebook is checked below, and says what failed.
+  "$tools/dotnet-repl" --run "$work/$name" --exit-after-run --output-path "$out/$name" --working-dir "$work" > "$work/$name.log" 2>&1 || true
+  [[ -f "$out/$name" ]] || { echo "notebook $name: dotnet-repl wrote no output:"; tail -20 "$work/$name.log"; exit 1; }
   python3 - "$out/$name" <<'PY'
 import json, sys
 path = sys.argv[1]
 outputs = [o for c in json.load(open(path))["cells"] for o in c.get("outputs", [])]
 errors = [o.get("evalue", "") for o in outputs if o.get("output_type") == "error"]
 html = " ".join("".join(o.get("data", {}).get("text/html", [])) for o in outputs)
-if errors: sys.exit(f"{path}: cell error: {errors[0][:500]}")
+if errors: sys.exit(f"{path}: cell error: {errors[0][:800]}")
 if "<table" not in html: sys.exit(f"{path}: no metrics table in the outputs")
 if "data:image/png;base64," not in html: sys.exit(f"{path}: no plot in the outputs")
 PY
