@@ -23,7 +23,7 @@ switch (mode)
         return 0;
     case "photos":
         string csvPath = PhotoDataPreparation.Prepare(Path.Combine(root, "apt"), root);
-        Console.WriteLine($"{csvPath}: {File.ReadLines(csvPath).Count() - 1} photographs from Debian's python3-skimage.");
+        Console.WriteLine($"{csvPath}: {File.ReadLines(csvPath).Count() - 1} photographs from Debian's python3-skimage and plasma-workspace-wallpapers.");
         return 0;
     default:
         Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos.");
