@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Evaluation;
 using System.Text;
 
 namespace SpatialBenchmarks;
@@ -45,7 +46,7 @@ internal sealed class ExperimentResults
             if (chartMetrics.Length > 0)
             {
                 string chart = $"{dataset}-probes.png";
-                Charts.Bars(Path.Combine(folder, chart), $"{dataset}: frozen-feature evaluations (higher is better)", chartMetrics,
+                ResultCharts.Bars(Path.Combine(folder, chart), $"{dataset}: frozen-feature evaluations (higher is better)", chartMetrics,
                     names.Select(n => (n, chartMetrics.Select(m => featurizers[n].Mean(m)).ToArray())).ToList());
                 report.AppendLine($"![{dataset} probes]({chart})");
                 report.AppendLine();
@@ -53,7 +54,7 @@ internal sealed class ExperimentResults
             if (featurizers[names[0]].Names.Contains("clean accuracy"))
             {
                 string chart = $"{dataset}-corruptions.png";
-                Charts.Lines(Path.Combine(folder, chart), $"{dataset}: linear-probe accuracy under corruption", "severity",
+                ResultCharts.Lines(Path.Combine(folder, chart), $"{dataset}: linear-probe accuracy under corruption", "severity",
                     names.Select(n => (n, new[] { featurizers[n].Mean("clean accuracy") }
                         .Concat(Enumerable.Range(1, 5).Select(s => featurizers[n].Mean($"corruption severity {s}"))).ToArray())).ToList());
                 report.AppendLine($"![{dataset} corruptions]({chart})");

@@ -54,7 +54,7 @@ internal static class PretrainCommand
         settings.InitialBackbone = imageNet;
         settings.CheckpointDirectory = checkpoints;
         settings.CancellationToken = cancellation;
-        var progress = new ProgressLine(output);
+        var progress = new ConsoleProgressBar(ReferenceEquals(output, Console.Out) ? null : output);
         settings.Progress = progress;
 
         var mlContext = new MLContext(settings.Seed);
@@ -75,29 +75,6 @@ internal static class PretrainCommand
         finally
         {
             featurizer.Backbone.Dispose();
-        }
-    }
-
-    /// <summary>One progress line, rewritten in place on a terminal and printed every 10 % otherwise.</summary>
-    private sealed class ProgressLine(TextWriter output) : IProgress<PretrainingProgress>
-    {
-        private int lastTenth = -1;
-
-        public void Report(PretrainingProgress p)
-        {
-            string line = $"step {p.Step}/{p.TotalSteps} epoch {p.Epoch}  loss {p.TotalLoss:F3} (host {p.HostLoss:F3}, SP {p.SpatialLoss:F3})  " +
-                          $"{p.ImagesPerSecond:F0} img/s  ETA {p.Remaining:hh\\:mm\\:ss}";
-            if (!Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)) output.Write("\r" + line.PadRight(100));
-            else if (p.Step * 10 / Math.Max(p.TotalSteps, 1) is var tenth && tenth != lastTenth)
-            {
-                lastTenth = tenth;
-                output.WriteLine(line);
-            }
-        }
-
-        public void Finish()
-        {
-            if (!Console.IsOutputRedirected && ReferenceEquals(output, Console.Out)) output.WriteLine();
         }
     }
 }

@@ -1,9 +1,12 @@
 using SkiaSharp;
 
-namespace SpatialBenchmarks;
+namespace SpatialPrediction.ML.Evaluation;
 
-/// <summary>Minimal PNG charts with SkiaSharp (already in the dependency graph through ML.NET's image support).</summary>
-internal static class Charts
+/// <summary>
+/// Minimal PNG charts of evaluation results, drawn with the SkiaSharp that ML.NET's image support already brings: grouped
+/// bars (one group per metric, one bar per featuriser) and lines (a metric against a setting such as severity).
+/// </summary>
+public static class ResultCharts
 {
     private static readonly SKColor[] Palette =
     {
