@@ -14,7 +14,7 @@ internal static class EvaluateCommand
 
         Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial
         test (R² of relative position and scale from pairs of patches of the test images) and the 2×2 jigsaw test.
-        Prints a Markdown table, and writes it to --out when given.
+        Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter output)
@@ -62,8 +62,16 @@ internal static class EvaluateCommand
             report.AppendLine($"{train.Entries.Count} training and {test.Entries.Count} test images, {classes.Count} classes.").AppendLine();
             report.AppendLine("| metric | value |").AppendLine("|---|---|");
             foreach (var (metric, value) in rows) report.AppendLine($"| {metric} | {value.ToString("F3", CultureInfo.InvariantCulture)} |");
+            if (arguments.Text("out") is { } outPath)
+            {
+                // The chart sits next to the report and is linked from it; R² below 0 is drawn as 0.
+                string chart = Path.ChangeExtension(outPath, ".png");
+                ResultCharts.Bars(chart, $"{Path.GetFileName(modelPath)}: frozen-feature evaluations", rows.Select(r => r.Item1).ToList(),
+                    new[] { (Path.GetFileName(modelPath), rows.Select(r => Math.Max(r.Item2, 0)).ToArray()) });
+                report.AppendLine().AppendLine($"![evaluations]({Path.GetFileName(chart)})");
+                File.WriteAllText(outPath, report.ToString());
+            }
             output.Write(report.ToString());
-            if (arguments.Text("out") is { } outPath) File.WriteAllText(outPath, report.ToString());
             return CliApp.Done;
         }
         finally

@@ -88,7 +88,8 @@ public class CliTests : TemporaryFolderTest
         rows[1].Split(',').Should().HaveCount(2 + 32, "path, label and the 32 features of a width-4 small ResNet");
         evaluate.Code.Should().Be(CliApp.Done, evaluate.Error);
         evaluate.Output.Should().Contain("| linear probe accuracy |").And.Contain("| patch-pair mean R² |");
-        File.Exists(Path.Combine(Folder, "report.md")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(Folder, "report.md")).Should().Contain("![evaluations](report.png)");
+        new FileInfo(Path.Combine(Folder, "report.png")).Length.Should().BeGreaterThan(1000);
         export.Code.Should().Be(CliApp.Done, export.Error);
         new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);
         File.Exists(Path.Combine(Folder, "b.safetensors")).Should().BeTrue();
