@@ -45,10 +45,10 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// <summary>Side of the mean image of <see cref="InputNormalization.BgrMeanImage"/>.</summary>
     public const int MeanImageSize = 224;
 
-    private Tensor? meanImage;
+    private const string MeanImageBuffer = "input_mean";
 
     /// <summary>How this module normalises its input.</summary>
-    public InputNormalization Normalization => meanImage is null ? InputNormalization.ImageNet : InputNormalization.BgrMeanImage;
+    public InputNormalization Normalization { get; private set; } = InputNormalization.ImageNet;
 
     /// <summary>
     /// Switches the input to <see cref="InputNormalization.BgrMeanImage"/>: registers the buffer <c>input_mean</c>
@@ -56,9 +56,9 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// </summary>
     internal void UseBgrMeanImage()
     {
-        if (meanImage is not null) return;
-        meanImage = zeros(1, 3, MeanImageSize, MeanImageSize);
-        register_buffer("input_mean", meanImage);
+        if (Normalization == InputNormalization.BgrMeanImage) return;
+        register_buffer(MeanImageBuffer, zeros(1, 3, MeanImageSize, MeanImageSize));
+        Normalization = InputNormalization.BgrMeanImage;
     }
 
     /// <summary>
@@ -68,10 +68,10 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// </summary>
     protected Tensor Normalize(Tensor images)
     {
-        if (meanImage is not null)
+        if (Normalization == InputNormalization.BgrMeanImage)
         {
-            // The module's buffers follow it across devices, so the registered tensor is looked up, not the field.
-            var buffer = named_buffers().First(b => b.name == "input_mean").buffer;
+            // Looked up by name, not kept in a field: moving the module to a device replaces its buffers.
+            var buffer = get_buffer(MeanImageBuffer) ?? throw new InvalidOperationException($"The {MeanImageBuffer} buffer is missing.");
             var mean = images.shape[2] == MeanImageSize && images.shape[3] == MeanImageSize
                 ? buffer
                 : nn.functional.interpolate(buffer, new long[] { images.shape[2], images.shape[3] }, mode: InterpolationMode.Bilinear, align_corners: false);

@@ -58,14 +58,15 @@ public static class ImageDecoder
                 _ => $"{source}: cannot be decoded ({result}).",
             });
 
-        using var oriented = Orient(bitmap, codec.EncodedOrigin);
-        return MLImage.CreateFromPixels(oriented.Width, oriented.Height, MLPixelFormat.Rgba32, oriented.GetPixelSpan());
+        if (codec.EncodedOrigin == SKEncodedOrigin.TopLeft) // the usual case: no turned copy
+            return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, MLPixelFormat.Rgba32, bitmap.GetPixelSpan());
+        using var upright = Orient(bitmap, codec.EncodedOrigin);
+        return MLImage.CreateFromPixels(upright.Width, upright.Height, MLPixelFormat.Rgba32, upright.GetPixelSpan());
     }
 
-    /// <summary>The bitmap turned upright according to its EXIF origin (a copy; the identity when already upright).</summary>
+    /// <summary>A copy of the bitmap turned upright according to its EXIF origin (not top-left).</summary>
     private static SKBitmap Orient(SKBitmap bitmap, SKEncodedOrigin origin)
     {
-        if (origin == SKEncodedOrigin.TopLeft) return bitmap.Copy();
         bool swaps = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         int width = swaps ? bitmap.Height : bitmap.Width, height = swaps ? bitmap.Width : bitmap.Height;
         var upright = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));

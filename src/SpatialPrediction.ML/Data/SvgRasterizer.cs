@@ -79,9 +79,16 @@ public static class SvgRasterizer
         {
             using var path = Geometry(element, name, source);
             path.FillType = paint.FillRule;
-            if (paint.Fill is { } fill) canvas.DrawPath(path, Brush(fill, paint.Opacity * paint.FillOpacity, SKPaintStyle.Fill, paint));
+            if (paint.Fill is { } fill)
+            {
+                using var brush = Brush(fill, paint.Opacity * paint.FillOpacity, SKPaintStyle.Fill, paint);
+                canvas.DrawPath(path, brush);
+            }
             if (paint.Stroke is { } stroke && paint.StrokeWidth > 0)
-                canvas.DrawPath(path, Brush(stroke, paint.Opacity * paint.StrokeOpacity, SKPaintStyle.Stroke, paint));
+            {
+                using var pen = Brush(stroke, paint.Opacity * paint.StrokeOpacity, SKPaintStyle.Stroke, paint);
+                canvas.DrawPath(path, pen);
+            }
         }
         else if (!Ignored.Contains(name))
         {

@@ -106,7 +106,7 @@ internal static class OnnxBackboneExport
         var weight = Take(weights, used, name + ".weight");
         long kernel = weight.shape[2], pad = kernel / 2;
         var inputs = new List<string> { x, g.Constant(name + ".weight", Values(weight), weight.shape) };
-        if (weights.ContainsKey(name + ".bias")) inputs.Add(Vector(g, weights, used, name + ".bias"));
+        if (weights.ContainsKey(name + ".bias")) inputs.Add(Weight(g, weights, used, name + ".bias"));
         return g.Node("Conv", inputs.ToArray(), ("kernel_shape", new[] { kernel, kernel }), ("strides", new long[] { stride, stride }),
             ("pads", new[] { pad, pad, pad, pad }));
     }
@@ -114,8 +114,8 @@ internal static class OnnxBackboneExport
     private static string BatchNorm(OnnxGraphBuilder g, string x, string name, Dictionary<string, Tensor> weights, HashSet<string> used)
         => g.Node("BatchNormalization", new[]
         {
-            x, Vector(g, weights, used, name + ".weight"), Vector(g, weights, used, name + ".bias"),
-            Vector(g, weights, used, name + ".running_mean"), Vector(g, weights, used, name + ".running_var"),
+            x, Weight(g, weights, used, name + ".weight"), Weight(g, weights, used, name + ".bias"),
+            Weight(g, weights, used, name + ".running_mean"), Weight(g, weights, used, name + ".running_var"),
         }, ("epsilon", BatchNormEpsilon));
 
     private static string VisionTransformer(OnnxGraphBuilder g, VisionTransformer vit, string x, Dictionary<string, Tensor> weights, HashSet<string> used)
@@ -123,7 +123,7 @@ internal static class OnnxBackboneExport
         int heads = vit.Kind == BackboneKind.VitTiny ? 3 : 6;
         long width = vit.FeatureDimension, headWidth = width / heads;
         // Patches: [B, D, h, w] → [B, h·w, D]; class token in front; learned positions (the export runs at the trained grid).
-        var patches = g.Node("Conv", new[] { x, Weight(g, weights, used, "patchEmbedding.weight"), Vector(g, weights, used, "patchEmbedding.bias") },
+        var patches = g.Node("Conv", new[] { x, Weight(g, weights, used, "patchEmbedding.weight"), Weight(g, weights, used, "patchEmbedding.bias") },
             ("kernel_shape", new long[] { vit.PatchSize, vit.PatchSize }), ("strides", new long[] { vit.PatchSize, vit.PatchSize }));
         var tokens = g.Node("Transpose", new[] { g.Node("Reshape", new[] { patches, g.Int64s("patch_shape", new[] { 0, width, -1 }, 3) }) },
             ("perm", new long[] { 0, 2, 1 }));
@@ -160,7 +160,7 @@ internal static class OnnxBackboneExport
     }
 
     private static string LayerNorm(OnnxGraphBuilder g, string x, string name, Dictionary<string, Tensor> weights, HashSet<string> used)
-        => g.Node("LayerNormalization", new[] { x, Vector(g, weights, used, name + ".weight"), Vector(g, weights, used, name + ".bias") },
+        => g.Node("LayerNormalization", new[] { x, Weight(g, weights, used, name + ".weight"), Weight(g, weights, used, name + ".bias") },
             ("axis", -1L), ("epsilon", LayerNormEpsilon));
 
     private static string Linear(OnnxGraphBuilder g, string x, string name, Dictionary<string, Tensor> weights, HashSet<string> used)
@@ -168,7 +168,7 @@ internal static class OnnxBackboneExport
         using var scope = NewDisposeScope();
         var weight = Take(weights, used, name + ".weight").t().contiguous(); // MatMul wants [in, out]
         var product = g.Node("MatMul", new[] { x, g.Constant(name + ".weight", Values(weight), weight.shape) });
-        return g.Node("Add", new[] { product, Vector(g, weights, used, name + ".bias") });
+        return g.Node("Add", new[] { product, Weight(g, weights, used, name + ".bias") });
     }
 
     private static string Weight(OnnxGraphBuilder g, Dictionary<string, Tensor> weights, HashSet<string> used, string name)
@@ -176,9 +176,6 @@ internal static class OnnxBackboneExport
         var value = Take(weights, used, name);
         return g.Constant(name, Values(value), value.shape);
     }
-
-    private static string Vector(OnnxGraphBuilder g, Dictionary<string, Tensor> weights, HashSet<string> used, string name)
-        => Weight(g, weights, used, name);
 
     private static Tensor Take(Dictionary<string, Tensor> weights, HashSet<string> used, string name)
     {
