@@ -1,15 +1,21 @@
-// Workload benchmarks that print one table per run. Usage:
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- featurize [images]
+// Performance benchmarks. Usage (from the repository root):
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- report [--quick] [--out FILE] [AREA...]
+//       one Markdown table, every row measured in this run; AREA: ceiling, training, featurization, pipeline, memory
+//       (default: all). --quick cuts steps and images for a smoke run; its numbers are noisier.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- micro [BenchmarkDotNet arguments]
+//       BenchmarkDotNet micro-benchmarks of the hot spots (e.g. --filter '*ViewMaking*').
+using BenchmarkDotNet.Running;
 using SpatialPrediction.ML.Benchmarks;
 
-string mode = args.Length > 0 ? args[0] : "featurize";
+string mode = args.Length > 0 ? args[0] : "report";
 switch (mode)
 {
-    case "featurize":
-        FeaturizationBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 512);
-        break;
+    case "report":
+        return PerformanceReport.Run(args[1..]);
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args[1..]);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{mode}'. Available: featurize [images].");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use 'report [--quick] [--out FILE] [AREA...]' or 'micro [BenchmarkDotNet arguments]'.");
         return 2;
 }
-return 0;

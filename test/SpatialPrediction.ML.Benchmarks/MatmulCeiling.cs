@@ -1,0 +1,27 @@
+using System.Diagnostics;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Benchmarks;
+
+/// <summary>
+/// The machine's practical float32 ceiling: GFLOP/s of a square matrix product (2n³ operations) through libtorch's BLAS
+/// with the intra-op threads the models use. A convolutional network cannot beat it, so it scales every training row.
+/// </summary>
+internal static class MatmulCeiling
+{
+    public static double GigaflopsPerSecond(int n = 2048, int repeats = 5)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn(n, n);
+        var b = randn(n, n);
+        a.matmul(b).Dispose(); // warm-up: thread pool and BLAS buffers
+        var times = new List<double>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            a.matmul(b).Dispose();
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / Statistics.Median(times) / 1e9;
+    }
+}

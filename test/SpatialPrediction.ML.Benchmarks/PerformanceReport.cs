@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using SpatialPrediction.ML.Objectives;
+
+namespace SpatialPrediction.ML.Benchmarks;
+
+/// <summary>
+/// The whole-workload report: measures every area in one process, side by side with its peers, and prints one
+/// Markdown table (also written to <c>--out</c>) with the machine it ran on.
+/// </summary>
+internal static class PerformanceReport
+{
+    private static readonly string[] Areas = { "ceiling", "training", "featurization", "pipeline", "memory" };
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int outIndex = Array.IndexOf(args, "--out");
+        string? output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+        var areas = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (outIndex < 0 || i != outIndex + 1)).ToList();
+        var unknown = areas.Except(Areas).ToList();
+        if (unknown.Count > 0)
+        {
+            Console.Error.WriteLine($"Unknown area(s) {string.Join(", ", unknown)}; choose from {string.Join(", ", Areas)}.");
+            return 2;
+        }
+        if (areas.Count == 0) areas.AddRange(Areas);
+
+        int cores = Environment.ProcessorCount, threads = TorchSharp.torch.get_num_threads();
+        var table = new BenchmarkTable();
+        string machine = $"{cores} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
+                         $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} CPU with {threads} intra-op threads";
+        Console.WriteLine($"Machine: {machine}{(quick ? " — quick run" : "")}");
+        var notes = new List<string>();
+
+        double ceiling = 0;
+        if (areas.Contains("ceiling") || areas.Contains("training"))
+        {
+            ceiling = MatmulCeiling.GigaflopsPerSecond();
+            table.Add(new BenchmarkRow("ceiling", "float32 matmul 2048², libtorch", ceiling, "GFLOP/s"));
+        }
+
+        var consumption = new Dictionary<string, double>();
+        if (areas.Contains("training"))
+        {
+            int steps = quick ? 3 : 8, warmup = quick ? 1 : 2;
+            var workloads = new[]
+            {
+                new TrainingWorkload(SslFramework.SimClr, false, 64, 64),
+                new TrainingWorkload(SslFramework.SimClr, true, 64, 64),
+                new TrainingWorkload(SslFramework.Dino, true, 64, 64),
+                new TrainingWorkload(SslFramework.SimClr, false, 96, 64),
+            };
+            string? peerBlas = null;
+            foreach (var workload in workloads)
+            {
+                double ours = TrainingThroughput.ImagesPerSecond(workload, steps, warmup);
+                var peer = PyTorchPeer.Run(workload, steps, warmup, threads, out string? whyNot);
+                if (peer is not null) peerBlas = $"PyTorch {peer.TorchVersion}, {peer.Threads} threads, BLAS: {peer.Blas}";
+                double share = 100 * ours * workload.FlopsPerImage() / 1e9 / ceiling;
+                table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}", ours, "img/s",
+                    "PyTorch", peer?.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.2),
+                    $"{share:F0} % of the matmul ceiling ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
+                consumption[$"{workload.Name} {workload.ImageSize}"] = ours;
+            }
+            if (peerBlas is not null) notes.Add($"Training peer: {peerBlas}; median step of {steps} after {warmup} warm-up, views made on the training thread in both.");
+            if (consumption.TryGetValue("SimCLR 64", out double host) && consumption.TryGetValue("SimCLR + SP 64", out double withSp))
+                table.Add(new BenchmarkRow("training", "SP overhead: SimCLR + SP step time vs SimCLR, 64 px, batch 64", 100 * (host / withSp - 1), "%",
+                    Target: BenchmarkTarget.AtMost(25), Note: "SP adds two 32 px views per image (+25 % counted FLOPs)"));
+        }
+
+        if (areas.Contains("featurization"))
+        {
+            string folder = Directory.CreateTempSubdirectory("sp-bench-").FullName;
+            try
+            {
+                var result = FeaturizationThroughput.Run(quick ? 32 : 64, folder);
+                double Rate(string prefix, int batch) => result.Rates.First(r => r.Name.StartsWith(prefix, StringComparison.Ordinal) && r.Batch == batch).ImagesPerSecond;
+                double dnn = Rate("DnnFeaturizeImage", 1);
+                var ort = result.Rates.Where(r => !r.Name.StartsWith("SpatialFeaturize", StringComparison.Ordinal) && !r.Name.StartsWith("Dnn", StringComparison.Ordinal)).ToList();
+                var bestOrt = ort.MaxBy(r => r.ImagesPerSecond);
+                foreach (int batch in new[] { 32, 1 })
+                {
+                    double ours = Rate("SpatialFeaturize", batch);
+                    table.Add(new BenchmarkRow("featurization", $"ImageNet ResNet-18 224 px, SpatialFeaturize batch {batch}", ours, "img/s",
+                        "DnnFeaturizeImage", dnn, BenchmarkTarget.RatioAtLeast(1.4), batch == 32 ? $"max abs diff vs DnnFeaturizeImage {result.MaxAbsDiffVsDnn:E1}" : ""));
+                    table.Add(new BenchmarkRow("featurization", $"ImageNet ResNet-18 224 px, SpatialFeaturize batch {batch}", ours, "img/s",
+                        $"best ONNX Runtime: {bestOrt.Name}{(bestOrt.Batch > 1 ? $", batch {bestOrt.Batch}" : "")}", bestOrt.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.0),
+                        batch == 32 ? $"max abs diff vs ApplyOnnxModel {result.MaxAbsDiffVsOnnx:E1}" : ""));
+                }
+                foreach (var (name, batch, rate) in ort)
+                    table.Add(new BenchmarkRow("featurization", $"peer: {name}, batch {batch}", rate, "img/s"));
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        if (areas.Contains("pipeline"))
+        {
+            foreach (int size in new[] { 64, 96, 224 })
+            {
+                var result = DataPipelineThroughput.Run(size, quick ? 32 : 64);
+                table.Add(new BenchmarkRow("data pipeline", $"decode 320 px JPEG + resize to {size} px, 1 core", result.DecodePerCore, "img/s",
+                    Note: "once per image, when the dataset is loaded"));
+                string consumer = size == 64 && consumption.TryGetValue("SimCLR + SP 64", out double used) ? $"SimCLR + SP {size}" : "";
+                table.Add(new BenchmarkRow("data pipeline", $"views SimCLR + SP at {size} px, 1 core", result.ViewsPerCore, "img/s",
+                    consumer == "" ? null : "training consumes", consumer == "" ? null : consumption[consumer],
+                    consumer == "" ? null : BenchmarkTarget.RatioAtLeast(4.0 / cores),
+                    $"every image, every step; target per core = 4× consumption / {cores} cores"));
+            }
+        }
+
+        if (areas.Contains("memory"))
+        {
+            foreach (var result in new[] { MemoryDrift.Featurization(quick ? 2000 : 10000), MemoryDrift.Training(quick ? 200 : 1000) })
+                table.Add(new BenchmarkRow("memory", $"RSS drift, {result.Run}", result.DriftPercent, "%", Target: BenchmarkTarget.AtMost(5),
+                    Note: $"{result.WarmMegabytes:F0} MB after 10 % → {result.FinalMegabytes:F0} MB at the end"));
+            table.Add(new BenchmarkRow("memory", "peak RSS of this whole benchmark process", ProcessMemory.PeakResidentMegabytes(), "MB"));
+        }
+
+        string report = $"Machine: {machine}\n\n{table.ToMarkdown()}\n{string.Join("\n", notes.Select(n => $"- {n}"))}\n";
+        Console.WriteLine();
+        Console.WriteLine(report);
+        if (output is not null) File.WriteAllText(output, report);
+        return 0;
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        }
+        catch (IOException)
+        {
+            return "unknown CPU";
+        }
+    }
+}
