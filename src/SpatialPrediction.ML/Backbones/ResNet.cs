@@ -65,7 +65,7 @@ public sealed class ResNet : BackboneModule
     public override BackboneKind Kind => kind;
 
     /// <inheritdoc />
-    public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(Normalize(images)));
+    public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(ToConvolutionLayout(Normalize(images))));
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => FeatureMap(images).mean(new long[] { 2, 3 });
