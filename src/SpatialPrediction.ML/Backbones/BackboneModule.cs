@@ -44,9 +44,17 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// convolutions run on oneDNN, whose native layout is NHWC: given NCHW they reorder in and out of every
     /// convolution, given NHWC they keep it from layer to layer (ResNet-18 at 224 px featurises ~30 % faster, a training
     /// step at 64 px ~10 %). CUDA keeps NCHW, where float32 cuDNN convolutions are not reliably faster in NHWC.
+    /// Only for networks whose convolutions all have 16 or more input channels besides the RGB stem (the ResNets):
+    /// libtorch 2.5's channels-last backward of a 1×1 stride-2 convolution with fewer than 16 input channels and an
+    /// odd batch of 3 or more corrupts the heap (found by the tests; the small ResNet at width 4 or 8 hit it).
     /// </summary>
     protected static Tensor ToConvolutionLayout(Tensor images)
-        => images.device_type == TorchSharp.DeviceType.CPU && images.dim() == 4 ? images.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : images;
+        => ChannelsLastOnCpu && images.device_type == TorchSharp.DeviceType.CPU && images.dim() == 4
+            ? images.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+            : images;
+
+    /// <summary>Whether <see cref="ToConvolutionLayout"/> switches to channels-last; off only in benchmarks measuring the difference.</summary>
+    internal static bool ChannelsLastOnCpu { get; set; } = true;
 
     /// <summary>Whether <paramref name="size"/> is an input side this backbone accepts.</summary>
     public bool Accepts(int size) => size >= MinInputSize && size <= MaxInputSize && size % InputSizeMultiple == 0;

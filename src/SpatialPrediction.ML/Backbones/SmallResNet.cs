@@ -45,7 +45,7 @@ public sealed class SmallResNet : BackboneModule
     public override BackboneKind Kind => BackboneKind.SmallResNet;
 
     /// <inheritdoc />
-    public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(ToConvolutionLayout(Normalize(images))));
+    public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(Normalize(images)));
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => FeatureMap(images).mean(new long[] { 2, 3 });
