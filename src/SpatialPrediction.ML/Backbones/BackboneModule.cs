@@ -56,6 +56,13 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// <summary>Whether <see cref="ToConvolutionLayout"/> switches to channels-last; off only in benchmarks measuring the difference.</summary>
     internal static bool ChannelsLastOnCpu { get; set; } = true;
 
+    /// <summary>
+    /// Turns this module into a faster inference-only copy by folding batch norms into convolutions (see
+    /// <see cref="BatchNormFolding"/>); returns false, changing nothing, for architectures without such pairs. After it,
+    /// the module must not be trained or saved: call it on a copy that is in eval mode and on its device.
+    /// </summary>
+    internal virtual bool FoldBatchNorm() => false;
+
     /// <summary>Whether <paramref name="size"/> is an input side this backbone accepts.</summary>
     public bool Accepts(int size) => size >= MinInputSize && size <= MaxInputSize && size % InputSizeMultiple == 0;
 

@@ -9,8 +9,8 @@ public sealed class BottleneckBlock : nn.Module<Tensor, Tensor>
     /// <summary>Output channels are this many times the block's inner width.</summary>
     public const int Expansion = 4;
 
-    private readonly Sequential body;
-    private readonly Sequential? shortcut;
+    private Sequential body;
+    private Sequential? shortcut;
 
     /// <summary>Creates a block from <paramref name="inChannels"/> to <paramref name="width"/> × 4 channels.</summary>
     public BottleneckBlock(long inChannels, long width, long stride) : base(nameof(BottleneckBlock))
@@ -28,6 +28,13 @@ public sealed class BottleneckBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
         => nn.functional.relu(body.forward(input) + (shortcut is null ? input : shortcut.forward(input)));
+
+    /// <summary>Folds every batch norm into its convolution (see <see cref="BatchNormFolding"/>); for frozen inference copies only.</summary>
+    internal void FoldBatchNorm()
+    {
+        body = BatchNormFolding.Replace(this, nameof(body), body);
+        if (shortcut is not null) shortcut = BatchNormFolding.Replace(this, nameof(shortcut), shortcut);
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

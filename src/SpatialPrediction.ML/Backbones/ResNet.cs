@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// </summary>
 public sealed class ResNet : BackboneModule
 {
-    private readonly Sequential stem;
+    private Sequential stem;
     private readonly Sequential stages;
     private readonly BackboneKind kind;
     private readonly int featureDimension;
@@ -69,6 +69,18 @@ public sealed class ResNet : BackboneModule
 
     /// <inheritdoc />
     public override Tensor forward(Tensor images) => FeatureMap(images).mean(new long[] { 2, 3 });
+
+    /// <inheritdoc />
+    internal override bool FoldBatchNorm()
+    {
+        stem = BatchNormFolding.Replace(this, nameof(stem), stem);
+        foreach (var block in stages.children())
+        {
+            if (block is ResidualBlock residual) residual.FoldBatchNorm();
+            else if (block is BottleneckBlock bottleneck) bottleneck.FoldBatchNorm();
+        }
+        return true;
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -8,7 +8,8 @@ public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;
-    private readonly Sequential? shortcut;
+    private Sequential? shortcut;
+    private bool batchNormFolded;
 
     /// <summary>Creates a block from <paramref name="inChannels"/> to <paramref name="outChannels"/> with the given stride.</summary>
     public ResidualBlock(long inChannels, long outChannels, long stride) : base(nameof(ResidualBlock))
@@ -25,10 +26,25 @@ public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
-        x = bn2.forward(conv2.forward(x));
+        var x = conv1.forward(input);
+        x = nn.functional.relu(batchNormFolded ? x : bn1.forward(x));
+        x = conv2.forward(x);
+        if (!batchNormFolded) x = bn2.forward(x);
         var identity = shortcut is null ? input : shortcut.forward(input);
         return nn.functional.relu(x + identity);
+    }
+
+    /// <summary>Folds every batch norm into its convolution (see <see cref="BatchNormFolding"/>); for frozen inference copies only.</summary>
+    internal void FoldBatchNorm()
+    {
+        if (batchNormFolded) return;
+        BatchNormFolding.Fold(conv1, bn1);
+        BatchNormFolding.Fold(conv2, bn2);
+        // Unregistered (registering null removes a submodule), so the folded block lists no batch norm; disposed with the block.
+        register_module(nameof(bn1), null!);
+        register_module(nameof(bn2), null!);
+        if (shortcut is not null) shortcut = BatchNormFolding.Replace(this, nameof(shortcut), shortcut);
+        batchNormFolded = true;
     }
 
     /// <inheritdoc />

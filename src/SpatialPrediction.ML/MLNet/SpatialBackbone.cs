@@ -41,6 +41,41 @@ public sealed class SpatialBackbone : IDisposable
     internal BackboneModule Module { get; }
     internal Device Device { get; }
 
+    /// <summary>
+    /// Whether featurisation runs on a frozen copy with batch norms folded into the convolutions (default): the same
+    /// function up to float rounding, one pass over each activation instead of two. Off, it runs <see cref="Module"/>
+    /// itself; the benchmarks and tests switch it off to measure the difference.
+    /// </summary>
+    internal bool FoldBatchNormForInference { get; set; } = true;
+
+    // The folded copy, made on first use and dropped when the weights change; Module itself where nothing folds.
+    private BackboneModule? inferenceModule;
+
+    /// <summary>The module featurisation runs (call under <see cref="forwardLock"/>; tests call it directly).</summary>
+    internal BackboneModule InferenceModule()
+    {
+        if (!FoldBatchNormForInference) return Module;
+        if (inferenceModule is not null) return inferenceModule;
+        var copy = BackboneFactory.Create(Spec);
+        using (no_grad()) copy.load_state_dict(Module.state_dict());
+        copy.to(Device);
+        copy.eval();
+        if (!copy.FoldBatchNorm())
+        {
+            copy.Dispose();
+            return inferenceModule = Module;
+        }
+        // Made lazily, possibly inside a caller's dispose scope: its weights and buffers belong to this object instead.
+        foreach (var (_, tensor) in copy.state_dict()) tensor.DetachFromDisposeScope();
+        return inferenceModule = copy;
+    }
+
+    private void DropInferenceModule()
+    {
+        if (inferenceModule is not null && !ReferenceEquals(inferenceModule, Module)) inferenceModule.Dispose();
+        inferenceModule = null;
+    }
+
     /// <summary>Architecture and input size.</summary>
     public BackboneSpec Spec { get; }
     /// <summary>Architecture.</summary>
@@ -73,9 +108,10 @@ public sealed class SpatialBackbone : IDisposable
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
+            var module = InferenceModule();
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            return Module.forward(images.to(Device)).to(CPU).data<float>().ToArray();
+            return module.forward(images.to(Device)).to(CPU).data<float>().ToArray();
         }
     }
 
@@ -85,9 +121,10 @@ public sealed class SpatialBackbone : IDisposable
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
+            var module = InferenceModule();
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            var (pooled, map) = Module.PooledAndMap(images.to(Device));
+            var (pooled, map) = module.PooledAndMap(images.to(Device));
             return (pooled.to(CPU).data<float>().ToArray(), map.contiguous().to(CPU).data<float>().ToArray());
         }
     }
@@ -314,6 +351,7 @@ public sealed class SpatialBackbone : IDisposable
             {
                 foreach (var (ours, value) in matched) expected[ours].copy_(value);
             }
+            DropInferenceModule();
             return new WeightImportReport(matched.Keys.ToList(), missing, unexpected);
         }
     }
@@ -325,6 +363,7 @@ public sealed class SpatialBackbone : IDisposable
         {
             if (disposed) return;
             disposed = true;
+            DropInferenceModule();
             Module.Dispose();
         }
     }
