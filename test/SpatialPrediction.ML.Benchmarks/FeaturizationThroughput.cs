@@ -4,22 +4,37 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
+using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Benchmarks;
 
 /// <summary>
 /// Featurisation at 224 px with the ImageNet ResNet-18 of <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>, the same
-/// weights everywhere: our <c>SpatialFeaturize</c> (imported weights) at batch 1 and 32, ML.NET's
-/// <c>DnnFeaturizeImage</c>, <c>ApplyOnnxModel</c> on our ONNX export of it with ONNX Runtime's intra-op threads at
-/// the core count and at 1, and ONNX Runtime called directly on a batch of 32. Every pipeline starts from the same
-/// in-memory images; each rate is the median of three passes after a warm-up pass.
+/// weights everywhere: our <c>SpatialFeaturize</c> (imported weights) at batch 1 and 32, also with its optimisations
+/// switched off; ML.NET's <c>DnnFeaturizeImage</c>; <c>ApplyOnnxModel</c> on our ONNX export of it with ONNX Runtime's
+/// intra-op threads at the core count and at 1; and ONNX Runtime called directly on batches of 32. Every pipeline
+/// starts from the same in-memory images. After a warm-up pass of each, the pipelines take turns for
+/// <c>rounds</c> rounds (so a slow spell of a shared machine hits all alike); each rate is the median of its passes.
 /// </summary>
 internal static class FeaturizationThroughput
 {
-    public sealed record Result(List<(string Name, int Batch, double ImagesPerSecond)> Rates, double MaxAbsDiffVsDnn, double MaxAbsDiffVsOnnx);
+    public sealed record Rate(string Name, int Batch, double ImagesPerSecond);
 
-    public static Result Run(int images, string workFolder)
+    public sealed record Result(List<Rate> Rates, double MaxAbsDiffVsDnn, double MaxAbsDiffVsOnnx, double MaxAbsDiffVsUnoptimised);
+
+    /// <summary>One contender: a name, a batch size, how to run a pass (returning the features) and any switch it needs around it.</summary>
+    private sealed record Contender(string Name, int Batch, Func<List<float[]>> Pass, Action? Before = null, Action? After = null)
+    {
+        public List<float[]> Run()
+        {
+            Before?.Invoke();
+            try { return Pass(); }
+            finally { After?.Invoke(); }
+        }
+    }
+
+    public static Result Run(int images, int rounds, string workFolder)
     {
         int cores = Environment.ProcessorCount;
         var mlContext = new MLContext(1);
@@ -27,66 +42,96 @@ internal static class FeaturizationThroughput
         using var backbone = SpatialBackbone.ImageNetResNet18();
         string onnxPath = Path.Combine(workFolder, "imagenet-resnet18.onnx");
         backbone.ExportOnnx(onnxPath, "Pixels", "Features");
-        var rates = new List<(string, int, double)>();
 
-        List<float[]> Measure(string name, int batch, IEstimator<ITransformer> estimator)
+        Func<List<float[]>> Pipeline(IEstimator<ITransformer> estimator)
         {
             var transformer = estimator.Fit(data);
-            List<float[]> Pass() => transformer.Transform(data).GetColumn<float[]>("Features").ToList();
-            var features = Pass();
-            rates.Add((name, batch, images / Statistics.Median(Enumerable.Range(0, 3).Select(_ => Seconds(() => Pass())))));
-            Console.WriteLine($"  {name}, batch {batch}: {rates[^1].Item3:F1} img/s");
-            return features;
+            return () => transformer.Transform(data).GetColumn<float[]>("Features").ToList();
         }
+        void Unoptimised() { BackboneModule.ChannelsLastOnCpu = false; backbone.FoldBatchNormForInference = false; }
+        void Optimised() { BackboneModule.ChannelsLastOnCpu = true; backbone.FoldBatchNormForInference = true; }
 
-        var ours = Measure("SpatialFeaturize (ours)", 32, mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32));
-        Measure("SpatialFeaturize (ours)", 1, mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 1));
-        var dnn = Measure("DnnFeaturizeImage", 1, mlContext.Transforms.ExtractPixels("Pixels", "Image")
-            .Append(mlContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(mlContext, m.OutputColumn, m.InputColumn), "Pixels")));
-        List<float[]>? onnx = null;
+        var contenders = new List<Contender>
+        {
+            new("SpatialFeaturize (ours)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32))),
+            new("SpatialFeaturize (ours)", 1, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 1))),
+            new("SpatialFeaturize, unoptimised (NCHW, batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)), Unoptimised, Optimised),
+            new("SpatialFeaturize, channels-last only (batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)),
+                () => backbone.FoldBatchNormForInference = false, Optimised),
+            new("DnnFeaturizeImage", 1, Pipeline(mlContext.Transforms.ExtractPixels("Pixels", "Image")
+                .Append(mlContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(mlContext, m.OutputColumn, m.InputColumn), "Pixels")))),
+        };
         foreach (int threads in new[] { cores, 1 }.Distinct())
         {
-            onnx = Measure($"ApplyOnnxModel, {threads} intra-op thread{(threads > 1 ? "s" : "")}", 1, mlContext.Transforms.ExtractPixels("Pixels", "Image")
+            contenders.Add(new($"ApplyOnnxModel, {threads} intra-op thread{(threads > 1 ? "s" : "")}", 1, Pipeline(mlContext.Transforms.ExtractPixels("Pixels", "Image")
                 .Append(mlContext.Transforms.ApplyOnnxModel(new OnnxOptions
                 {
                     ModelFile = onnxPath, InputColumns = new[] { "Pixels" }, OutputColumns = new[] { "Features" },
                     IntraOpNumThreads = threads, InterOpNumThreads = 1,
-                })));
+                })))));
         }
-        rates.Add(("ONNX Runtime session (pixels ready)", 32, OnnxRuntimeBatch(mlContext, data, onnxPath, 32, cores)));
-        Console.WriteLine($"  ONNX Runtime session, batch 32: {rates[^1].Item3:F1} img/s");
-        return new Result(rates, MaxAbsDiff(ours, dnn), MaxAbsDiff(ours, onnx!));
+        using var session = new OnnxRuntimeBatches(mlContext, data, onnxPath, 32, cores);
+        contenders.Add(new("ONNX Runtime session (pixels ready)", 32, session.Pass));
+
+        var features = contenders.Select(c => c.Run()).ToList(); // warm-up, and the outputs compared below
+        var seconds = contenders.Select(_ => new List<double>()).ToList();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < contenders.Count; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                contenders[i].Run();
+                seconds[i].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+        var rates = contenders.Select((c, i) => new Rate(c.Name, c.Batch, images / Statistics.Median(seconds[i]))).ToList();
+        foreach (var rate in rates) Console.WriteLine($"  {rate.Name}, batch {rate.Batch}: {rate.ImagesPerSecond:F1} img/s");
+        int Index(string name) => contenders.FindIndex(c => c.Name.StartsWith(name, StringComparison.Ordinal));
+        return new Result(rates, MaxAbsDiff(features[0], features[Index("DnnFeaturizeImage")]),
+            MaxAbsDiff(features[0], features[Index("ApplyOnnxModel")]), MaxAbsDiff(features[0], features[Index("SpatialFeaturize, unoptimised")]));
     }
 
     /// <summary>ONNX Runtime alone on batches of pre-extracted pixels: the most ORT can do, with no ML.NET row overhead.</summary>
-    private static double OnnxRuntimeBatch(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads)
+    private sealed class OnnxRuntimeBatches : IDisposable
     {
-        var pixels = mlContext.Transforms.ExtractPixels("Pixels", "Image").Fit(data).Transform(data).GetColumn<float[]>("Pixels").ToList();
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(onnxPath, options);
-        int length = pixels[0].Length, side = (int)Math.Sqrt(length / 3);
-        var inputs = new List<DenseTensor<float>>();
-        for (int start = 0; start < pixels.Count; start += batch)
-        {
-            int count = Math.Min(batch, pixels.Count - start);
-            var values = new float[count * length];
-            for (int i = 0; i < count; i++) pixels[start + i].CopyTo(values, i * length);
-            inputs.Add(new DenseTensor<float>(values, new[] { count, 3, side, side }));
-        }
-        void Pass()
-        {
-            foreach (var input in inputs)
-                using (session.Run(new[] { NamedOnnxValue.CreateFromTensor("Pixels", input) })) { }
-        }
-        Pass();
-        return pixels.Count / Statistics.Median(Enumerable.Range(0, 3).Select(_ => Seconds(Pass)));
-    }
+        private readonly SessionOptions options;
+        private readonly InferenceSession session;
+        private readonly List<DenseTensor<float>> inputs = new();
 
-    private static double Seconds(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalSeconds;
+        public OnnxRuntimeBatches(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads)
+        {
+            var pixels = mlContext.Transforms.ExtractPixels("Pixels", "Image").Fit(data).Transform(data).GetColumn<float[]>("Pixels").ToList();
+            options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            session = new InferenceSession(onnxPath, options);
+            int length = pixels[0].Length, side = (int)Math.Sqrt(length / 3);
+            for (int start = 0; start < pixels.Count; start += batch)
+            {
+                int count = Math.Min(batch, pixels.Count - start);
+                var values = new float[count * length];
+                for (int i = 0; i < count; i++) pixels[start + i].CopyTo(values, i * length);
+                inputs.Add(new DenseTensor<float>(values, new[] { count, 3, side, side }));
+            }
+        }
+
+        public List<float[]> Pass()
+        {
+            var features = new List<float[]>();
+            foreach (var input in inputs)
+            {
+                using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("Pixels", input) });
+                var output = results[0].AsTensor<float>();
+                int rows = output.Dimensions[0], width = (int)(output.Length / rows);
+                var flat = output.ToArray();
+                for (int r = 0; r < rows; r++) features.Add(flat.AsSpan(r * width, width).ToArray());
+            }
+            return features;
+        }
+
+        public void Dispose()
+        {
+            session.Dispose();
+            options.Dispose();
+        }
     }
 
     public static double MaxAbsDiff(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b)
