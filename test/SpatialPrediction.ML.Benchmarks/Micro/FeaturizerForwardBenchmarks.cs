@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
@@ -9,7 +8,7 @@ namespace SpatialPrediction.ML.Benchmarks.Micro;
 /// One featurisation batch of ResNet-18 at 224 px (batch 8) through <c>SpatialBackbone</c>, with and without the
 /// batch-norm folding of the inference copy: the model alone, without ML.NET's row handling.
 /// </summary>
-[InProcess, SimpleJob(RunStrategy.Throughput, warmupCount: 2, iterationCount: 6)]
+[InProcess]
 public class FeaturizerForwardBenchmarks
 {
     private SpatialBackbone backbone = null!;

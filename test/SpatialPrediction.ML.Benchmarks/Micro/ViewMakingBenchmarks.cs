@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;
 using static TorchSharp.torch;
@@ -7,7 +6,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Benchmarks.Micro;
 
 /// <summary>The per-step CPU work before the model: SimCLR's two augmented crops and SP's pair of local views, batch 64.</summary>
-[InProcess, MemoryDiagnoser, SimpleJob(RunStrategy.Throughput, warmupCount: 2, iterationCount: 8)]
+[InProcess, MemoryDiagnoser]
 public class ViewMakingBenchmarks
 {
     private Tensor images = null!;
