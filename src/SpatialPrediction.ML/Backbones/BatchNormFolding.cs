@@ -54,4 +54,14 @@ internal static class BatchNormFolding
         owner.register_module(name, folded);
         return folded;
     }
+
+    /// <summary>Folds every residual or bottleneck block of a ResNet's stages.</summary>
+    public static void FoldBlocks(Sequential stages)
+    {
+        foreach (var block in stages.children())
+        {
+            if (block is ResidualBlock residual) residual.FoldBatchNorm();
+            else if (block is BottleneckBlock bottleneck) bottleneck.FoldBatchNorm();
+        }
+    }
 }

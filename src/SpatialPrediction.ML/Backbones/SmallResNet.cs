@@ -54,11 +54,7 @@ public sealed class SmallResNet : BackboneModule
     internal override bool FoldBatchNorm()
     {
         stem = BatchNormFolding.Replace(this, nameof(stem), stem);
-        foreach (var block in stages.children())
-        {
-            if (block is ResidualBlock residual) residual.FoldBatchNorm();
-            else if (block is BottleneckBlock bottleneck) bottleneck.FoldBatchNorm();
-        }
+        BatchNormFolding.FoldBlocks(stages);
         return true;
     }
 
