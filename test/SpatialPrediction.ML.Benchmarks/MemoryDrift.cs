@@ -58,7 +58,7 @@ internal static class MemoryDrift
         return Summarise($"training, {samples.Count} steps", samples);
     }
 
-    private static Result Summarise(string run, List<double> samples)
+    internal static Result Summarise(string run, List<double> samples)
     {
         double At(double fraction) => samples[Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1)];
         int first = Math.Clamp((int)Math.Ceiling(0.1 * samples.Count) - 1, 0, samples.Count - 1);

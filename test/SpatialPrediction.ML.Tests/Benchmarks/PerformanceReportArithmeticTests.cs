@@ -1,0 +1,48 @@
+using SpatialPrediction.ML.Benchmarks;
+using SpatialPrediction.ML.Objectives;
+
+namespace SpatialPrediction.ML.Tests.Benchmarks;
+
+/// <summary>The numbers the performance report derives: counted FLOPs, the memory trend, and which targets are met.</summary>
+public class PerformanceReportArithmeticTests
+{
+    [Test]
+    public void ResNet18_at_224_px_counts_the_published_1_8_billion_multiply_adds()
+    {
+        // TorchVision's model card: ResNet-18, 1.81 GFLOPS (multiply-adds) at 224 px.
+        ResNetFlops.ForwardFlops(224).Should().BeApproximately(2 * 1.814e9, 0.01 * 2 * 1.814e9);
+        // At sides that are multiples of 32 every feature map scales with the area.
+        ResNetFlops.ForwardFlops(64).Should().BeApproximately(ResNetFlops.ForwardFlops(224) * 64 * 64 / (224.0 * 224), 1e3);
+    }
+
+    [Test]
+    public void SP_adds_a_quarter_to_SimCLR_and_less_to_DINO()
+    {
+        var simclr = new TrainingWorkload(SslFramework.SimClr, false, 64, 64);
+        var dino = new TrainingWorkload(SslFramework.Dino, false, 64, 64);
+
+        ((simclr with { SpatialPrediction = true }).FlopsPerImage() / simclr.FlopsPerImage()).Should().BeApproximately(1.25, 1e-9);
+        ((dino with { SpatialPrediction = true }).FlopsPerImage() / dino.FlopsPerImage()).Should().BeInRange(1.13, 1.15);
+    }
+
+    [Test]
+    public void Memory_drift_is_the_trend_not_the_last_sample()
+    {
+        var rng = new Random(1);
+        var noisyFlat = Enumerable.Range(0, 1000).Select(_ => 400 + 40 * (rng.NextDouble() - 0.5)).ToList();
+        noisyFlat[^1] = 440; // a high last sample alone must not read as growth
+        var leaking = Enumerable.Range(0, 1000).Select(i => 400 + 0.05 * i).ToList();
+
+        Math.Abs(MemoryDrift.Summarise("flat", noisyFlat).DriftPercent).Should().BeLessThan(1);
+        MemoryDrift.Summarise("leak", leaking).DriftPercent.Should().BeApproximately(100 * 0.05 * 900 / (400 + 0.05 * 99), 0.01, "the fitted rise from the sample at 10 % (index 99) to the last, relative to its value");
+    }
+
+    [Test]
+    public void Targets_are_judged_on_the_ratio_or_on_our_value()
+    {
+        new BenchmarkRow("t", "m", 60, "img/s", "peer", 50, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeTrue();
+        new BenchmarkRow("t", "m", 59, "img/s", "peer", 50, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeFalse();
+        new BenchmarkRow("t", "m", 59, "img/s", "peer", null, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeNull("the peer did not run");
+        new BenchmarkRow("t", "m", 26, "%", Target: BenchmarkTarget.AtMost(25)).Met.Should().BeFalse();
+    }
+}
