@@ -9,7 +9,9 @@ and the teacher EMA for DINO. Views are made inline on the training thread, as o
 
 Prints one JSON object: the median step time after warm-up, images/s, torch version, threads and the BLAS that ran.
 Usage: pytorch_peer.py --framework simclr|dino [--sp] --backbone resnet18 --size 64 --batch 64 --steps 12 --warmup 3
-       --threads 2
+       --threads 2 [--channels-last]
+The report runs the default (NCHW, as most PyTorch code does); --channels-last converts the backbone's weights, which
+makes oneDNN run the convolutions channels-last, for comparing against our own channels-last path by hand.
 """
 import argparse
 import json
