@@ -11,18 +11,19 @@ namespace SpatialPrediction.ML.Tests.Reliability;
 
 /// <summary>
 /// Long runs on a small scale: 1000 training steps and 10 000 featurised images. Resident memory (managed and native
-/// together), open file descriptors and threads are sampled along the way and must not grow after warm-up.
+/// together), open file descriptors, threads and live TorchSharp tensors are sampled along the way and must not grow
+/// after warm-up.
 /// </summary>
 [NonParallelizable]
 public class LongRunTests
 {
-    private sealed record Sample(long Resident, long Managed, int Descriptors, int Threads);
+    private sealed record Sample(long Resident, long Managed, int Descriptors, int Threads, long Tensors);
 
     private static Sample Measure()
     {
         using var process = Process.GetCurrentProcess();
         int descriptors = Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : -1;
-        return new Sample(process.WorkingSet64, GC.GetTotalMemory(false), descriptors, process.Threads.Count);
+        return new Sample(process.WorkingSet64, GC.GetTotalMemory(false), descriptors, process.Threads.Count, Tensor.TotalCount);
     }
 
     private static void ExpectFlat(string what, IReadOnlyList<Sample> samples)
@@ -34,10 +35,13 @@ public class LongRunTests
         double drift = (lastResident - settledResident) / (double)settledResident;
         TestContext.Out.WriteLine($"{what}: RSS {settledResident / 1e6:F1} → {lastResident / 1e6:F1} MB ({drift:+0.0%;-0.0%}), " +
                                   $"managed {settled.Max(s => s.Managed) / 1e6:F1} → {last.Max(s => s.Managed) / 1e6:F1} MB, " +
-                                  $"fds {settled[0].Descriptors} → {last[^1].Descriptors}, threads {settled[0].Threads} → {last[^1].Threads}");
+                                  $"fds {settled[0].Descriptors} → {last[^1].Descriptors}, threads {settled[0].Threads} → {last[^1].Threads}, " +
+                                  $"live tensors {settled[0].Tensors} → {last[^1].Tensors}");
         drift.Should().BeLessThan(0.05, $"{what}: resident memory must stay flat");
         last[^1].Descriptors.Should().BeLessThanOrEqualTo(settled[0].Descriptors + 2, $"{what}: file descriptors must not accumulate");
         last[^1].Threads.Should().BeLessThanOrEqualTo(settled[0].Threads + 2, $"{what}: threads must not accumulate");
+        // Undisposed tensors only wait for the finalizer, so RSS can look flat while they pile up: count them.
+        last[^1].Tensors.Should().BeLessThanOrEqualTo(settled[0].Tensors + 10, $"{what}: every tensor made per step or batch must be disposed");
     }
 
     [Test]
