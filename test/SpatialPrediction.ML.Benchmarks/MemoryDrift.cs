@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Benchmarks;
 
 /// <summary>
-/// Resident memory sampled over long runs (after every featurisation pass of 1,000 images, after every training step).
+/// Resident memory sampled over long runs (every 100 featurised images, after every training step).
 /// A leak of native tensors shows here long before it shows in a crash.
 /// </summary>
 internal static class MemoryDrift
@@ -19,24 +19,34 @@ internal static class MemoryDrift
     /// allocator's ups and downs (±10 % from sample to sample here) average out. The end-to-end change and the
     /// quartile samples are kept for the note.
     /// </summary>
-    public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles);
+    public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles,
+        long TensorsAtWarm = 0, long TensorsAtEnd = 0);
 
     /// <summary>Featurises <paramref name="totalImages"/> images (1,000 distinct 64 px scenes, repeated) with ResNet-18 through ML.NET.</summary>
     public static Result Featurization(int totalImages)
     {
         var mlContext = new MLContext(1);
         int distinct = Math.Min(1000, totalImages);
-        var data = SpatialScenes.GenerateDataView(mlContext, distinct, new SpatialScenesOptions { ImageSize = 64, Seed = 5 });
+        // The same 1,000 MLImage objects on every pass, so what grows is the featuriser's memory and not the source's:
+        // a data view that decodes or renders fresh images leaves each one's native bitmap to the finalizer.
+        var rows = SpatialScenes.Generate(distinct, new SpatialScenesOptions { ImageSize = 64, Seed = 5 })
+            .Select(scene => new ImageRow { Image = SpatialScenes.ToMLImage(scene) }).ToList();
+        var data = mlContext.Data.LoadFromEnumerable(rows);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.ResNet18, ImageSize: 64));
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32).Fit(data);
         var samples = new List<double>();
+        var tensors = new List<long>();
         int passes = Math.Max(1, totalImages / distinct);
-        for (int pass = 0; pass < passes; pass++)
+        for (int pass = 0, images = 0; pass < passes; pass++)
         {
-            featurizer.Transform(data).GetColumn<float[]>("Features").Count();
-            samples.Add(ProcessMemory.ResidentMegabytes());
+            foreach (var _ in featurizer.Transform(data).GetColumn<float[]>("Features"))
+            {
+                if (++images % 100 != 0) continue;
+                samples.Add(ProcessMemory.ResidentMegabytes());
+                tensors.Add(Tensor.TotalCount);
+            }
         }
-        return Summarise($"featurisation, {passes * distinct} images", samples);
+        return Summarise($"featurisation, {passes * distinct} images", samples, tensors);
     }
 
     /// <summary>Trains SimCLR + SP for <paramref name="steps"/> steps (small ResNet, 32 px, batch 32), sampling memory at every step.</summary>
@@ -46,19 +56,20 @@ internal static class MemoryDrift
         manual_seed(1);
         var images = randint(0, 256, new long[] { 256, 3, 32, 32 }, dtype: ScalarType.Byte);
         var samples = new List<double>();
+        var tensors = new List<long>();
         var settings = new PretrainingSettings
         {
             Backbone = BackboneKind.SmallResNet, ImageSize = 32, BatchSize = 32, ValidationFraction = 0,
             Epochs = (steps + 7) / 8,
             // SP on 32 px images: 16 px local views, the smallest the small ResNet takes.
             SpatialPrediction = new Spatial.SpatialPredictionSettings { LocalResolution = 16 },
-            Progress = new Progress(samples),
+            Progress = new Progress(samples, tensors),
         };
         SpatialPretrainer.Train(images, settings, CPU).Backbone.Dispose();
-        return Summarise($"training, {samples.Count} steps", samples);
+        return Summarise($"training, {samples.Count} steps", samples, tensors);
     }
 
-    internal static Result Summarise(string run, List<double> samples)
+    internal static Result Summarise(string run, List<double> samples, List<long>? tensors = null)
     {
         double At(double fraction) => samples[Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1)];
         int first = Math.Clamp((int)Math.Ceiling(0.1 * samples.Count) - 1, 0, samples.Count - 1);
@@ -67,11 +78,22 @@ internal static class MemoryDrift
         double sxx = window.Sum(p => (p.X - meanX) * (p.X - meanX));
         double slope = sxx > 0 ? window.Sum(p => (p.X - meanX) * (p.Y - meanY)) / sxx : 0;
         double start = meanY - slope * meanX, end = start + slope * (window.Count - 1);
-        return new Result(run, 100 * (end - start) / start, At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) });
+        return new Result(run, 100 * (end - start) / start, At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
+            tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0);
     }
 
-    private sealed class Progress(List<double> samples) : IProgress<PretrainingProgress>
+    private sealed class ImageRow
     {
-        public void Report(PretrainingProgress value) => samples.Add(ProcessMemory.ResidentMegabytes());
+        [Microsoft.ML.Transforms.Image.ImageType(64, 64)]
+        public MLImage Image { get; set; } = null!;
+    }
+
+    private sealed class Progress(List<double> samples, List<long> tensors) : IProgress<PretrainingProgress>
+    {
+        public void Report(PretrainingProgress value)
+        {
+            samples.Add(ProcessMemory.ResidentMegabytes());
+            tensors.Add(Tensor.TotalCount);
+        }
     }
 }

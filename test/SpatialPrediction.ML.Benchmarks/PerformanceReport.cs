@@ -39,7 +39,8 @@ internal static class PerformanceReport
         {
             foreach (var result in new[] { MemoryDrift.Featurization(quick ? 2000 : 10000), MemoryDrift.Training(quick ? 200 : 1000) })
                 table.Add(new BenchmarkRow("memory", $"RSS drift, {result.Run}", result.DriftPercent, "%", Target: BenchmarkTarget.AtMost(5),
-                    Note: $"trend from 10 % to the end; samples {result.WarmMegabytes:F0} MB at 10 %, {string.Join(" / ", result.Quartiles.Select(q => q.ToString("F0")))} MB at 25/50/75/100 %"));
+                    Note: $"trend from 10 % to the end; samples {result.WarmMegabytes:F0} MB at 10 %, {string.Join(" / ", result.Quartiles.Select(q => q.ToString("F0")))} MB " +
+                          $"at 25/50/75/100 %; live TorchSharp tensors {result.TensorsAtWarm} → {result.TensorsAtEnd}"));
         }
 
 
