@@ -137,6 +137,9 @@ public static class SpatialPretrainer
         {
             for (int step = startStep; step < totalSteps; step++)
             {
+                // Everything the step makes outside the micro-batches (zero_grad's and the optimiser's grad() wrappers,
+                // gradient norms, AdamW temporaries) is released with the step, not left to the finalizer.
+                using var stepScope = NewDisposeScope();
                 if (settings.CancellationToken.IsCancellationRequested || settings.IsCanceled?.Invoke() == true)
                 {
                     if (settings.CheckpointDirectory is not null && step > startStep) SaveCheckpoint(step);
@@ -151,7 +154,7 @@ public static class SpatialPretrainer
                     ((TorchSharp.Modules.AdamW.Options)((TorchSharp.Modules.AdamW.ParamGroup)group).Options).weight_decay = weightDecay.At(step);
                 }
 
-                using (NewDisposeScope()) optimizer.zero_grad(); // it takes a grad() wrapper per parameter
+                optimizer.zero_grad();
                 float hostSum = 0, spatialSum = 0, totalSum = 0;
                 int epoch = 0;
                 for (int micro = 0; micro < accumulation; micro++)
@@ -180,14 +183,9 @@ public static class SpatialPretrainer
                     spatialSum += spatialValue;
                     totalSum += totalValue;
                 }
-                using (NewDisposeScope())
-                {
-                    // The gradient norms, the optimiser's per-parameter temporaries and the wrappers grad() hands out
-                    // belong to this step too; outside a scope they waited for the finalizer (~one per parameter a step).
-                    if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
-                    optimizer.step();
-                    if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
-                }
+                if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
+                optimizer.step();
+                if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
 
                 var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr);
                 history.Steps.Add(record);
