@@ -56,8 +56,7 @@ public sealed class SpatialBackbone : IDisposable
     {
         if (!FoldBatchNormForInference) return Module;
         if (inferenceModule is not null) return inferenceModule;
-        var copy = BackboneFactory.Create(Spec);
-        using (no_grad()) copy.load_state_dict(Module.state_dict());
+        var copy = Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec)); // same weights, no gradients
         copy.to(Device);
         copy.eval();
         if (!copy.FoldBatchNorm())
