@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML.Data;
 using SkiaSharp;
 using SpatialPrediction.ML.Data;
@@ -21,7 +20,7 @@ internal static class DataPipelineThroughput
     public static Result Run(int size, int images = 64)
     {
         var jpegs = SpatialScenes.Generate(images, new SpatialScenesOptions { ImageSize = 320, Seed = 3 }).Select(EncodeJpeg).ToList();
-        var decode = Seconds(() =>
+        var decode = Statistics.MedianSeconds(() =>
         {
             for (int i = 0; i < jpegs.Count; i++)
             {
@@ -39,7 +38,7 @@ internal static class DataPipelineThroughput
             using var host = new SimClrObjective(512, size);
             using var plugin = new SpatialPredictionPlugin(512, new SpatialPredictionSettings());
             var random = new Random(1);
-            var views = Seconds(() =>
+            var views = Statistics.MedianSeconds(() =>
             {
                 using var stepScope = NewDisposeScope();
                 host.MakeViews(batch, random);
@@ -64,19 +63,5 @@ internal static class DataPipelineThroughput
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         using var encoded = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
         return encoded.ToArray();
-    }
-
-    /// <summary>Median seconds of <paramref name="repeats"/> runs after one warm-up run.</summary>
-    private static double Seconds(Action action, int repeats)
-    {
-        action();
-        var times = new List<double>();
-        for (int i = 0; i < repeats; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            action();
-            times.Add(clock.Elapsed.TotalSeconds);
-        }
-        return Statistics.Median(times);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Benchmarks;
@@ -14,14 +13,7 @@ internal static class MatmulCeiling
         using var scope = NewDisposeScope();
         var a = randn(n, n);
         var b = randn(n, n);
-        a.matmul(b).Dispose(); // warm-up: thread pool and BLAS buffers
-        var times = new List<double>();
-        for (int i = 0; i < repeats; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            a.matmul(b).Dispose();
-            times.Add(clock.Elapsed.TotalSeconds);
-        }
-        return 2.0 * n * n * n / Statistics.Median(times) / 1e9;
+        double seconds = Statistics.MedianSeconds(() => a.matmul(b).Dispose(), repeats); // warm-up run: thread pool, BLAS buffers
+        return 2.0 * n * n * n / seconds / 1e9;
     }
 }
