@@ -54,26 +54,44 @@ internal abstract class DatasetRun : IDisposable
             "ImageNetResNet18" => SpatialBackbone.ImageNetResNet18(),
             var other => throw new ArgumentException($"Unknown initial backbone '{other}' in the configuration: use \"ImageNetResNet18\" or leave it out."),
         };
+        var f = featurizerConfig;
+        int imageSize = f.ImageSize ?? Config.ImageSize;
         var options = new SpatialPretrainOptions
         {
-            Framework = featurizerConfig.Framework,
+            Framework = f.Framework,
             Backbone = Config.Backbone,
             InitialBackbone = initial,
-            ImageSize = Config.ImageSize,
+            ImageSize = imageSize,
+            FeaturizationImageSize = f.FeaturizationImageSize ?? 0,
+            FrozenStages = f.FrozenStages ?? 0,
+            FreezeBatchNormStatistics = f.FreezeBatchNormStatistics ?? false,
+            RecalibrateBatchNorm = f.RecalibrateBatchNorm ?? false,
             BackboneWidth = Config.BackboneWidth,
-            Epochs = featurizerConfig.Epochs ?? Config.Epochs,
-            BatchSize = Config.BatchSize,
+            Epochs = f.Epochs ?? Config.Epochs,
+            BatchSize = f.BatchSize ?? Config.BatchSize,
             Seed = Seed,
             FeatureMapColumnName = "FeatureMap",
             SpatialPrediction = new SpatialPredictionOptions
             {
-                Enabled = featurizerConfig.SpatialPrediction, Weight = Config.SpatialWeight, LocalResolution = Config.ImageSize / 2,
+                Enabled = f.SpatialPrediction, Weight = f.SpatialWeight ?? Config.SpatialWeight, LocalResolution = f.LocalResolution ?? imageSize / 2,
+                WeightWarmupFraction = f.SpatialWarmup ?? 0, BackboneGradientScale = f.SpatialGradientScale ?? 1f,
             },
         };
-        if (Config.LearningRate is double rate) options.LearningRate = rate;
+        if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
+        if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
+        if (f.WarmupFraction is double warmup) options.WarmupFraction = warmup;
+        if ((f.LearningRate ?? Config.LearningRate) is double rate) options.LearningRate = rate;
         var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
         try
         {
+            var history = featurizer.TrainingHistory!;
+            metrics.Add("pretraining time (s)", history.Elapsed.TotalSeconds);
+            if (history.Steps.Count > 0)
+            {
+                metrics.Add("share of steps clipped", history.ClippedStepShare);
+                if (double.IsFinite(history.MedianSpatialToHostGradientRatio))
+                    metrics.Add("median ‖∇λ·SP‖ / ‖∇host‖ (backbone)", history.MedianSpatialToHostGradientRatio);
+            }
             EvaluateWith(featurizer, featurizer, metrics);
         }
         finally
@@ -88,11 +106,16 @@ internal abstract class DatasetRun : IDisposable
         var trainFeatures = features(TrainImages);
         var testFeatures = features(TestImages);
         metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
+        Standardized = Config.StandardizedProbes ? StandardizedLinearProbe.Fit(MLContext, trainFeatures, TrainLabels, seed: Seed) : null;
+        if (Standardized is not null) metrics.Add("linear probe (z-scored, CV L2)", Standardized.Evaluate(testFeatures, TestLabels).MicroAccuracy);
         var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
         metrics.Add("k-NN top-1", knn.Top1);
         metrics.Add("k-NN top-5", knn.Top5);
         EvaluateMore(ours, features, trainFeatures, testFeatures, metrics);
     }
+
+    /// <summary>The z-scored, cross-validated probe on the training features of the featuriser being evaluated (null when off).</summary>
+    protected StandardizedLinearProbe? Standardized { get; private set; }
 
     /// <summary>The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature map).</summary>
     protected abstract void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
@@ -104,6 +127,14 @@ internal abstract class DatasetRun : IDisposable
             new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed });
         foreach (var target in report.Targets) metrics.Add($"{prefix}patch-pair R² {target.Target}", target.RSquared);
         metrics.Add($"{prefix}patch-pair mean R²", report.MeanRSquared);
+        // The same test with pairs unlike SP's training pairs (smaller views, more overlap allowed, another resolution),
+        // so it measures spatial awareness rather than fit to the pretext.
+        var heldOut = PatchPairSpatialTest.Evaluate(features, images, new PatchPairOptions
+        {
+            PatchResolution = Config.ImageSize * 3 / 4, PairsPerImage = pairsPerImage, Seed = Seed,
+            Sampler = new SpatialPrediction.ML.Spatial.SpatialViewPairSampler { MinArea = 0.03f, MaxArea = 0.12f, MaxIoU = 0.6f, MirrorProbability = 0 },
+        });
+        metrics.Add($"{prefix}patch-pair mean R² (held-out sampler)", heldOut.MeanRSquared);
     }
 
     protected void Jigsaw(ImageFeaturizer features, int count, MetricSet metrics, params int[] grids)
@@ -192,11 +223,42 @@ internal sealed class EmojiRun : DatasetRun
         if (!File.Exists(trainCsv))
             throw new FileNotFoundException($"{trainCsv} not found: prepare the emoji sets first with " +
                                             "'dotnet run -c Release --project samples/PrepareData -- emoji' (or set dataFolder).", trainCsv);
-        train = ImageDataset.FromCsv(trainCsv);
-        var test = ImageDataset.FromCsv(Path.Combine(folder, "google-category-test.csv"));
+        validation = config.Split switch
+        {
+            "test" => false,
+            "validation" => true,
+            var other => throw new ArgumentException($"Unknown split '{other}' in the configuration: use \"test\" or \"validation\"."),
+        };
+        train = Part(trainCsv, heldOut: false);
+        var test = validation ? Part(trainCsv, heldOut: true) : ImageDataset.FromCsv(Path.Combine(folder, "google-category-test.csv"));
         Load(train, train.ClassNames, TrainImages, TrainLabels);
         Load(test, train.ClassNames, TestImages, TestLabels);
     }
+
+    private readonly bool validation;
+
+    /// <summary>
+    /// The validation split: one in five training emoji, chosen by a hash of the emoji's code points (U+FE0F ignored, as
+    /// the preparation's train/test split does), so it holds the same emoji in every style and never a test emoji.
+    /// </summary>
+    private static bool IsValidationEmoji(string path)
+    {
+        string id = Path.GetFileNameWithoutExtension(path).Replace("-fe0f", "", StringComparison.OrdinalIgnoreCase).ToLowerInvariant();
+        uint hash = 2166136261;
+        foreach (char c in id) hash = (hash ^ c) * 16777619;
+        return hash % 5 == 2;
+    }
+
+    /// <summary>A training CSV: all of it ("test" split) or its training / held-out part ("validation" split).</summary>
+    private ImageDataset Part(string csv, bool heldOut)
+    {
+        var all = ImageDataset.FromCsv(csv);
+        return validation ? new ImageDataset(all.Entries.Where(e => IsValidationEmoji(e.Path) == heldOut).ToList()) : all;
+    }
+
+    /// <summary>The evaluation rows of <paramref name="stem"/> (e.g. "twitter-category"): its test CSV, or on the validation split the held-out part of its training CSV.</summary>
+    private ImageDataset EvaluationSet(string stem)
+        => validation ? Part(Path.Combine(folder, $"{stem}-train.csv"), heldOut: true) : ImageDataset.FromCsv(Path.Combine(folder, $"{stem}-test.csv"));
 
     private static void Load(ImageDataset set, IReadOnlyList<string> classes, List<MLImage> images, List<int> labels)
     {
@@ -219,26 +281,32 @@ internal sealed class EmojiRun : DatasetRun
         float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
     {
         // Fine-grained: the same images, labelled by subcategory (same split files, same order of rows).
-        var fineTrain = ImageDataset.FromCsv(Path.Combine(folder, "google-subcategory-train.csv"));
-        var fineTest = ImageDataset.FromCsv(Path.Combine(folder, "google-subcategory-test.csv"));
+        var fineTrain = Part(Path.Combine(folder, "google-subcategory-train.csv"), heldOut: false);
+        var fineTest = EvaluationSet("google-subcategory");
         var fineClasses = fineTrain.ClassNames;
         var testRows = fineTest.Entries.Select((e, i) => (e, i)).Where(p => fineClasses.Contains(p.e.Label)).ToList();
-        metrics.Add("fine-grained linear probe", LinearProbe.Evaluate(MLContext, trainFeatures,
-            fineTrain.Entries.Select(e => IndexOf(fineClasses, e.Label, e.Path)).ToList(),
-            testRows.Select(p => testFeatures[p.i]).ToList(), testRows.Select(p => IndexOf(fineClasses, p.e.Label, p.e.Path)).ToList()).MicroAccuracy);
+        var fineTrainLabels = fineTrain.Entries.Select(e => IndexOf(fineClasses, e.Label, e.Path)).ToList();
+        var fineTestFeatures = testRows.Select(p => testFeatures[p.i]).ToList();
+        var fineTestLabels = testRows.Select(p => IndexOf(fineClasses, p.e.Label, p.e.Path)).ToList();
+        metrics.Add("fine-grained linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, fineTrainLabels, fineTestFeatures, fineTestLabels).MicroAccuracy);
+        if (Standardized is not null)
+            metrics.Add("fine-grained (z-scored, CV L2)", StandardizedLinearProbe.Fit(MLContext, trainFeatures, fineTrainLabels, seed: Seed)
+                .Evaluate(fineTestFeatures, fineTestLabels).MicroAccuracy);
 
         // Style shift: probe fitted on Google's drawings, tested on another style's drawings of the same test emoji.
         foreach (var style in new[] { "twitter", "openmoji" })
         {
-            string csv = Path.Combine(folder, $"{style}-category-test.csv");
-            if (!File.Exists(csv)) continue;
-            var shifted = ImageDataset.FromCsv(csv);
+            if (!File.Exists(Path.Combine(folder, $"{style}-category-test.csv"))) continue;
+            var shifted = EvaluationSet($"{style}-category");
             var shiftedImages = shifted.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
             try
             {
-                var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, features(shiftedImages),
-                    shifted.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList());
+                var shiftedFeatures = features(shiftedImages);
+                var shiftedLabels = shifted.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList();
+                var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, shiftedFeatures, shiftedLabels);
                 metrics.Add($"style shift ({style})", probe.MicroAccuracy);
+                if (Standardized is not null)
+                    metrics.Add($"style shift ({style}) (z-scored, CV L2)", Standardized.Evaluate(shiftedFeatures, shiftedLabels).MicroAccuracy);
             }
             finally
             {

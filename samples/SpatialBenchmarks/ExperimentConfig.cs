@@ -10,8 +10,28 @@ namespace SpatialBenchmarks;
 /// random, or the config's initial backbone), or an ML.NET reference featuriser (<c>Reference = "DnnFeaturizeImage"</c>:
 /// ML.NET's ImageNet ResNet-18 at 224 px).
 /// </summary>
+/// <remarks>
+/// The nullable settings after <c>Reference</c> override the experiment's (or the library's) value for this featuriser
+/// only, so one config can hold the rows of an ablation.
+/// </remarks>
 internal sealed record FeaturizerConfig(string Name, SslFramework Framework = SslFramework.SimClr, bool SpatialPrediction = false, int? Epochs = null,
-    string? Reference = null);
+    string? Reference = null)
+{
+    public float? SpatialWeight { get; init; }
+    public double? SpatialWarmup { get; init; }
+    public float? SpatialGradientScale { get; init; }
+    public float? MaxOverlap { get; init; }
+    public float? MinGap { get; init; }
+    public int? LocalResolution { get; init; }
+    public double? LearningRate { get; init; }
+    public int? ImageSize { get; init; }
+    public int? FeaturizationImageSize { get; init; }
+    public int? FrozenStages { get; init; }
+    public bool? FreezeBatchNormStatistics { get; init; }
+    public bool? RecalibrateBatchNorm { get; init; }
+    public double? WarmupFraction { get; init; }
+    public int? BatchSize { get; init; }
+}
 
 /// <summary>
 /// What an experiment runs, as data (JSON): datasets, featurisers, seeds and the training budget. The defaults are the
@@ -35,6 +55,16 @@ internal sealed record ExperimentConfig
     public float SpatialWeight { get; init; } = 4f;
     public int TrainImages { get; init; } = 2000;
     public int TestImages { get; init; } = 1000;
+    /// <summary>
+    /// "test": train on the training split, report on the test split (the final table). "validation": hold out one in
+    /// five training emoji (by code points, the same emoji in every style) and report on them; every choice is made
+    /// on this split, the test split is not read.
+    /// </summary>
+    public string Split { get; init; } = "test";
+    /// <summary>Featuriser every other one is compared with (paired by seed: mean ± std of the difference); null: none.</summary>
+    public string? Baseline { get; init; }
+    /// <summary>Whether the z-scored, cross-validated-penalty probes are reported next to the default probe.</summary>
+    public bool StandardizedProbes { get; init; } = true;
     /// <summary>"scenes" (SpatialScenes, all evaluations) and/or "emoji" (prepared by samples/PrepareData).</summary>
     public string[] Datasets { get; init; } = { "scenes" };
     /// <summary>Folder the data preparation wrote (emoji/, photos.csv); null: the default cache folder.</summary>

@@ -32,13 +32,15 @@ internal sealed class ExperimentResults
             var names = config.Featurizers.Select(f => f.Name).Where(featurizers.ContainsKey).ToList();
             report.AppendLine($"## {dataset}");
             report.AppendLine();
-            report.AppendLine("| metric | " + string.Join(" | ", names) + " |" + string.Concat(Pairs(names).Select(p => $" Δ {p.With} − {p.Without} |")));
-            report.AppendLine("|---|" + string.Concat(names.Select(_ => "---|")) + string.Concat(Pairs(names).Select(_ => "---|")));
-            foreach (var metric in featurizers[names[0]].Names)
+            var pairs = Pairs(names, config.Baseline).ToList();
+            report.AppendLine("| metric | " + string.Join(" | ", names) + " |" + string.Concat(pairs.Select(p => $" Δ {p.With} − {p.Without} |")));
+            report.AppendLine("|---|" + string.Concat(names.Select(_ => "---|")) + string.Concat(pairs.Select(_ => "---|")));
+            var metricNames = names.SelectMany(n => featurizers[n].Names).Distinct().ToList();
+            foreach (var metric in metricNames)
             {
                 report.Append($"| {metric} | " + string.Join(" | ", names.Select(n => featurizers[n].Cell(metric))) + " |");
-                foreach (var (with, without) in Pairs(names))
-                    report.Append($" {featurizers[with].Mean(metric) - featurizers[without].Mean(metric):+0.000;-0.000} |");
+                foreach (var (with, without) in pairs)
+                    report.Append($" {MetricSet.DifferenceCell(featurizers[with], featurizers[without], metric)} |");
                 report.AppendLine();
             }
             report.AppendLine();
@@ -70,6 +72,7 @@ internal sealed class ExperimentResults
         report.AppendLine("```");
         File.WriteAllText(Path.Combine(folder, "report.md"), report.ToString());
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson());
+        WriteValues(Path.Combine(folder, "values.json"));
     }
 
     private static readonly HashSet<string> ChartMetrics = new()
@@ -78,9 +81,21 @@ internal sealed class ExperimentResults
         "photos patch-pair mean R²", "jigsaw 2×2 tile acc.", "segmentation mIoU", "depth δ<1.25",
     };
 
-    /// <summary>(host + SP, host) pairs present among the featurisers, by the " + SP" naming convention.</summary>
-    private static IEnumerable<(string With, string Without)> Pairs(IReadOnlyList<string> names)
-        => names.Where(n => n.EndsWith(" + SP", StringComparison.Ordinal) && names.Contains(n[..^5])).Select(n => (n, n[..^5]));
+    /// <summary>
+    /// Every featuriser against the baseline when one is named; otherwise (host + SP, host) pairs by the " + SP" naming
+    /// convention.
+    /// </summary>
+    private static IEnumerable<(string With, string Without)> Pairs(IReadOnlyList<string> names, string? baseline)
+        => baseline is not null && names.Contains(baseline)
+            ? names.Where(n => n != baseline).Select(n => (n, baseline))
+            : names.Where(n => n.EndsWith(" + SP", StringComparison.Ordinal) && names.Contains(n[..^5])).Select(n => (n, n[..^5]));
+
+    /// <summary>Every value by dataset, featuriser, metric and seed, for tables built across runs.</summary>
+    public void WriteValues(string path)
+    {
+        var values = byDataset.ToDictionary(d => d.Key, d => d.Value.ToDictionary(f => f.Key, f => f.Value.Names.ToDictionary(m => m, m => f.Value.Values(m))));
+        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(values, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
 }
 
 /// <summary>The values of each metric for one dataset and featuriser, in the order they were first reported.</summary>
@@ -102,6 +117,22 @@ internal sealed class MetricSet
     }
 
     public double Mean(string metric) => values.TryGetValue(metric, out var list) ? list.Average() : double.NaN;
+
+    public IReadOnlyList<double> Values(string metric) => values.TryGetValue(metric, out var list) ? list : Array.Empty<double>();
+
+    /// <summary>Mean ± std over seeds of the per-seed difference <paramref name="with"/> − <paramref name="without"/>.</summary>
+    public static string DifferenceCell(MetricSet with, MetricSet without, string metric)
+    {
+        var a = with.Values(metric);
+        var b = without.Values(metric);
+        int n = Math.Min(a.Count, b.Count);
+        if (n == 0) return "–";
+        var d = Enumerable.Range(0, n).Select(i => a[i] - b[i]).ToList();
+        double mean = d.Average();
+        if (n == 1) return $"{mean:+0.000;-0.000}";
+        double std = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / (n - 1));
+        return $"{mean:+0.000;-0.000} ± {std:0.000}";
+    }
 
     public string Cell(string metric)
     {

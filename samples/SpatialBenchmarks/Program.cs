@@ -32,6 +32,8 @@ for (int seed = 1; seed <= config.Seeds; seed++)
         {
             Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] seed {seed}, {dataset}: {featurizer.Name}");
             run.Evaluate(featurizer, results.For(dataset, featurizer.Name));
+            // Written after every featuriser, so a long run that is stopped keeps what it measured.
+            results.WriteReport(output, config, clock.Elapsed);
         }
     }
 }

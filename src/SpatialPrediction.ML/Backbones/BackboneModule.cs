@@ -63,6 +63,26 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// </summary>
     internal virtual bool FoldBatchNorm() => false;
 
+    /// <summary>
+    /// The network's stages from the input on (the stem first, then each resolution stage), for freezing the early ones
+    /// in continued pretraining; empty for architectures that do not define them.
+    /// </summary>
+    internal virtual IReadOnlyList<IReadOnlyList<nn.Module>> Stages => Array.Empty<IReadOnlyList<nn.Module>>();
+
+    /// <summary>The stem followed by the blocks of <paramref name="blocks"/>, grouped into stages of <paramref name="depths"/> blocks.</summary>
+    private protected static IReadOnlyList<IReadOnlyList<nn.Module>> StemAndStages(nn.Module stem, TorchSharp.Modules.Sequential blocks, IReadOnlyList<int> depths)
+    {
+        var children = blocks.children().ToList();
+        var result = new List<IReadOnlyList<nn.Module>> { new[] { stem } };
+        int start = 0;
+        foreach (int depth in depths)
+        {
+            result.Add(children.GetRange(start, depth));
+            start += depth;
+        }
+        return result;
+    }
+
     /// <summary>Whether <paramref name="size"/> is an input side this backbone accepts.</summary>
     public bool Accepts(int size) => size >= MinInputSize && size <= MaxInputSize && size % InputSizeMultiple == 0;
 

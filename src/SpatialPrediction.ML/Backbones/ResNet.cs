@@ -15,6 +15,7 @@ public sealed class ResNet : BackboneModule
     private readonly Sequential stages;
     private readonly BackboneKind kind;
     private readonly int featureDimension;
+    private readonly int[] depths;
 
     /// <summary>Creates ResNet-18 or ResNet-50.</summary>
     public ResNet(BackboneKind kind) : base(kind.ToString())
@@ -25,7 +26,7 @@ public sealed class ResNet : BackboneModule
             nn.MaxPool2d(3, stride: 2, padding: 1));
         var blocks = new List<nn.Module<Tensor, Tensor>>();
         long channels = 64;
-        int[] depths = kind switch
+        depths = kind switch
         {
             BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
             BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
@@ -63,6 +64,9 @@ public sealed class ResNet : BackboneModule
     public override int MaxInputSize => 1024;
     /// <inheritdoc />
     public override BackboneKind Kind => kind;
+
+    /// <inheritdoc />
+    internal override IReadOnlyList<IReadOnlyList<nn.Module>> Stages => StemAndStages(stem, stages, depths);
 
     /// <inheritdoc />
     public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(ToConvolutionLayout(Normalize(images))));

@@ -12,6 +12,7 @@ public sealed class SmallResNet : BackboneModule
     private Sequential stem;
     private readonly Sequential stages;
     private readonly int width;
+    private readonly int blocksPerStage;
 
     /// <summary>Creates the network with base width <paramref name="width"/> and <paramref name="blocksPerStage"/> blocks per stage.</summary>
     public SmallResNet(int width = 32, int blocksPerStage = 1) : base(nameof(SmallResNet))
@@ -19,6 +20,7 @@ public sealed class SmallResNet : BackboneModule
         if (width < 4) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be at least 4.");
         if (blocksPerStage < 1) throw new ArgumentOutOfRangeException(nameof(blocksPerStage), blocksPerStage, "Need at least one block per stage.");
         this.width = width;
+        this.blocksPerStage = blocksPerStage;
         stem = nn.Sequential(nn.Conv2d(3, width, 3, padding: 1, bias: false), nn.BatchNorm2d(width), nn.ReLU());
         var blocks = new List<nn.Module<Tensor, Tensor>>();
         long channels = width;
@@ -43,6 +45,9 @@ public sealed class SmallResNet : BackboneModule
     public override int MaxInputSize => 128;
     /// <inheritdoc />
     public override BackboneKind Kind => BackboneKind.SmallResNet;
+
+    /// <inheritdoc />
+    internal override IReadOnlyList<IReadOnlyList<nn.Module>> Stages => StemAndStages(stem, stages, Enumerable.Repeat(blocksPerStage, 4).ToArray());
 
     /// <inheritdoc />
     public override Tensor FeatureMap(Tensor images) => stages.forward(stem.forward(Normalize(images)));

@@ -12,6 +12,18 @@ public sealed class SpatialPredictionOptions
     /// <summary>λ, the weight of the SP loss added to the host loss. Default 1.</summary>
     public float Weight { get; set; } = 1f;
 
+    /// <summary>
+    /// Fraction of the training steps over which λ rises linearly from 0 to <see cref="Weight"/>, so the randomly
+    /// initialised head does not push noise into the backbone from the first step. Default 0 (full λ from step 0).
+    /// </summary>
+    public double WeightWarmupFraction { get; set; }
+
+    /// <summary>
+    /// Factor on SP's gradient where it enters the backbone (the SP head still learns at full rate): 1 passes it whole,
+    /// 0 detaches the embeddings (SP then trains only its head: a control that keeps SP's forward passes). Default 1.
+    /// </summary>
+    public float BackboneGradientScale { get; set; } = 1f;
+
     /// <summary>Side in pixels both local views are resized to. Default 32.</summary>
     public int LocalResolution { get; set; } = 32;
 
@@ -55,6 +67,10 @@ public sealed class SpatialPredictionOptions
     {
         if (Weight < 0 || !float.IsFinite(Weight))
             throw new ArgumentOutOfRangeException(nameof(Weight), Weight, "SpatialPrediction.Weight must be a finite number >= 0.");
+        if (!(WeightWarmupFraction >= 0 && WeightWarmupFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(WeightWarmupFraction), WeightWarmupFraction, "SpatialPrediction.WeightWarmupFraction must be in [0, 1].");
+        if (!(BackboneGradientScale >= 0 && BackboneGradientScale <= 1))
+            throw new ArgumentOutOfRangeException(nameof(BackboneGradientScale), BackboneGradientScale, "SpatialPrediction.BackboneGradientScale must be in [0, 1].");
         if (LocalResolution < 8 || LocalResolution > 512)
             throw new ArgumentOutOfRangeException(nameof(LocalResolution), LocalResolution, "SpatialPrediction.LocalResolution must be between 8 and 512 pixels.");
         if (HeadWidth < 1) throw new ArgumentOutOfRangeException(nameof(HeadWidth), HeadWidth, "SpatialPrediction.HeadWidth must be positive.");
@@ -77,6 +93,7 @@ public sealed class SpatialPredictionOptions
             HeadWidth = HeadWidth,
             HeadDepth = HeadDepth,
             PairsPerImage = PairsPerImage,
+            BackboneGradientScale = BackboneGradientScale,
         };
     }
 }

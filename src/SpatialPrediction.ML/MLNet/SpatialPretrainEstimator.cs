@@ -51,7 +51,8 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
                 : $"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
         var result = SpatialPretrainer.Train(images, settings, device);
         result.History.SkippedRows = skipped ?? new List<string>();
-        var backbone = new SpatialBackbone(result.Backbone, settings.BackboneSpec, settings.Fingerprint(), device);
+        var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
+        var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
             Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName);
     }

@@ -80,6 +80,32 @@ public sealed class SpatialPretrainOptions
     /// <summary>Side in pixels images are resized to for training and featurisation. Default 64.</summary>
     public int ImageSize { get; set; } = 64;
 
+    /// <summary>
+    /// Side in pixels the returned featuriser resizes images to; 0 (default) means <see cref="ImageSize"/>. Continued
+    /// pretraining from ImageNet weights can train at a smaller side (cheaper) and featurise at the side the weights
+    /// were made for.
+    /// </summary>
+    public int FeaturizationImageSize { get; set; }
+
+    /// <summary>
+    /// Leading backbone stages kept as they started (weights and batch-norm statistics): 1 freezes the stem, 2 also the
+    /// first resolution stage, and so on (ResNets only). For continued pretraining. Default 0 (all train).
+    /// </summary>
+    public int FrozenStages { get; set; }
+
+    /// <summary>
+    /// When true, every batch norm of the backbone keeps its running statistics during training (its scale and shift
+    /// still train). For continued pretraining, where augmented views would otherwise overwrite the statistics the
+    /// frozen featuriser relies on. Default false.
+    /// </summary>
+    public bool FreezeBatchNormStatistics { get; set; }
+
+    /// <summary>
+    /// When true, batch-norm running statistics are re-estimated after training on the clean training images at the
+    /// featuriser's side (<see cref="FeaturizationImageSize"/>), without augmentation. Default false.
+    /// </summary>
+    public bool RecalibrateBatchNorm { get; set; }
+
     /// <summary>Micro-batches of <see cref="BatchSize"/> whose gradients are summed before each step (effective batch = product). Default 1.</summary>
     public int GradientAccumulationSteps { get; set; } = 1;
 
@@ -157,6 +183,9 @@ public sealed class SpatialPretrainOptions
         if (TeacherMomentum is double tm && !(tm >= 0 && tm < 1)) throw new ArgumentOutOfRangeException(nameof(TeacherMomentum), tm, "TeacherMomentum must be in [0, 1).");
         if (CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
         if (PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
+        if (FeaturizationImageSize != 0 && (FeaturizationImageSize < 16 || FeaturizationImageSize > 1024))
+            throw new ArgumentOutOfRangeException(nameof(FeaturizationImageSize), FeaturizationImageSize, "FeaturizationImageSize must be 0 (ImageSize) or between 16 and 1024 pixels.");
+        if (FrozenStages < 0) throw new ArgumentOutOfRangeException(nameof(FrozenStages), FrozenStages, "FrozenStages must not be negative.");
         if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         var initial = InitialBackbone;
@@ -174,6 +203,11 @@ public sealed class SpatialPretrainOptions
             LocalCropSize = LocalCropSize,
             SpatialPredictionEnabled = spatial.Enabled,
             SpatialPredictionWeight = spatial.Weight,
+            SpatialPredictionWarmupFraction = spatial.WeightWarmupFraction,
+            FeaturizationImageSize = FeaturizationImageSize,
+            FrozenStages = FrozenStages,
+            FreezeBatchNormStatistics = FreezeBatchNormStatistics,
+            RecalibrateBatchNorm = RecalibrateBatchNorm,
             SpatialPrediction = spatial.ToSettings(),
             Epochs = Epochs,
             BatchSize = BatchSize,

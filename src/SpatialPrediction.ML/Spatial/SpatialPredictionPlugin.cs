@@ -65,7 +65,11 @@ public sealed class SpatialPredictionPlugin : nn.Module
     /// <summary>SP loss on views made by <see cref="MakeViews"/>: both views go through the shared backbone in one batch.</summary>
     public Tensor Loss(BackboneModule backbone, ViewSet views)
     {
-        var embeddings = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0)).chunk(2, 0);
+        var features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));
+        float scale = Settings.BackboneGradientScale;
+        // Same values forward; backward, only `scale` of the gradient reaches the backbone.
+        if (scale != 1f) features = scale == 0f ? features.detach() : features * scale + features.detach() * (1f - scale);
+        var embeddings = features.chunk(2, 0);
         return Settings.Loss.Compute(head.forward(embeddings[0], embeddings[1]), views.Targets!);
     }
 

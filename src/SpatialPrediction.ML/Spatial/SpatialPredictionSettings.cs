@@ -19,6 +19,11 @@ public sealed record SpatialPredictionSettings
     public int HeadDepth { get; init; } = 2;
     /// <summary>The regression loss.</summary>
     public SpatialPredictionLoss Loss { get; init; } = new();
+    /// <summary>
+    /// Factor on SP's gradient where it enters the backbone (the head still learns at full rate): 1 passes it whole, 0
+    /// detaches the embeddings, so SP trains its head and its batch-norm passes but teaches the backbone nothing.
+    /// </summary>
+    public float BackboneGradientScale { get; init; } = 1f;
     /// <summary>Pairs drawn from each image per step.</summary>
     public int PairsPerImage { get; init; } = 1;
 }

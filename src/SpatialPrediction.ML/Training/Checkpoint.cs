@@ -13,7 +13,8 @@ namespace SpatialPrediction.ML.Training;
 /// <remarks>
 /// Layout: magic "SPCKPT01", int32 format version, int64 payload length, 32-byte SHA-256 of the payload, payload.
 /// Payload: fingerprint (string), completed steps (int32), SP validation loss before training (float32), step records
-/// (int32 count, then step, epoch, host, SP, total, learning rate), then each module's TorchSharp state
+/// (int32 count, then step, epoch, host, SP, total, learning rate; from version 2 also λ, host, SP and total gradient
+/// norms and the clipped flag), then each module's TorchSharp state
 /// (<c>Module.save</c>) in a fixed order, then the optimiser state.
 /// </remarks>
 public static class Checkpoint
@@ -24,7 +25,7 @@ public static class Checkpoint
     public const string PreviousFileName = "checkpoint.previous.ckpt";
 
     private static readonly byte[] Magic = Encoding.ASCII.GetBytes("SPCKPT01");
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
 
     /// <summary>What a checkpoint restores besides module and optimiser state.</summary>
     /// <param name="Fingerprint">Settings fingerprint of the run that wrote it.</param>
@@ -48,6 +49,8 @@ public static class Checkpoint
             {
                 writer.Write(s.Step); writer.Write(s.Epoch); writer.Write(s.HostLoss); writer.Write(s.SpatialLoss);
                 writer.Write(s.TotalLoss); writer.Write(s.LearningRate);
+                writer.Write(s.SpatialWeight); writer.Write(s.HostGradientNorm); writer.Write(s.SpatialGradientNorm);
+                writer.Write(s.GradientNorm); writer.Write(s.Clipped);
             }
             foreach (var module in modules) module.save(writer);
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer);
@@ -87,9 +90,10 @@ public static class Checkpoint
         foreach (var path in candidates)
         {
             byte[] payload;
+            int version;
             try
             {
-                payload = ReadVerified(path);
+                (payload, version) = ReadVerified(path);
             }
             catch (InvalidDataException e)
             {
@@ -109,7 +113,16 @@ public static class Checkpoint
             int count = reader.ReadInt32();
             var steps = new List<StepRecord>(count);
             for (int i = 0; i < count; i++)
-                steps.Add(new StepRecord(reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadSingle(), reader.ReadSingle(), reader.ReadDouble()));
+            {
+                var step = new StepRecord(reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadSingle(), reader.ReadSingle(), reader.ReadDouble());
+                if (version >= 2)
+                    step = step with
+                    {
+                        SpatialWeight = reader.ReadSingle(), HostGradientNorm = reader.ReadSingle(), SpatialGradientNorm = reader.ReadSingle(),
+                        GradientNorm = reader.ReadSingle(), Clipped = reader.ReadBoolean(),
+                    };
+                steps.Add(step);
+            }
             foreach (var module in modules) module.load(reader, strict: true);
             ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(reader);
             return (new State(fingerprint, completed, before, steps), path);
@@ -118,14 +131,14 @@ public static class Checkpoint
                                        ". Delete the folder to start over.");
     }
 
-    private static byte[] ReadVerified(string path)
+    private static (byte[] Payload, int Version) ReadVerified(string path)
     {
         using var file = File.OpenRead(path);
         using var reader = new BinaryReader(file);
         if (file.Length < Magic.Length + 4 + 8 + 32 || !reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
             throw new InvalidDataException("not a SpatialPrediction checkpoint (bad header)");
         int version = reader.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"format version {version}, expected {FormatVersion}");
+        if (version is < 1 or > FormatVersion) throw new InvalidDataException($"format version {version}, expected 1 to {FormatVersion}");
         long length = reader.ReadInt64();
         byte[] expected = reader.ReadBytes(32);
         if (length < 0 || length != file.Length - file.Position)
@@ -133,6 +146,6 @@ public static class Checkpoint
         byte[] payload = reader.ReadBytes((int)length);
         if (!SHA256.HashData(payload).AsSpan().SequenceEqual(expected))
             throw new InvalidDataException("checksum mismatch (the file is corrupted)");
-        return payload;
+        return (payload, version);
     }
 }

@@ -7,7 +7,14 @@ namespace SpatialPrediction.ML.Training;
 /// <param name="SpatialLoss">SP loss (unweighted).</param>
 /// <param name="TotalLoss">Host + λ·SP.</param>
 /// <param name="LearningRate">Learning rate of the step.</param>
-public sealed record StepRecord(int Step, int Epoch, float HostLoss, float SpatialLoss, float TotalLoss, double LearningRate);
+/// <param name="SpatialWeight">λ of the step (after its warm-up).</param>
+/// <param name="HostGradientNorm">L2 norm of the host loss's gradient on the backbone's parameters (before clipping).</param>
+/// <param name="SpatialGradientNorm">L2 norm of λ·SP's gradient on the backbone's parameters (before clipping).</param>
+/// <param name="GradientNorm">L2 norm of the whole gradient over every trained parameter, before clipping.</param>
+/// <param name="Clipped">Whether <see cref="GradientNorm"/> exceeded the clip and the step was scaled down.</param>
+public sealed record StepRecord(int Step, int Epoch, float HostLoss, float SpatialLoss, float TotalLoss, double LearningRate,
+    float SpatialWeight = float.NaN, float HostGradientNorm = float.NaN, float SpatialGradientNorm = float.NaN, float GradientNorm = float.NaN,
+    bool Clipped = false);
 
 /// <summary>What a pretraining run did: per-step losses, SP validation loss before and after, and speed.</summary>
 public sealed class PretrainingHistory
@@ -28,6 +35,20 @@ public sealed class PretrainingHistory
     public IReadOnlyList<string> SkippedRows { get; set; } = Array.Empty<string>();
     /// <summary>Device the run used, e.g. "cpu" or "cuda:0".</summary>
     public string Device { get; set; } = "cpu";
+
+    /// <summary>Share of steps whose gradient was clipped.</summary>
+    public double ClippedStepShare => Steps.Count == 0 ? 0 : Steps.Count(s => s.Clipped) / (double)Steps.Count;
+
+    /// <summary>Median over steps of ‖∇ λ·SP‖ / ‖∇ host‖ at the backbone; NaN unless both terms trained.</summary>
+    public double MedianSpatialToHostGradientRatio
+    {
+        get
+        {
+            var ratios = Steps.Where(s => s.HostGradientNorm > 0 && float.IsFinite(s.SpatialGradientNorm))
+                .Select(s => (double)s.SpatialGradientNorm / s.HostGradientNorm).Order().ToList();
+            return ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2];
+        }
+    }
 
     /// <summary>Mean of <paramref name="selector"/> over the first <paramref name="count"/> steps.</summary>
     public float MeanOfFirst(int count, Func<StepRecord, float> selector) => Steps.Take(count).Select(selector).DefaultIfEmpty(float.NaN).Average();

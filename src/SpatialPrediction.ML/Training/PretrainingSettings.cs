@@ -34,6 +34,8 @@ public sealed record PretrainingSettings
     public bool SpatialPredictionEnabled { get; init; } = true;
     /// <summary>λ, the SP loss weight.</summary>
     public float SpatialPredictionWeight { get; init; } = 1f;
+    /// <summary>Fraction of all steps over which λ rises linearly from 0 to <see cref="SpatialPredictionWeight"/>; 0 starts at full λ.</summary>
+    public double SpatialPredictionWarmupFraction { get; init; }
     /// <summary>SP plug-in settings.</summary>
     public SpatialPredictionSettings SpatialPrediction { get; init; } = new();
     /// <summary>Passes over the training images.</summary>
@@ -52,6 +54,14 @@ public sealed record PretrainingSettings
     public double WarmupFraction { get; init; } = 0.1;
     /// <summary>Teacher momentum at the start (rises to 1 by a cosine); null takes the host's default.</summary>
     public double? TeacherMomentum { get; init; }
+    /// <summary>Leading backbone stages (stem first) whose weights and batch-norm statistics stay as they started.</summary>
+    public int FrozenStages { get; init; }
+    /// <summary>Whether every batch norm of the backbone keeps its running statistics (eval mode) while training.</summary>
+    public bool FreezeBatchNormStatistics { get; init; }
+    /// <summary>Whether batch-norm statistics are re-estimated on the clean training images at <see cref="EffectiveFeaturizationImageSize"/> after training.</summary>
+    public bool RecalibrateBatchNorm { get; init; }
+    /// <summary>Side the returned featuriser resizes images to; 0 means <see cref="ImageSize"/>.</summary>
+    public int FeaturizationImageSize { get; init; }
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double GradientClipNorm { get; init; } = 3.0;
     /// <summary>Fraction of images held out to measure the SP validation loss.</summary>
@@ -82,6 +92,28 @@ public sealed record PretrainingSettings
     /// <summary>DINO's local crop side.</summary>
     public int EffectiveLocalCropSize => LocalCropSize > 0 ? LocalCropSize : ImageSize / 2;
 
+    /// <summary>
+    /// Settings added after the first checkpoint format, written only when they differ from their defaults, so a
+    /// checkpoint written before they existed still resumes under the settings it was written with.
+    /// </summary>
+    private IEnumerable<string> LaterSettings()
+    {
+        if (SpatialPredictionWarmupFraction != 0) yield return $"spWarmup {SpatialPredictionWarmupFraction}";
+        if (SpatialPrediction.BackboneGradientScale != 1f) yield return $"spGradientScale {SpatialPrediction.BackboneGradientScale}";
+        if (FrozenStages != 0) yield return $"frozenStages {FrozenStages}";
+        if (FreezeBatchNormStatistics) yield return "frozenBatchNormStatistics";
+    }
+
+    /// <summary>Side the returned featuriser resizes images to.</summary>
+    public int EffectiveFeaturizationImageSize => FeaturizationImageSize > 0 ? FeaturizationImageSize : ImageSize;
+
+    /// <summary>λ at optimiser step <paramref name="step"/> of <paramref name="totalSteps"/>, after its warm-up.</summary>
+    public float SpatialPredictionWeightAt(int step, int totalSteps)
+    {
+        double warmup = SpatialPredictionWarmupFraction * totalSteps;
+        return warmup <= 0 ? SpatialPredictionWeight : SpatialPredictionWeight * (float)Math.Min(1.0, step / warmup);
+    }
+
     /// <summary>The backbone these settings build.</summary>
     public BackboneSpec BackboneSpec => new(Backbone, BackboneWidth, PatchSize, ImageSize, Normalization);
 
@@ -104,7 +136,7 @@ public sealed record PretrainingSettings
             Epochs, BatchSize, GradientAccumulationSteps, LearningRate, WeightDecay, FinalWeightDecay, WarmupFraction,
                 TeacherMomentum, GradientClipNorm, ValidationFraction, Seed,
                 InitialBackbone is null ? null : "initial: " + InitialBackboneOrigin,
-            }.Select(v => v?.ToString() ?? "null"));
+            }.Select(v => v?.ToString() ?? "null").Concat(LaterSettings()));
         }
         finally
         {

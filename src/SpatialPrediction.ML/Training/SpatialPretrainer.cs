@@ -69,6 +69,7 @@ public static class SpatialPretrainer
         backbone = BackboneFactory.Create(spec);
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
         CheckViewSizes(backbone, settings);
+        var freezing = new StageFreezing(backbone, settings.FrozenStages, settings.FreezeBatchNormStatistics);
         using var host = CreateHost(settings, backbone, () => BackboneFactory.Create(spec));
         using var plugin = settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null;
         backbone.to(device);
@@ -86,7 +87,8 @@ public static class SpatialPretrainer
             Device = device.ToString(),
         };
 
-        var parameters = backbone.parameters().ToList();
+        var backboneParameters = freezing.TrainableParameters().ToList();
+        var parameters = backboneParameters.ToList();
         if (host is not null) parameters.AddRange(host.TrainableParameters());
         if (plugin is not null) parameters.AddRange(plugin.parameters());
 
@@ -129,9 +131,10 @@ public static class SpatialPretrainer
             return lastCheckpoint;
         }
 
-        backbone.train();
+        freezing.Train();
         host?.train();
         plugin?.train();
+        var gradients = new GradientNorms(backboneParameters);
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
                    (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
         {
@@ -155,7 +158,9 @@ public static class SpatialPretrainer
                 }
 
                 optimizer.zero_grad();
+                gradients.StartStep();
                 float hostSum = 0, spatialSum = 0, totalSum = 0;
+                float lambda = settings.SpatialPredictionWeightAt(step, totalSteps);
                 int epoch = 0;
                 for (int micro = 0; micro < accumulation; micro++)
                 {
@@ -164,30 +169,40 @@ public static class SpatialPretrainer
                     epoch = batch.Epoch;
                     var hostLoss = host?.Loss(backbone, batch.HostViews!);
                     var spatialLoss = plugin?.Loss(backbone, batch.SpatialViews!);
-                    var total = (hostLoss, spatialLoss) switch
-                    {
-                        (not null, not null) => hostLoss + settings.SpatialPredictionWeight * spatialLoss,
-                        (not null, null) => hostLoss,
-                        (null, not null) => settings.SpatialPredictionWeight * spatialLoss,
-                        _ => throw new InvalidOperationException("Nothing to train: no host objective and SP is off."),
-                    };
-                    float hostValue = hostLoss?.item<float>() ?? 0f, spatialValue = spatialLoss?.item<float>() ?? 0f, totalValue = total.item<float>();
+                    if (hostLoss is null && spatialLoss is null) throw new InvalidOperationException("Nothing to train: no host objective and SP is off.");
+                    float hostValue = hostLoss?.item<float>() ?? 0f, spatialValue = spatialLoss?.item<float>() ?? 0f;
+                    float totalValue = hostValue + lambda * spatialValue;
                     if (!float.IsFinite(totalValue))
                         throw new TrainingDivergedException(
                             $"Training diverged at step {step + 1} of {totalSteps} (epoch {epoch + 1}): total loss {totalValue} " +
                             $"(host {hostValue}, SP {spatialValue}); no weights were updated with it. " +
                             (lastCheckpoint is null ? "No checkpoint was written. " : $"Last good checkpoint: {lastCheckpoint}. ") +
                             "Lower LearningRate, raise GradientClipNorm's protection (a smaller value), or check the images for NaN/Inf.");
-                    (total / accumulation).backward();
+                    // The terms go backward one after the other (their graphs share only the parameters), so each one's
+                    // gradient at the backbone can be told apart; the sum is the same as one backward of the total.
+                    if (hostLoss is not null)
+                    {
+                        (hostLoss / accumulation).backward();
+                        gradients.AfterHost();
+                    }
+                    if (spatialLoss is not null)
+                    {
+                        (spatialLoss * (lambda / accumulation)).backward();
+                        gradients.AfterSpatial();
+                    }
                     hostSum += hostValue;
                     spatialSum += spatialValue;
                     totalSum += totalValue;
                 }
+                var (hostNorm, spatialNorm) = gradients.EndStep(host is not null, plugin is not null);
+                float totalNorm = GradientNorms.Norm(parameters);
+                bool clipped = settings.GradientClipNorm > 0 && totalNorm > settings.GradientClipNorm;
                 if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
                 optimizer.step();
                 if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
 
-                var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr);
+                var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr,
+                    plugin is null ? 0f : lambda, hostNorm, spatialNorm, totalNorm, clipped);
                 history.Steps.Add(record);
                 Report(settings, record, totalSteps, startStep, batchSize * accumulation, clock.Elapsed);
                 bool last = step + 1 == totalSteps;
@@ -197,11 +212,18 @@ public static class SpatialPretrainer
         }
         history.Elapsed = clock.Elapsed;
 
+        if (settings.RecalibrateBatchNorm)
+        {
+            BatchNormRecalibration.Run(backbone, images, trainIndices, settings.EffectiveFeaturizationImageSize, batchSize, device);
+            settings.Log?.Invoke($"Batch-norm statistics re-estimated on {trainIndices.Length} clean training images at {settings.EffectiveFeaturizationImageSize} px.");
+        }
         backbone.eval();
         if (plugin is not null && validationIndices.Length > 0)
             history.SpatialValidationLossAfter = SpatialValidationLoss(backbone, plugin, images, validationIndices, settings.Seed, device);
         settings.Log?.Invoke($"Pretraining finished: {history.Steps.Count} steps, {history.Elapsed.TotalSeconds:F0} s, " +
-                             $"SP validation loss {history.SpatialValidationLossBefore:F3} → {history.SpatialValidationLossAfter:F3}.");
+                             $"SP validation loss {history.SpatialValidationLossBefore:F3} → {history.SpatialValidationLossAfter:F3}; " +
+                             $"{history.ClippedStepShare:P0} of steps clipped" +
+                             (double.IsFinite(history.MedianSpatialToHostGradientRatio) ? $", median ‖∇λ·SP‖ / ‖∇host‖ at the backbone {history.MedianSpatialToHostGradientRatio:F2}." : "."));
         return new PretrainingResult(backbone, history);
     }
 
@@ -289,6 +311,7 @@ public static class SpatialPretrainer
                     $"{backbone.MaxInputSize} px" + (backbone.InputSizeMultiple > 1 ? $" in multiples of {backbone.InputSizeMultiple}." : "."));
         }
         Check(settings.ImageSize, "ImageSize");
+        Check(settings.EffectiveFeaturizationImageSize, "FeaturizationImageSize");
         if (settings.UsesSpatialPrediction) Check(settings.SpatialPrediction.LocalResolution, "SpatialPrediction.LocalResolution");
         if (settings.Framework == SslFramework.Dino) Check(settings.EffectiveLocalCropSize, "LocalCropSize");
     }
