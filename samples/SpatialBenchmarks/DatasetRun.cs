@@ -75,11 +75,14 @@ internal abstract class DatasetRun : IDisposable
             {
                 Enabled = f.SpatialPrediction, Weight = f.SpatialWeight ?? Config.SpatialWeight, LocalResolution = f.LocalResolution ?? imageSize / 2,
                 WeightWarmupFraction = f.SpatialWarmup ?? 0, BackboneGradientScale = f.SpatialGradientScale ?? 1f,
+                ProjectorWidth = f.SpatialProjectorWidth ?? 0, DetailResolution = f.SpatialDetailResolution ?? 0,
             },
         };
         if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
         if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
         if (f.WarmupFraction is double warmup) options.WarmupFraction = warmup;
+        if (f.ClipGradientPerPart is bool perPart) options.ClipGradientPerPart = perPart;
+        if (f.GradientClipNorm is double clip) options.GradientClipNorm = clip;
         if ((f.LearningRate ?? Config.LearningRate) is double rate) options.LearningRate = rate;
         var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
         try

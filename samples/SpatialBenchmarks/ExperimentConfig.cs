@@ -23,6 +23,8 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public float? MaxOverlap { get; init; }
     public float? MinGap { get; init; }
     public int? LocalResolution { get; init; }
+    public int? SpatialProjectorWidth { get; init; }
+    public int? SpatialDetailResolution { get; init; }
     public double? LearningRate { get; init; }
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }
@@ -31,6 +33,16 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public bool? RecalibrateBatchNorm { get; init; }
     public double? WarmupFraction { get; init; }
     public int? BatchSize { get; init; }
+    public bool? ClipGradientPerPart { get; init; }
+    public double? GradientClipNorm { get; init; }
+
+    /// <summary>
+    /// Whether nothing about this featuriser depends on the seed: a reference featuriser, or given starting weights used
+    /// untrained (random ones depend on it). The seed also draws the probes' cross-validation folds; the first seed's
+    /// values stand for all.
+    /// </summary>
+    public bool IsDeterministic(ExperimentConfig config)
+        => Reference is not null || (Epochs == 0 && config.InitialBackbone is not null && RecalibrateBatchNorm != true);
 }
 
 /// <summary>

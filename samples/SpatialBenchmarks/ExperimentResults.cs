@@ -118,6 +118,12 @@ internal sealed class MetricSet
 
     public double Mean(string metric) => values.TryGetValue(metric, out var list) ? list.Average() : double.NaN;
 
+    /// <summary>Adds each metric's first value again (a featuriser that does not depend on the seed).</summary>
+    public void RepeatFirstSeed()
+    {
+        foreach (var list in values.Values) list.Add(list[0]);
+    }
+
     public IReadOnlyList<double> Values(string metric) => values.TryGetValue(metric, out var list) ? list : Array.Empty<double>();
 
     /// <summary>Mean ± std over seeds of the per-seed difference <paramref name="with"/> − <paramref name="without"/>.</summary>

@@ -30,8 +30,15 @@ for (int seed = 1; seed <= config.Seeds; seed++)
         using var run = DatasetRun.Create(dataset, config, seed);
         foreach (var featurizer in config.Featurizers)
         {
+            var metrics = results.For(dataset, featurizer.Name);
+            if (seed > 1 && featurizer.IsDeterministic(config))
+            {
+                // Nothing in it depends on the seed: the first seed's values stand for every seed.
+                metrics.RepeatFirstSeed();
+                continue;
+            }
             Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] seed {seed}, {dataset}: {featurizer.Name}");
-            run.Evaluate(featurizer, results.For(dataset, featurizer.Name));
+            run.Evaluate(featurizer, metrics);
             // Written after every featuriser, so a long run that is stopped keeps what it measured.
             results.WriteReport(output, config, clock.Elapsed);
         }

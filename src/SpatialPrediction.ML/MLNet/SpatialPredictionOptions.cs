@@ -60,6 +60,19 @@ public sealed class SpatialPredictionOptions
     /// <summary>Hidden layers of the SP head (0 makes it linear). Default 2.</summary>
     public int HeadDepth { get; set; } = 2;
 
+    /// <summary>
+    /// When positive, every local view is reduced (antialiased) to this side before it is resized to
+    /// <see cref="LocalResolution"/>, so a small box is not blurrier than a large one and relative scale cannot be read
+    /// from sharpness; at most <see cref="LocalResolution"/>. Default 0 (off).
+    /// </summary>
+    public int DetailResolution { get; set; }
+
+    /// <summary>
+    /// Width of a projector (Linear, BatchNorm, ReLU, Linear) that each view's embedding goes through before the head,
+    /// as the host objectives have; 0 (default): the head reads the pooled embedding that the probe uses.
+    /// </summary>
+    public int ProjectorWidth { get; set; }
+
     /// <summary>View pairs drawn from each image per step. Default 1.</summary>
     public int PairsPerImage { get; set; } = 1;
 
@@ -75,6 +88,9 @@ public sealed class SpatialPredictionOptions
             throw new ArgumentOutOfRangeException(nameof(LocalResolution), LocalResolution, "SpatialPrediction.LocalResolution must be between 8 and 512 pixels.");
         if (HeadWidth < 1) throw new ArgumentOutOfRangeException(nameof(HeadWidth), HeadWidth, "SpatialPrediction.HeadWidth must be positive.");
         if (HeadDepth < 0) throw new ArgumentOutOfRangeException(nameof(HeadDepth), HeadDepth, "SpatialPrediction.HeadDepth must not be negative.");
+        if (DetailResolution < 0 || DetailResolution > LocalResolution)
+            throw new ArgumentOutOfRangeException(nameof(DetailResolution), DetailResolution, $"SpatialPrediction.DetailResolution must be 0 (off) or between 1 and LocalResolution ({LocalResolution}).");
+        if (ProjectorWidth < 0) throw new ArgumentOutOfRangeException(nameof(ProjectorWidth), ProjectorWidth, "SpatialPrediction.ProjectorWidth must not be negative (0: no projector).");
         if (PairsPerImage < 1) throw new ArgumentOutOfRangeException(nameof(PairsPerImage), PairsPerImage, "SpatialPrediction.PairsPerImage must be at least 1.");
         if (!(BlurProbability >= 0 && BlurProbability <= 1))
             throw new ArgumentOutOfRangeException(nameof(BlurProbability), BlurProbability, "SpatialPrediction.BlurProbability must be in [0, 1].");
@@ -94,6 +110,8 @@ public sealed class SpatialPredictionOptions
             HeadDepth = HeadDepth,
             PairsPerImage = PairsPerImage,
             BackboneGradientScale = BackboneGradientScale,
+            ProjectorWidth = ProjectorWidth,
+            DetailResolution = DetailResolution,
         };
     }
 }

@@ -17,7 +17,7 @@ public sealed class SpatialPredictionPlugin : nn.Module
         settings.Sampler.Validate();
         Settings = settings;
         Standardizer = TargetStandardizer.Estimate(settings.Sampler, settings.Parameterization);
-        head = new SpatialPredictionHead(featureDimension, settings.HeadWidth, settings.HeadDepth);
+        head = new SpatialPredictionHead(featureDimension, settings.HeadWidth, settings.HeadDepth, settings.ProjectorWidth);
         RegisterComponents();
     }
 
@@ -56,10 +56,25 @@ public sealed class SpatialPredictionPlugin : nn.Module
 
         using var scope = NewDisposeScope();
         var source = pairs == 1 ? images : images.repeat_interleave(pairs, dim: 0);
-        var reference = augmentation.Apply(ViewCropper.Crop(source, referenceBoxes, mirrored, Settings.LocalResolution), random);
-        var target = augmentation.Apply(ViewCropper.Crop(source, targetBoxes, mirrored, Settings.LocalResolution), random);
+        var reference = augmentation.Apply(Cut(source, referenceBoxes, mirrored), random);
+        var target = augmentation.Apply(Cut(source, targetBoxes, mirrored), random);
         var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: images.device);
         return new ViewSet(new[] { reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope() }, targets.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Crops the boxes to the local resolution. With <see cref="SpatialPredictionSettings.DetailResolution"/> set, each
+    /// crop is first sampled at twice the local resolution, reduced (antialiased) to that side and enlarged back, so every
+    /// view carries the same detail: a small box is not visibly blurrier than a large one, and scale cannot be read
+    /// from sharpness or aliasing.
+    /// </summary>
+    private Tensor Cut(Tensor images, ViewBox[] boxes, bool[] mirrored)
+    {
+        int local = Settings.LocalResolution, detail = Settings.DetailResolution;
+        if (detail <= 0) return ViewCropper.Crop(images, boxes, mirrored, local);
+        var fine = ViewCropper.Crop(images, boxes, mirrored, 2 * local);
+        var reduced = nn.functional.interpolate(fine, new long[] { detail, detail }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+        return nn.functional.interpolate(reduced, new long[] { local, local }, mode: InterpolationMode.Bilinear, align_corners: false);
     }
 
     /// <summary>SP loss on views made by <see cref="MakeViews"/>: both views go through the shared backbone in one batch.</summary>

@@ -17,6 +17,13 @@ public sealed record SpatialPredictionSettings
     public int HeadWidth { get; init; } = 256;
     /// <summary>Hidden layers of the head.</summary>
     public int HeadDepth { get; init; } = 2;
+    /// <summary>
+    /// When positive, every view is reduced (antialiased) to this side before it is resized to
+    /// <see cref="LocalResolution"/>, so all views carry the same detail whatever their box size; 0: off.
+    /// </summary>
+    public int DetailResolution { get; init; }
+    /// <summary>Width of a per-view projector between the backbone and the head; 0: none (the head reads the pooled embedding).</summary>
+    public int ProjectorWidth { get; init; }
     /// <summary>The regression loss.</summary>
     public SpatialPredictionLoss Loss { get; init; } = new();
     /// <summary>

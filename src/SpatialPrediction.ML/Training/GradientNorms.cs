@@ -5,8 +5,8 @@ namespace SpatialPrediction.ML.Training;
 
 /// <summary>
 /// Tells apart how much of a step's backbone gradient each loss term contributed: the accumulated gradient is read
-/// after the host's backward and after SP's, and the differences are summed over micro-batches. Lives in the step's
-/// dispose scope; costs three flat copies of the backbone's gradient per micro-batch.
+/// after the host's backward and after SP's, and the differences are summed over micro-batches. Its tensors live in the
+/// step's dispose scope; costs three flat copies of the backbone's gradient per micro-batch.
 /// </summary>
 internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
 {
@@ -24,17 +24,20 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
     public void AfterHost()
     {
         var now = Flat();
-        host = Add(host, before is null ? now : now - before);
-        before = now;
+        host = Keep(Add(host, before is null ? now : now - before));
+        before = Keep(now);
     }
 
     /// <summary>Call after SP's backward.</summary>
     public void AfterSpatial()
     {
         var now = Flat();
-        spatial = Add(spatial, before is null ? now : now - before);
-        before = now;
+        spatial = Keep(Add(spatial, before is null ? now : now - before));
+        before = Keep(now);
     }
+
+    /// <summary>The micro-batch's own dispose scope ends before the step does; these sums belong to the step's.</summary>
+    private static Tensor Keep(Tensor tensor) => tensor.MoveToOuterDisposeScope();
 
     /// <summary>‖∇host‖ and ‖∇λ·SP‖ at the backbone for the step; NaN for a term that is not trained.</summary>
     public (float Host, float Spatial) EndStep(bool hasHost, bool hasSpatial)

@@ -64,6 +64,11 @@ public sealed record PretrainingSettings
     public int FeaturizationImageSize { get; init; }
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double GradientClipNorm { get; init; } = 3.0;
+    /// <summary>
+    /// Whether <see cref="GradientClipNorm"/> applies to each part (backbone, host heads, SP head) on its own instead of
+    /// to all parameters at once, so a large gradient in one head does not scale down the others' updates.
+    /// </summary>
+    public bool ClipGradientPerPart { get; init; }
     /// <summary>Fraction of images held out to measure the SP validation loss.</summary>
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Seed of every random choice (initialisation, order, views, augmentation).</summary>
@@ -102,6 +107,9 @@ public sealed record PretrainingSettings
         if (SpatialPrediction.BackboneGradientScale != 1f) yield return $"spGradientScale {SpatialPrediction.BackboneGradientScale}";
         if (FrozenStages != 0) yield return $"frozenStages {FrozenStages}";
         if (FreezeBatchNormStatistics) yield return "frozenBatchNormStatistics";
+        if (ClipGradientPerPart) yield return "clipPerPart";
+        if (SpatialPrediction.DetailResolution != 0) yield return $"spDetail {SpatialPrediction.DetailResolution}";
+        if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
     }
 
     /// <summary>Side the returned featuriser resizes images to.</summary>

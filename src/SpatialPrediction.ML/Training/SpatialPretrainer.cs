@@ -135,6 +135,9 @@ public static class SpatialPretrainer
         host?.train();
         plugin?.train();
         var gradients = new GradientNorms(backboneParameters);
+        var clipParts = new List<IReadOnlyList<TorchSharp.Modules.Parameter>> { backboneParameters };
+        if (host is not null) clipParts.Add(host.TrainableParameters().ToList());
+        if (plugin is not null) clipParts.Add(plugin.parameters().ToList());
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
                    (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
         {
@@ -196,8 +199,7 @@ public static class SpatialPretrainer
                 }
                 var (hostNorm, spatialNorm) = gradients.EndStep(host is not null, plugin is not null);
                 float totalNorm = GradientNorms.Norm(parameters);
-                bool clipped = settings.GradientClipNorm > 0 && totalNorm > settings.GradientClipNorm;
-                if (settings.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, settings.GradientClipNorm);
+                bool clipped = Clip(settings, parameters, clipParts, totalNorm);
                 optimizer.step();
                 if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
 
@@ -225,6 +227,26 @@ public static class SpatialPretrainer
                              $"{history.ClippedStepShare:P0} of steps clipped" +
                              (double.IsFinite(history.MedianSpatialToHostGradientRatio) ? $", median ‖∇λ·SP‖ / ‖∇host‖ at the backbone {history.MedianSpatialToHostGradientRatio:F2}." : "."));
         return new PretrainingResult(backbone, history);
+    }
+
+    /// <summary>Clips the gradient (all at once, or each part on its own); returns whether anything was scaled down.</summary>
+    internal static bool Clip(PretrainingSettings settings, List<TorchSharp.Modules.Parameter> all,
+        IReadOnlyList<IReadOnlyList<TorchSharp.Modules.Parameter>> parts, float totalNorm)
+    {
+        double limit = settings.GradientClipNorm;
+        if (limit <= 0) return false;
+        if (!settings.ClipGradientPerPart)
+        {
+            nn.utils.clip_grad_norm_(all, limit);
+            return totalNorm > limit;
+        }
+        bool clipped = false;
+        foreach (var part in parts.Where(p => p.Count > 0))
+        {
+            clipped |= GradientNorms.Norm(part) > limit;
+            nn.utils.clip_grad_norm_(part, limit);
+        }
+        return clipped;
     }
 
     internal static HostObjective? CreateHost(PretrainingSettings settings, BackboneModule backbone, Func<BackboneModule> createBackbone)

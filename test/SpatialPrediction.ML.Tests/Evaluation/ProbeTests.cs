@@ -35,6 +35,50 @@ public class ProbeTests
     }
 
     [Test]
+    public void Standardized_probe_separates_separable_clusters_and_reports_every_penalty_it_tried()
+    {
+        var (train, trainLabels) = Clusters(20, 1);
+        var (test, testLabels) = Clusters(10, 2);
+
+        var probe = StandardizedLinearProbe.Fit(new MLContext(1), train, trainLabels);
+
+        probe.Evaluate(test, testLabels).MicroAccuracy.Should().Be(1.0);
+        probe.CrossValidation.Select(s => s.Penalty).Should().Equal(StandardizedLinearProbe.DefaultPenalties);
+        probe.CrossValidation.Should().OnlyContain(s => s.Accuracy > 0.9);
+        StandardizedLinearProbe.DefaultPenalties.Should().Contain(probe.Penalty);
+    }
+
+    [Test]
+    public void Standardized_probe_finds_class_information_in_a_dimension_of_tiny_scale()
+    {
+        // Class information only in dimension 0, scaled down a million-fold; z-scoring restores it.
+        var random = new Random(3);
+        var features = new List<float[]>();
+        var labels = new List<int>();
+        for (int i = 0; i < 60; i++)
+        {
+            int label = i % 2;
+            features.Add(new[] { (label * 2 - 1 + (float)(random.NextDouble() - 0.5)) * 1e-6f, (float)random.NextDouble() });
+            labels.Add(label);
+        }
+
+        var probe = StandardizedLinearProbe.Fit(new MLContext(1), features, labels);
+
+        probe.Evaluate(features, labels).MicroAccuracy.Should().BeGreaterThan(0.95);
+    }
+
+    [Test]
+    public void Standardized_probe_rejects_too_many_folds_and_an_empty_penalty_list()
+    {
+        var (train, trainLabels) = Clusters(2, 1);
+
+        FluentActions.Invoking(() => StandardizedLinearProbe.Fit(new MLContext(1), train, trainLabels, folds: 100))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*folds*between 2 and*6*");
+        FluentActions.Invoking(() => StandardizedLinearProbe.Fit(new MLContext(1), train, trainLabels, penalties: Array.Empty<float>()))
+            .Should().Throw<ArgumentException>().WithMessage("*penalties*");
+    }
+
+    [Test]
     public void Knn_probe_finds_the_cluster_and_top5_is_at_least_top1()
     {
         var (train, trainLabels) = Clusters(20, 1);

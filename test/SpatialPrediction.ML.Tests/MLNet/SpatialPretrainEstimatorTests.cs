@@ -133,6 +133,33 @@ public class SpatialPretrainEstimatorTests
         {
             SpatialPrediction = new SpatialPredictionOptions { MaxOverlap = 2f },
         })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*MaxIoU*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
+        {
+            SpatialPrediction = new SpatialPredictionOptions { WeightWarmupFraction = 1.5 },
+        })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*WeightWarmupFraction*[0, 1]*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
+        {
+            SpatialPrediction = new SpatialPredictionOptions { BackboneGradientScale = -1f },
+        })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*BackboneGradientScale*[0, 1]*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { FrozenStages = -1 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*FrozenStages*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { FeaturizationImageSize = 8 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*FeaturizationImageSize*");
+    }
+
+    [Test]
+    public void The_featuriser_resizes_to_FeaturizationImageSize_when_it_is_set()
+    {
+        var mlContext = new MLContext(1);
+        var data = TestScenes.DataView(mlContext, 8);
+        var options = SmallOptions(epochs: 0);
+        options.FeaturizationImageSize = 48;
+
+        var featurizer = mlContext.Transforms.SpatialPretrain(options).Fit(data);
+
+        featurizer.Backbone.ImageSize.Should().Be(48);
+        options.ImageSize.Should().NotBe(48);
+        featurizer.Backbone.Dispose();
     }
 
     [Test]

@@ -38,4 +38,26 @@ public class SpatialPredictionPluginTests
         views.Views[1].shape.Should().Equal(12, 3, 12, 12);
         views.Targets!.shape.Should().Equal(12, 4);
     }
+
+    [Test]
+    public void With_a_detail_resolution_views_carry_no_finer_detail_than_that_side()
+    {
+        // A one-pixel checkerboard: every view of it is pure fine detail.
+        var board = zeros(4, 3, 64, 64);
+        board.index_put_(ones(1), TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(0, null, 2), TensorIndex.Slice(0, null, 2));
+        board.index_put_(ones(1), TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(1, null, 2), TensorIndex.Slice(1, null, 2));
+        var identity = SpatialPrediction.ML.Views.PhotometricAugmentation.Identity;
+        using var plain = new SpatialPredictionPlugin(8, new SpatialPredictionSettings { LocalResolution = 16 });
+        using var equalized = new SpatialPredictionPlugin(8, new SpatialPredictionSettings { LocalResolution = 16, DetailResolution = 4 });
+        using var scope = NewDisposeScope();
+
+        using var plainViews = plain.MakeViews(board, new Random(3), identity);
+        using var equalizedViews = equalized.MakeViews(board, new Random(3), identity);
+
+        // Fine detail: mean absolute difference between horizontally neighbouring pixels.
+        static float Detail(Tensor v) => (v[.., .., .., 1..] - v[.., .., .., ..^1]).abs().mean().item<float>();
+        Detail(equalizedViews.Views[0]).Should().BeLessThan(Detail(plainViews.Views[0]) / 4);
+        equalizedViews.Views[0].shape.Should().Equal(plainViews.Views[0].shape);
+        equalizedViews.Targets!.equal(plainViews.Targets!).item<bool>().Should().BeTrue("the same pairs are drawn");
+    }
 }
