@@ -48,8 +48,9 @@ internal sealed class ExperimentResults
             if (chartMetrics.Length > 0)
             {
                 string chart = $"{dataset}-probes.png";
-                ResultCharts.Bars(Path.Combine(folder, chart), $"{dataset}: frozen-feature evaluations (higher is better)", chartMetrics,
-                    names.Select(n => (n, chartMetrics.Select(m => featurizers[n].Mean(m)).ToArray())).ToList());
+                ResultCharts.Bars(Path.Combine(folder, chart), $"{dataset}: frozen-feature evaluations (higher is better; whiskers ± std over seeds)", chartMetrics,
+                    names.Select(n => (n, chartMetrics.Select(m => featurizers[n].Mean(m)).ToArray(),
+                        (double[]?)chartMetrics.Select(m => featurizers[n].Std(m)).ToArray())).ToList());
                 report.AppendLine($"![{dataset} probes]({chart})");
                 report.AppendLine();
             }
@@ -90,6 +91,20 @@ internal sealed class ExperimentResults
             ? names.Where(n => n != baseline).Select(n => (n, baseline))
             : names.Where(n => n.EndsWith(" + SP", StringComparison.Ordinal) && names.Contains(n[..^5])).Select(n => (n, n[..^5]));
 
+    /// <summary>Reads the values a finished run wrote, to write its report and charts again.</summary>
+    public static ExperimentResults ReadValues(string path)
+    {
+        var saved = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, Dictionary<string, List<double>>>>>(File.ReadAllText(path))
+                    ?? throw new InvalidDataException($"{path}: no values.");
+        var results = new ExperimentResults();
+        foreach (var (dataset, featurizers) in saved)
+        {
+            results.byDataset[dataset] = new();
+            foreach (var (featurizer, metrics) in featurizers) results.byDataset[dataset][featurizer] = MetricSet.From(metrics);
+        }
+        return results;
+    }
+
     /// <summary>Every value by dataset, featuriser, metric and seed, for tables built across runs.</summary>
     public void WriteValues(string path)
     {
@@ -117,6 +132,23 @@ internal sealed class MetricSet
     }
 
     public double Mean(string metric) => values.TryGetValue(metric, out var list) ? list.Average() : double.NaN;
+
+    /// <summary>Sample standard deviation over seeds; 0 for a single value.</summary>
+    public double Std(string metric)
+    {
+        if (!values.TryGetValue(metric, out var list) || list.Count < 2) return 0;
+        double mean = list.Average();
+        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1));
+    }
+
+    /// <summary>Rebuilds a set from values saved by <see cref="ExperimentResults.WriteValues"/>.</summary>
+    public static MetricSet From(IReadOnlyDictionary<string, List<double>> saved)
+    {
+        var set = new MetricSet();
+        foreach (var (metric, list) in saved)
+            foreach (double v in list) set.Add(metric, v);
+        return set;
+    }
 
     /// <summary>Adds each metric's first value again (a featuriser that does not depend on the seed).</summary>
     public void RepeatFirstSeed()

@@ -3,12 +3,22 @@
 // Usage:
 //   dotnet run -c Release --project samples/SpatialBenchmarks -- [--config samples/SpatialBenchmarks/configs/scenes.json]
 //       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks]
+//   dotnet run -c Release --project samples/SpatialBenchmarks -- --replot DIR [--minutes M]   (report and charts again)
 using System.Diagnostics;
 using System.Globalization;
 using SpatialBenchmarks;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (ArgText("--replot", null) is { } finished)
+{
+    // Writes the report and charts of a finished run again from its config.json and values.json (nothing is trained).
+    var saved = ExperimentConfig.Load(Path.Combine(finished, "config.json"));
+    var minutes = ArgText("--minutes", null) is { } m ? double.Parse(m, CultureInfo.InvariantCulture) : 0;
+    ExperimentResults.ReadValues(Path.Combine(finished, "values.json")).WriteReport(finished, saved, TimeSpan.FromMinutes(minutes));
+    Console.WriteLine($"Report and charts written again in {Path.GetFullPath(finished)}.");
+    return 0;
+}
 var config = ArgText("--config", null) is { } configPath ? ExperimentConfig.Load(configPath) : new ExperimentConfig();
 config = config with
 {

@@ -11,12 +11,22 @@ public static class ResultCharts
     private static readonly SKColor[] Palette =
     {
         new(0x1f, 0x77, 0xb4), new(0xff, 0x7f, 0x0e), new(0x2c, 0xa0, 0x2c), new(0xd6, 0x27, 0x28), new(0x94, 0x67, 0xbd),
+        new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f), new(0xbc, 0xbd, 0x22), new(0x17, 0xbe, 0xcf),
     };
 
     /// <summary>Grouped bars: one group per metric, one bar per series, values in [0, 1].</summary>
     public static void Bars(string path, string title, IReadOnlyList<string> metrics, IReadOnlyList<(string Name, double[] Values)> series)
+        => Bars(path, title, metrics, series.Select(s => (s.Name, s.Values, (double[]?)null)).ToList());
+
+    /// <summary>
+    /// Grouped bars with error bars: <c>Errors[m]</c> (for example the standard deviation over seeds) is drawn as a
+    /// whisker of ± that size on bar m; a series without errors has none.
+    /// </summary>
+    public static void Bars(string path, string title, IReadOnlyList<string> metrics, IReadOnlyList<(string Name, double[] Values, double[]? Errors)> series)
     {
-        const int width = 900, height = 480, left = 60, bottom = 80, top = 50;
+        // One legend line per series under the plot, so long names never run into each other.
+        const int width = 900, left = 60, top = 50, plot = 350;
+        int bottom = 70 + 18 * series.Count, height = top + plot + bottom;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
@@ -33,18 +43,39 @@ public static class ResultCharts
                 float y = (float)(height - bottom - value * (height - bottom - top));
                 using var paint = new SKPaint { Color = Palette[s % Palette.Length] };
                 canvas.DrawRect(x, y, (float)barWidth - 2, height - bottom - y, paint);
+                if (series[s].Errors is { } errors && errors[m] > 0)
+                {
+                    float scale = height - bottom - top, middle = x + (float)(barWidth - 2) / 2;
+                    float low = (float)(height - bottom - Math.Clamp(series[s].Values[m] - errors[m], 0, 1) * scale);
+                    float high = (float)(height - bottom - Math.Clamp(series[s].Values[m] + errors[m], 0, 1) * scale);
+                    using var whisker = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true };
+                    canvas.DrawLine(middle, low, middle, high, whisker);
+                    canvas.DrawLine(middle - 3, low, middle + 3, low, whisker);
+                    canvas.DrawLine(middle - 3, high, middle + 3, high, whisker);
+                }
             }
-            // The default font may lack superscripts; spell them out.
-            canvas.DrawText(metrics[m].Replace("²", "^2"), (float)(left + m * groupWidth + groupWidth * 0.1), height - bottom + 20, text);
+            // The default font may lack superscripts; spell them out. Long labels take two lines.
+            var (first, second) = TwoLines(metrics[m].Replace("²", "^2"), text, (float)groupWidth - 6);
+            canvas.DrawText(first, (float)(left + m * groupWidth + groupWidth * 0.05), height - bottom + 20, text);
+            if (second.Length > 0) canvas.DrawText(second, (float)(left + m * groupWidth + groupWidth * 0.05), height - bottom + 36, text);
         }
-        DrawLegend(canvas, series.Select(s => s.Name).ToList(), left, height - 30);
+        using var legend = new SKPaint { Color = SKColors.Black, TextSize = 13, IsAntialias = true };
+        for (int s = 0; s < series.Count; s++)
+        {
+            float y = height - bottom + 58 + 18 * s;
+            using var paint = new SKPaint { Color = Palette[s % Palette.Length] };
+            canvas.DrawRect(left, y - 10, 12, 12, paint);
+            canvas.DrawText(series[s].Name, left + 16, y, legend);
+        }
         Save(surface, path);
     }
 
     /// <summary>Lines over x = 0 … n − 1 (e.g. severities), values in [0, 1].</summary>
     public static void Lines(string path, string title, string xLabel, IReadOnlyList<(string Name, double[] Values)> series)
     {
-        const int width = 900, height = 480, left = 60, bottom = 80, top = 50;
+        // One legend line per series under the plot, so long names never run into each other.
+        const int width = 900, left = 60, top = 50, plot = 350;
+        int bottom = 70 + 18 * series.Count, height = top + plot + bottom;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
@@ -77,6 +108,15 @@ public static class ResultCharts
             canvas.DrawLine(left, y, width - 10, y, axis);
             canvas.DrawText((tick / 4.0).ToString("0.00"), 10, y + 4, text);
         }
+    }
+
+    /// <summary>Splits a label at the space that best halves it when it is wider than <paramref name="room"/>.</summary>
+    private static (string First, string Second) TwoLines(string label, SKPaint paint, float room)
+    {
+        if (paint.MeasureText(label) <= room || !label.Contains(' ')) return (label, "");
+        int middle = label.Length / 2;
+        int split = Enumerable.Range(0, label.Length).Where(i => label[i] == ' ').OrderBy(i => Math.Abs(i - middle)).First();
+        return (label[..split], label[(split + 1)..]);
     }
 
     private static void DrawLegend(SKCanvas canvas, IReadOnlyList<string> names, float x, float y)
