@@ -78,7 +78,8 @@ internal sealed class ExperimentResults
 
     private static readonly HashSet<string> ChartMetrics = new()
     {
-        "linear probe", "k-NN top-1", "fine-grained linear probe", "style shift (twitter)", "patch-pair mean R²",
+        "linear probe", "k-NN top-1", "fine-grained linear probe", "style shift (twitter)", "style shift (openmoji)", "patch-pair mean R²",
+        "patch-pair mean R² (held-out sampler)",
         "photos patch-pair mean R²", "jigsaw 2×2 tile acc.", "segmentation mIoU", "depth δ<1.25",
     };
 
