@@ -26,7 +26,7 @@ public static class ResultCharts
     {
         // One legend line per series under the plot, so long names never run into each other.
         const int width = 900, left = 60, top = 50, plot = 350;
-        int bottom = 70 + 18 * series.Count, height = top + plot + bottom;
+        int bottom = 86 + 18 * series.Count, height = top + plot + bottom;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
@@ -55,14 +55,14 @@ public static class ResultCharts
                 }
             }
             // The default font may lack superscripts; spell them out. Long labels take two lines.
-            var (first, second) = TwoLines(metrics[m].Replace("²", "^2"), text, (float)groupWidth - 6);
-            canvas.DrawText(first, (float)(left + m * groupWidth + groupWidth * 0.05), height - bottom + 20, text);
-            if (second.Length > 0) canvas.DrawText(second, (float)(left + m * groupWidth + groupWidth * 0.05), height - bottom + 36, text);
+            var lines = Wrap(metrics[m].Replace("²", "^2"), text, (float)groupWidth - 6);
+            for (int l = 0; l < lines.Count; l++)
+                canvas.DrawText(lines[l], (float)(left + m * groupWidth + groupWidth * 0.05), height - bottom + 20 + 16 * l, text);
         }
         using var legend = new SKPaint { Color = SKColors.Black, TextSize = 13, IsAntialias = true };
         for (int s = 0; s < series.Count; s++)
         {
-            float y = height - bottom + 58 + 18 * s;
+            float y = height - bottom + 74 + 18 * s;
             using var paint = new SKPaint { Color = Palette[s % Palette.Length] };
             canvas.DrawRect(left, y - 10, 12, 12, paint);
             canvas.DrawText(series[s].Name, left + 16, y, legend);
@@ -75,7 +75,7 @@ public static class ResultCharts
     {
         // One legend line per series under the plot, so long names never run into each other.
         const int width = 900, left = 60, top = 50, plot = 350;
-        int bottom = 70 + 18 * series.Count, height = top + plot + bottom;
+        int bottom = 86 + 18 * series.Count, height = top + plot + bottom;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
@@ -110,13 +110,23 @@ public static class ResultCharts
         }
     }
 
-    /// <summary>Splits a label at the space that best halves it when it is wider than <paramref name="room"/>.</summary>
-    private static (string First, string Second) TwoLines(string label, SKPaint paint, float room)
+    /// <summary>Word-wraps a label into lines no wider than <paramref name="room"/> (a single word may exceed it).</summary>
+    private static List<string> Wrap(string label, SKPaint paint, float room)
     {
-        if (paint.MeasureText(label) <= room || !label.Contains(' ')) return (label, "");
-        int middle = label.Length / 2;
-        int split = Enumerable.Range(0, label.Length).Where(i => label[i] == ' ').OrderBy(i => Math.Abs(i - middle)).First();
-        return (label[..split], label[(split + 1)..]);
+        var lines = new List<string>();
+        string line = "";
+        foreach (string word in label.Split(' '))
+        {
+            string candidate = line.Length == 0 ? word : line + " " + word;
+            if (line.Length > 0 && paint.MeasureText(candidate) > room)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else line = candidate;
+        }
+        lines.Add(line);
+        return lines;
     }
 
     private static void DrawLegend(SKCanvas canvas, IReadOnlyList<string> names, float x, float y)
