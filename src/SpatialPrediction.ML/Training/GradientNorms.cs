@@ -21,19 +21,19 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
     }
 
     /// <summary>Call after the host term's backward.</summary>
-    public void AfterHost()
-    {
-        var now = Flat();
-        host = Keep(Add(host, before is null ? now : now - before));
-        before = Keep(now);
-    }
+    public void AfterHost() => host = Accumulate(host);
 
     /// <summary>Call after SP's backward.</summary>
-    public void AfterSpatial()
+    public void AfterSpatial() => spatial = Accumulate(spatial);
+
+    /// <summary>Adds what the last backward added to the gradient to <paramref name="sum"/>.</summary>
+    private Tensor Accumulate(Tensor? sum)
     {
-        var now = Flat();
-        spatial = Keep(Add(spatial, before is null ? now : now - before));
-        before = Keep(now);
+        // Each new tensor is moved to the step's scope exactly once: moving one twice would lift it out of every scope.
+        var now = Keep(Flat());
+        var part = before is null ? now : Keep(now - before);
+        before = now;
+        return sum is null ? part : Keep(sum + part);
     }
 
     /// <summary>The micro-batch's own dispose scope ends before the step does; these sums belong to the step's.</summary>
@@ -54,8 +54,6 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
         }
         return (float)Math.Sqrt(sum);
     }
-
-    private static Tensor Add(Tensor? sum, Tensor part) => sum is null ? part : sum + part;
 
     private Tensor Flat()
         => cat(backboneParameters.Select(p => p.grad is { } g ? g.flatten() : zeros(p.numel(), device: p.device)).ToList(), 0);

@@ -24,7 +24,7 @@ internal sealed class StageFreezing
         if (frozenStages > 0 && stages.Count == 0)
             throw new ArgumentException($"FrozenStages = {frozenStages}: the {backbone.Kind} backbone does not define stages to freeze; " +
                                         "use a ResNet (SmallResNet, ResNet18, ResNet50, the ImageNet ResNet-18) or set FrozenStages = 0.");
-        if (frozenStages >= stages.Count)
+        if (frozenStages > 0 && frozenStages >= stages.Count)
             throw new ArgumentException($"FrozenStages = {frozenStages}, but the {backbone.Kind} backbone has {stages.Count} stages " +
                                         $"(the stem and {stages.Count - 1} resolution stages); at most {stages.Count - 1} can be frozen so that something trains.");
         frozen = stages.Take(frozenStages).SelectMany(s => s).ToList();
