@@ -47,12 +47,10 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
     /// <summary>L2 norm of the gradients of <paramref name="parameters"/> (those without a gradient count as 0).</summary>
     public static float Norm(IEnumerable<Parameter> parameters)
     {
-        double sum = 0;
-        foreach (var p in parameters)
-        {
-            if (p.grad is { } g) sum += g.square().sum().item<float>();
-        }
-        return (float)Math.Sqrt(sum);
+        using var scope = NewDisposeScope();
+        var norms = parameters.Select(p => p.grad).OfType<Tensor>().Select(g => g.norm()).ToList();
+        // One read back from the device for all of them, not one per parameter.
+        return norms.Count == 0 ? 0f : stack(norms).norm().item<float>();
     }
 
     private Tensor Flat()

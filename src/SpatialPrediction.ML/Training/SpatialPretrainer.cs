@@ -87,10 +87,12 @@ public static class SpatialPretrainer
             Device = device.ToString(),
         };
 
+        // The parts a per-part clip treats on its own; together, everything the optimiser updates.
         var backboneParameters = freezing.TrainableParameters().ToList();
-        var parameters = backboneParameters.ToList();
-        if (host is not null) parameters.AddRange(host.TrainableParameters());
-        if (plugin is not null) parameters.AddRange(plugin.parameters());
+        var parts = new List<IReadOnlyList<TorchSharp.Modules.Parameter>> { backboneParameters };
+        if (host is not null) parts.Add(host.TrainableParameters().ToList());
+        if (plugin is not null) parts.Add(plugin.parameters().ToList());
+        var parameters = parts.SelectMany(p => p).ToList();
 
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
         int accumulation = settings.GradientAccumulationSteps;
@@ -135,9 +137,6 @@ public static class SpatialPretrainer
         host?.train();
         plugin?.train();
         var gradients = new GradientNorms(backboneParameters);
-        var clipParts = new List<IReadOnlyList<TorchSharp.Modules.Parameter>> { backboneParameters };
-        if (host is not null) clipParts.Add(host.TrainableParameters().ToList());
-        if (plugin is not null) clipParts.Add(plugin.parameters().ToList());
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
                    (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
         {
@@ -198,8 +197,7 @@ public static class SpatialPretrainer
                     totalSum += totalValue;
                 }
                 var (hostNorm, spatialNorm) = gradients.EndStep(host is not null, plugin is not null);
-                float totalNorm = GradientNorms.Norm(parameters);
-                bool clipped = Clip(settings, parameters, clipParts, totalNorm);
+                var (totalNorm, clipped) = Clip(settings, parameters, parts);
                 optimizer.step();
                 if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
 
@@ -229,24 +227,29 @@ public static class SpatialPretrainer
         return new PretrainingResult(backbone, history);
     }
 
-    /// <summary>Clips the gradient (all at once, or each part on its own); returns whether anything was scaled down.</summary>
-    internal static bool Clip(PretrainingSettings settings, List<TorchSharp.Modules.Parameter> all,
-        IReadOnlyList<IReadOnlyList<TorchSharp.Modules.Parameter>> parts, float totalNorm)
+    /// <summary>
+    /// Clips the gradient (all at once, or each part on its own). Returns the whole gradient's norm before clipping —
+    /// the clip computes it anyway, so it is not computed twice — and whether anything was scaled down.
+    /// </summary>
+    internal static (float Norm, bool Clipped) Clip(PretrainingSettings settings, IReadOnlyList<TorchSharp.Modules.Parameter> all,
+        IReadOnlyList<IReadOnlyList<TorchSharp.Modules.Parameter>> parts)
     {
         double limit = settings.GradientClipNorm;
-        if (limit <= 0) return false;
+        if (limit <= 0) return (GradientNorms.Norm(all), false);
         if (!settings.ClipGradientPerPart)
         {
-            nn.utils.clip_grad_norm_(all, limit);
-            return totalNorm > limit;
+            double norm = nn.utils.clip_grad_norm_(all, limit);
+            return ((float)norm, norm > limit);
         }
+        double squares = 0;
         bool clipped = false;
         foreach (var part in parts.Where(p => p.Count > 0))
         {
-            clipped |= GradientNorms.Norm(part) > limit;
-            nn.utils.clip_grad_norm_(part, limit);
+            double norm = nn.utils.clip_grad_norm_(part, limit);
+            squares += norm * norm;
+            clipped |= norm > limit;
         }
-        return clipped;
+        return ((float)Math.Sqrt(squares), clipped);
     }
 
     internal static HostObjective? CreateHost(PretrainingSettings settings, BackboneModule backbone, Func<BackboneModule> createBackbone)
