@@ -135,9 +135,11 @@ internal sealed class MetricSet
     public double Mean(string metric) => values.TryGetValue(metric, out var list) ? list.Average() : double.NaN;
 
     /// <summary>Sample standard deviation over seeds; 0 for a single value.</summary>
-    public double Std(string metric)
+    public double Std(string metric) => values.TryGetValue(metric, out var list) ? StandardDeviation(list) : 0;
+
+    private static double StandardDeviation(IReadOnlyList<double> list)
     {
-        if (!values.TryGetValue(metric, out var list) || list.Count < 2) return 0;
+        if (list.Count < 2) return 0;
         double mean = list.Average();
         return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1));
     }
@@ -168,17 +170,12 @@ internal sealed class MetricSet
         if (n == 0) return "–";
         var d = Enumerable.Range(0, n).Select(i => a[i] - b[i]).ToList();
         double mean = d.Average();
-        if (n == 1) return $"{mean:+0.000;-0.000}";
-        double std = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / (n - 1));
-        return $"{mean:+0.000;-0.000} ± {std:0.000}";
+        return n == 1 ? $"{mean:+0.000;-0.000}" : $"{mean:+0.000;-0.000} ± {StandardDeviation(d):0.000}";
     }
 
     public string Cell(string metric)
     {
         if (!values.TryGetValue(metric, out var list)) return "–";
-        if (list.Count == 1) return $"{list[0]:F3}";
-        double mean = list.Average();
-        double std = Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / (list.Count - 1));
-        return $"{mean:F3} ± {std:F3}";
+        return list.Count == 1 ? $"{list[0]:F3}" : $"{list.Average():F3} ± {StandardDeviation(list):F3}";
     }
 }

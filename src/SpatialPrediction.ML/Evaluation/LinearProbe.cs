@@ -51,21 +51,26 @@ public static class LinearProbe
             => mlContext.MulticlassClassification.Evaluate(Transform(mlContext, features, labels));
     }
 
-    /// <summary>Fits the probe on in-memory features (constant dimensions dropped).</summary>
-    internal static FittedProbe Fit(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float l2)
+    /// <summary>
+    /// Fits the probe on in-memory features (constant dimensions dropped); min-max normalised, or z-scored when
+    /// <paramref name="standardize"/> is set.
+    /// </summary>
+    internal static FittedProbe Fit(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float l2, bool standardize = false)
     {
         int classes = labels.Distinct().Count();
         if (classes < 2)
             throw new ArgumentException($"LinearProbe: the training labels hold {classes} class{(classes == 1 ? $" ({labels[0]})" : "es")} in " +
                                         $"{labels.Count} rows; a classifier needs at least 2 classes.", nameof(labels));
         var dimensions = FeatureTable.Informative(features);
-        var model = Fit(mlContext, FeatureTable.Classification(mlContext, FeatureTable.Select(features, dimensions), labels), "Label", "Features", l2);
+        var model = Fit(mlContext, FeatureTable.Classification(mlContext, FeatureTable.Select(features, dimensions), labels), "Label", "Features", l2, standardize);
         return new FittedProbe(model, dimensions);
     }
 
-    private static ITransformer Fit(MLContext mlContext, IDataView data, string labelColumn, string featureColumn, float l2)
+    private static ITransformer Fit(MLContext mlContext, IDataView data, string labelColumn, string featureColumn, float l2, bool standardize = false)
         => mlContext.Transforms.Conversion.MapValueToKey(labelColumn)
-            .Append(mlContext.Transforms.NormalizeMinMax(featureColumn))
+            .Append(standardize
+                ? mlContext.Transforms.NormalizeMeanVariance(featureColumn)
+                : mlContext.Transforms.NormalizeMinMax(featureColumn))
             .AppendCacheCheckpoint(mlContext)
             .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
             {

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Trainers;
 
 namespace SpatialPrediction.ML.Evaluation;
 
@@ -84,19 +83,5 @@ public sealed class StandardizedLinearProbe
         => probe.Evaluate(mlContext, features, labels);
 
     private static (LinearProbe.FittedProbe Probe, HashSet<int> Classes) FitOne(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float penalty)
-    {
-        var dimensions = FeatureTable.Informative(features);
-        var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
-            .Append(mlContext.Transforms.NormalizeMeanVariance("Features"))
-            .AppendCacheCheckpoint(mlContext)
-            .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
-            {
-                LabelColumnName = "Label",
-                FeatureColumnName = "Features",
-                L2Regularization = penalty,
-                L1Regularization = 0,
-            }))
-            .Fit(FeatureTable.Classification(mlContext, FeatureTable.Select(features, dimensions), labels));
-        return (new LinearProbe.FittedProbe(model, dimensions), labels.ToHashSet());
-    }
+        => (LinearProbe.Fit(mlContext, features, labels, penalty, standardize: true), labels.ToHashSet());
 }
