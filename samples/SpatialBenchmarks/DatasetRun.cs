@@ -109,20 +109,20 @@ internal abstract class DatasetRun : IDisposable
         var trainFeatures = features(TrainImages);
         var testFeatures = features(TestImages);
         metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
-        Standardized = Config.StandardizedProbes ? StandardizedLinearProbe.Fit(MLContext, trainFeatures, TrainLabels, seed: Seed) : null;
-        if (Standardized is not null) metrics.Add("linear probe (z-scored, CV L2)", Standardized.Evaluate(testFeatures, TestLabels).MicroAccuracy);
+        var standardized = Config.StandardizedProbes ? StandardizedLinearProbe.Fit(MLContext, trainFeatures, TrainLabels, seed: Seed) : null;
+        if (standardized is not null) metrics.Add("linear probe (z-scored, CV L2)", standardized.Evaluate(testFeatures, TestLabels).MicroAccuracy);
         var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
         metrics.Add("k-NN top-1", knn.Top1);
         metrics.Add("k-NN top-5", knn.Top5);
-        EvaluateMore(ours, features, trainFeatures, testFeatures, metrics);
+        EvaluateMore(ours, features, trainFeatures, testFeatures, standardized, metrics);
     }
 
-    /// <summary>The z-scored, cross-validated probe on the training features of the featuriser being evaluated (null when off).</summary>
-    protected StandardizedLinearProbe? Standardized { get; private set; }
-
-    /// <summary>The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature map).</summary>
+    /// <summary>
+    /// The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature
+    /// map); <paramref name="standardized"/> is the z-scored probe fitted on the training features (null when off).
+    /// </summary>
     protected abstract void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
-        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics);
+        float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics);
 
     protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics)
     {
@@ -180,7 +180,7 @@ internal sealed class ScenesRun : DatasetRun
     protected override IDataView TrainingView() => SpatialScenes.ToDataView(MLContext, trainScenes);
 
     protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
-        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
+        float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics)
     {
         if (Config.SpatialTests)
         {
@@ -281,7 +281,7 @@ internal sealed class EmojiRun : DatasetRun
     protected override IDataView TrainingView() => train.ToDataView(MLContext);
 
     protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
-        float[][] trainFeatures, float[][] testFeatures, MetricSet metrics)
+        float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics)
     {
         // Fine-grained: the same images, labelled by subcategory (same split files, same order of rows).
         var fineTrain = Part(Path.Combine(folder, "google-subcategory-train.csv"), heldOut: false);
@@ -292,7 +292,7 @@ internal sealed class EmojiRun : DatasetRun
         var fineTestFeatures = testRows.Select(p => testFeatures[p.i]).ToList();
         var fineTestLabels = testRows.Select(p => IndexOf(fineClasses, p.e.Label, p.e.Path)).ToList();
         metrics.Add("fine-grained linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, fineTrainLabels, fineTestFeatures, fineTestLabels).MicroAccuracy);
-        if (Standardized is not null)
+        if (standardized is not null)
             metrics.Add("fine-grained (z-scored, CV L2)", StandardizedLinearProbe.Fit(MLContext, trainFeatures, fineTrainLabels, seed: Seed)
                 .Evaluate(fineTestFeatures, fineTestLabels).MicroAccuracy);
 
@@ -308,8 +308,8 @@ internal sealed class EmojiRun : DatasetRun
                 var shiftedLabels = shifted.Entries.Select(e => IndexOf(train.ClassNames, e.Label, e.Path)).ToList();
                 var probe = LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, shiftedFeatures, shiftedLabels);
                 metrics.Add($"style shift ({style})", probe.MicroAccuracy);
-                if (Standardized is not null)
-                    metrics.Add($"style shift ({style}) (z-scored, CV L2)", Standardized.Evaluate(shiftedFeatures, shiftedLabels).MicroAccuracy);
+                if (standardized is not null)
+                    metrics.Add($"style shift ({style}) (z-scored, CV L2)", standardized.Evaluate(shiftedFeatures, shiftedLabels).MicroAccuracy);
             }
             finally
             {
