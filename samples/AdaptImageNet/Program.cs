@@ -11,6 +11,7 @@ using SpatialPrediction.ML;
 using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Evaluation;
 using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Reporting;
 using SkiaSharp;
 
 string source = args.Length > 0 ? args[0] : WriteSampleFolder(Path.Combine(Path.GetTempPath(), "sp-adapt-sample-images"));

@@ -6,6 +6,7 @@ using SpatialPrediction.ML;
 using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Evaluation;
 using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Reporting;
 
 var mlContext = new MLContext(seed: 1);
 List<(string Name, ITransformer Model)> featurizers;

@@ -8,6 +8,7 @@ using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Training;
 using SkiaSharp;
+using SpatialPrediction.ML.Reporting;
 
 string source = args.Length > 0 ? args[0] : WriteSampleFolder(Path.Combine(Path.GetTempPath(), "sp-sample-images"));
 string modelPath = args.Length > 1 ? args[1] : "model.zip";

@@ -1,5 +1,6 @@
 using SpatialPrediction.ML.Evaluation;
 using System.Text;
+using SpatialPrediction.ML.Reporting;
 
 namespace SpatialBenchmarks;
 

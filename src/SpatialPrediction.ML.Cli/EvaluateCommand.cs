@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.ML;
 using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Evaluation;
+using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
 
