@@ -1,41 +1,65 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
 namespace SpatialPrediction.ML.Cli;
 
-/// <summary>The command line: dispatch, help, and one exit-code policy (0 done, 1 failed with a reason, 2 called wrongly, 130 stopped by Ctrl+C).</summary>
+/// <summary>
+/// The command line, on System.CommandLine (help, tab completion through <c>dotnet-suggest</c>, response files
+/// <c>@args.rsp</c>), with one exit-code policy: 0 done, 1 failed with a reason, 2 called wrongly, 130 stopped by Ctrl+C.
+/// </summary>
 internal static class CliApp
 {
     public const int Done = 0, Failed = 1, Usage = 2, Stopped = 130;
 
-    private const string Overview = """
-        spatial-prediction — Spatial Prediction self-supervised pretraining for ML.NET
+    private static readonly string[] CommandNames = { "pretrain", "featurize", "evaluate", "export" };
 
-        Commands:
-          pretrain   train a featuriser on an image folder or CSV and save it as an ML.NET model zip
-          featurize  write the features of images as CSV
-          evaluate   linear probe, k-NN and the two spatial tests on a train/test split → Markdown report
-          export     write the backbone of a model as ONNX and/or safetensors
-
-        'spatial-prediction <command> --help' lists a command's options.
-        """;
+    /// <summary>The root command with its four commands; <paramref name="cancellation"/> stops a pretraining run.</summary>
+    public static RootCommand Create(TextWriter output, CancellationToken cancellation)
+    {
+        var root = new RootCommand("spatial-prediction — Spatial Prediction self-supervised pretraining for ML.NET")
+        {
+            PretrainCommand.Create(output, cancellation),
+            FeaturizeCommand.Create(output),
+            EvaluateCommand.Create(output),
+            ExportCommand.Create(output),
+        };
+        return root;
+    }
 
     public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        var root = Create(output, cancellation);
+        var configuration = new InvocationConfiguration
         {
-            output.WriteLine(Overview);
-            return args.Length == 0 ? Usage : Done;
+            Output = output, Error = error,
+            // Exceptions reach the policy below, and Ctrl+C is Program's (stop after the step, keep the checkpoint).
+            EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
+        if (args.Length == 0)
+        {
+            root.Parse("--help").Invoke(configuration);
+            return Usage;
         }
-        var rest = args.Skip(1).ToList();
-        bool help = rest.Contains("--help") || rest.Contains("-h");
+        if (!args[0].StartsWith('-') && !args[0].StartsWith('[') && !args[0].StartsWith('@') && !CommandNames.Contains(args[0]))
+        {
+            error.WriteLine($"error: Unknown command '{args[0]}'. Commands: {string.Join(", ", CommandNames)}.");
+            return Usage;
+        }
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            // Parse errors print with typo corrections ("Did you mean ...") and no help page, then exit 2.
+            if (result.Action is ParseErrorAction parseError)
+            {
+                parseError.ShowHelp = false;
+                parseError.ShowTypoCorrections = true;
+            }
+            result.Invoke(new InvocationConfiguration { Output = error, Error = error, EnableDefaultExceptionHandler = false });
+            return Usage;
+        }
         try
         {
-            return args[0] switch
-            {
-                "pretrain" => help ? Help(output, PretrainCommand.Help()) : PretrainCommand.Run(rest, output, cancellation),
-                "featurize" => help ? Help(output, FeaturizeCommand.Help) : FeaturizeCommand.Run(rest, output),
-                "evaluate" => help ? Help(output, EvaluateCommand.Help) : EvaluateCommand.Run(rest, output),
-                "export" => help ? Help(output, ExportCommand.Help) : ExportCommand.Run(rest, output),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: pretrain, featurize, evaluate, export."),
-            };
+            return result.Invoke(configuration);
         }
         catch (UsageException e)
         {
@@ -55,9 +79,16 @@ internal static class CliApp
         }
     }
 
-    private static int Help(TextWriter output, string text)
+    /// <summary>A required option whose absence is a usage error that names the command.</summary>
+    public static Option<string> Required(Command command, string name, string helpName, string description)
     {
-        output.WriteLine(text);
-        return Done;
+        var option = new Option<string>("--" + name) { HelpName = helpName, Description = description };
+        command.Options.Add(option);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(option) is null)
+                result.AddError($"'{command.Name}' needs --{name}. See 'spatial-prediction {command.Name} --help'.");
+        });
+        return option;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;
@@ -10,22 +11,29 @@ namespace SpatialPrediction.ML.Cli;
 /// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--out report.md]</c>.</summary>
 internal static class EvaluateCommand
 {
-    public const string Help = """
-        spatial-prediction evaluate --model <model.zip> --train <folder|file.csv> --test <folder|file.csv> [--out <report.md>]
-
-        Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial
-        test (R² of relative position and scale from pairs of patches of the test images) and the 2×2 jigsaw test.
-        Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Create(TextWriter output)
     {
-        var arguments = CommandArguments.Parse("evaluate", args, new HashSet<string> { "model", "train", "test", "out" }, new HashSet<string>());
-        string modelPath = arguments.Required("model");
+        var command = new Command("evaluate",
+            "Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial " +
+            "test (R² of relative position and scale from pairs of patches of the test images) and the 2×2 jigsaw test. " +
+            "Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).");
+        var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
+        var train = CliApp.Required(command, "train", "folder|file.csv", "Labelled images the probes are fitted on.");
+        var test = CliApp.Required(command, "test", "folder|file.csv", "Labelled images the probes are scored on.");
+        var outPath = new Option<string>("--out") { HelpName = "report.md", Description = "Write the report here, and its chart next to it." };
+        var skip = ImageSource.SkipOption();
+        command.Options.Add(outPath);
+        command.Options.Add(skip);
+        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(train)!, result.GetValue(test)!, result.GetValue(outPath), result.GetValue(skip)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, string modelPath, string trainPath, string testPath, string? outPath, bool skipUnreadable)
+    {
         var mlContext = new MLContext(1);
         var features = ImageFeaturizers.FromTransformer(ModelFile.Load(mlContext, modelPath));
-        var train = ImageSource.Open(arguments.Required("train"));
-        var test = ImageSource.Open(arguments.Required("test"));
+        var train = ImageSource.OpenReadable(trainPath, skipUnreadable, output);
+        var test = ImageSource.OpenReadable(testPath, skipUnreadable, output);
         var classes = train.ClassNames.ToList();
         var unknown = test.Entries.FirstOrDefault(e => !classes.Contains(e.Label));
         if (unknown is not null) throw new InvalidDataException($"{unknown.Path}: label '{unknown.Label}' does not occur in the training set.");
@@ -63,7 +71,7 @@ internal static class EvaluateCommand
             report.AppendLine($"{train.Entries.Count} training and {test.Entries.Count} test images, {classes.Count} classes.").AppendLine();
             report.AppendLine("| metric | value |").AppendLine("|---|---|");
             foreach (var (metric, value) in rows) report.AppendLine($"| {metric} | {value.ToString("F3", CultureInfo.InvariantCulture)} |");
-            if (arguments.Text("out") is { } outPath)
+            if (outPath is not null)
             {
                 // The chart sits next to the report and is linked from it; R² below 0 is drawn as 0.
                 string chart = Path.ChangeExtension(outPath, ".png");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.ML;
 
 namespace SpatialPrediction.ML.Cli;
@@ -5,18 +6,22 @@ namespace SpatialPrediction.ML.Cli;
 /// <summary><c>export --model model.zip [--onnx backbone.onnx] [--safetensors backbone.safetensors]</c>.</summary>
 internal static class ExportCommand
 {
-    public const string Help = """
-        spatial-prediction export --model <model.zip> [--onnx <backbone.onnx>] [--safetensors <backbone.safetensors>]
-
-        Writes the model's backbone as ONNX (opset 17, input "Pixels" [batch, 3, S, S] RGB 0–255, output "Features") for
-        ONNX Runtime and other engines, and/or as safetensors (weights by name) for PyTorch.
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Create(TextWriter output)
     {
-        var arguments = CommandArguments.Parse("export", args, new HashSet<string> { "model", "onnx", "safetensors" }, new HashSet<string>());
-        string modelPath = arguments.Required("model");
-        string? onnx = arguments.Text("onnx"), safetensors = arguments.Text("safetensors");
+        var command = new Command("export",
+            "Writes the model's backbone as ONNX (opset 17, input \"Pixels\" [batch, 3, S, S] RGB 0–255, output \"Features\") for " +
+            "ONNX Runtime and other engines, and/or as safetensors (weights by name) for PyTorch.");
+        var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
+        var onnxOption = new Option<string>("--onnx") { HelpName = "backbone.onnx", Description = "Write the backbone as ONNX here." };
+        var safetensorsOption = new Option<string>("--safetensors") { HelpName = "backbone.safetensors", Description = "Write the backbone's weights as safetensors here." };
+        command.Options.Add(onnxOption);
+        command.Options.Add(safetensorsOption);
+        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(onnxOption), result.GetValue(safetensorsOption)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, string modelPath, string? onnx, string? safetensors)
+    {
         if (onnx is null && safetensors is null) throw new UsageException("'export' needs --onnx and/or --safetensors.");
         var featurizer = ModelFile.Featurizer(ModelFile.Load(new MLContext(1), modelPath), modelPath);
         try

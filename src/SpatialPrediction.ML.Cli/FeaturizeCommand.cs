@@ -1,41 +1,37 @@
-using System.Globalization;
+using System.CommandLine;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace SpatialPrediction.ML.Cli;
 
-/// <summary><c>featurize --model model.zip --data DIR|CSV --out features.csv</c>.</summary>
+/// <summary><c>featurize --model model.zip --data DIR|CSV --out features.parquet|features.csv [--format parquet|csv]</c>.</summary>
 internal static class FeaturizeCommand
 {
-    public const string Help = """
-        spatial-prediction featurize --model <model.zip> --data <folder|file.csv> --out <features.csv>
-
-        Writes one CSV row per image: path, label, then the features f0, f1, ... of the model's "Features" column.
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static Command Create(TextWriter output)
     {
-        var arguments = CommandArguments.Parse("featurize", args, new HashSet<string> { "model", "data", "out" }, new HashSet<string>());
-        string modelPath = arguments.Required("model"), outPath = arguments.Required("out");
-        var mlContext = new MLContext(1);
-        var model = ModelFile.Load(mlContext, modelPath);
-        var dataset = ImageSource.Open(arguments.Required("data"));
-        var transformed = model.Transform(dataset.ToDataView(mlContext));
-        var features = transformed.GetColumn<float[]>("Features").ToList();
-        string temporary = outPath + ".tmp";
-        using (var writer = new StreamWriter(temporary))
-        {
-            writer.WriteLine("path,label," + string.Join(",", Enumerable.Range(0, features.FirstOrDefault()?.Length ?? 0).Select(i => $"f{i}")));
-            for (int i = 0; i < features.Count; i++)
-            {
-                var entry = dataset.Entries[i];
-                writer.WriteLine($"{Quote(entry.Path)},{Quote(entry.Label)}," + string.Join(",", features[i].Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
-            }
-        }
-        File.Move(temporary, outPath, overwrite: true);
-        output.WriteLine($"Wrote {features.Count} rows of {features.FirstOrDefault()?.Length ?? 0} features to {outPath}.");
-        return CliApp.Done;
+        var command = new Command("featurize",
+            "Writes one row per image: path, label, then the features f0, f1, ... of the model's \"Features\" column, as Parquet " +
+            "(pandas, Spark, DuckDB, ML.NET's DataFrame read it) or CSV.");
+        var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
+        var data = CliApp.Required(command, "data", "folder|file.csv", "Images: one sub-folder per class, or a CSV of path,label.");
+        var outPath = CliApp.Required(command, "out", "features.parquet", "Where the features are written.");
+        var format = new Option<FeatureFileFormat?>("--format") { Description = "File format (default: from the extension of --out; Parquet unless it is .csv)." };
+        var skip = ImageSource.SkipOption();
+        command.Options.Add(format);
+        command.Options.Add(skip);
+        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(outPath)!,
+            result.GetValue(format) ?? FeatureFiles.FormatOf(result.GetValue(outPath)!), result.GetValue(skip)));
+        return command;
     }
 
-    private static string Quote(string text) => "\"" + text.Replace("\"", "\"\"") + "\"";
+    private static int Run(TextWriter output, string modelPath, string dataPath, string outPath, FeatureFileFormat format, bool skipUnreadable)
+    {
+        var mlContext = new MLContext(1);
+        var model = ModelFile.Load(mlContext, modelPath);
+        var dataset = ImageSource.OpenReadable(dataPath, skipUnreadable, output);
+        var features = model.Transform(dataset.ToDataView(mlContext)).GetColumn<float[]>("Features").ToList();
+        FeatureFiles.Write(outPath, format, dataset.Entries, features);
+        output.WriteLine($"Wrote {features.Count} rows of {features.FirstOrDefault()?.Length ?? 0} features to {outPath} ({format}).");
+        return CliApp.Done;
+    }
 }

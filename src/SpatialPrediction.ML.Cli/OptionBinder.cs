@@ -1,50 +1,106 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 
 namespace SpatialPrediction.ML.Cli;
 
 /// <summary>
-/// Maps every simple setting of an options object (numbers, booleans, enums, text; nullable ones too) onto a kebab-case
-/// command-line option, so the CLI offers every option of <see cref="SpatialPretrainOptions"/> (and, prefixed
-/// <c>sp-</c>, of <see cref="SpatialPredictionOptions"/>) without a list to keep in step by hand.
+/// Offers every simple setting of an options object (numbers, booleans, enums, text; nullable ones too) as a typed
+/// kebab-case System.CommandLine option, described by the property's XML documentation and its default, so the CLI
+/// covers every option of <see cref="SpatialPretrainOptions"/> (and, prefixed <c>sp-</c>, of
+/// <see cref="SpatialPredictionOptions"/>) without a list to keep in step by hand.
 /// </summary>
-internal static partial class OptionBinder
+internal sealed partial class OptionBinder
 {
-    /// <summary>Option name → (property, default value as text) for the settable simple properties of <paramref name="type"/>.</summary>
-    public static Dictionary<string, PropertyInfo> Options(Type type, string prefix, ISet<string> excluded)
-        => type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanWrite && IsSimple(p.PropertyType) && !excluded.Contains(p.Name))
-            .ToDictionary(p => prefix + Kebab(p.Name), p => p, StringComparer.Ordinal);
+    private readonly List<(Option Option, PropertyInfo Property)> bound = new();
 
-    /// <summary>Sets the properties named in <paramref name="arguments"/> on <paramref name="target"/>.</summary>
-    public static void Bind(object target, Dictionary<string, PropertyInfo> options, CommandArguments arguments)
+    /// <summary>One option per settable simple property of <paramref name="defaults"/>' type, except <paramref name="excluded"/>.</summary>
+    public OptionBinder(object defaults, string prefix, ISet<string> excluded)
     {
-        foreach (var (name, text) in arguments.All)
+        var type = defaults.GetType();
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                     .Where(p => p.CanWrite && IsSimple(p.PropertyType) && !excluded.Contains(p.Name)).OrderBy(p => p.Name, StringComparer.Ordinal))
         {
-            if (!options.TryGetValue(name, out var property)) continue;
-            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            property.SetValue(target, CommandArguments.Convert(name, text, type));
+            var valueType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            string name = "--" + prefix + Kebab(property.Name);
+            var option = (Option)Activator.CreateInstance(typeof(Option<>).MakeGenericType(valueType), name, Array.Empty<string>())!;
+            object? value = property.GetValue(defaults);
+            string shown = value is null ? "automatic" : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+            option.Description = $"{Summary(property)} (default {shown})".TrimStart();
+            if (valueType.IsEnum)
+            {
+                option.HelpName = string.Join("|", Enum.GetNames(valueType));
+                SetEnumParser(option, valueType, name);
+            }
+            bound.Add((option, property));
         }
     }
 
-    /// <summary>"--name (type, default value)" lines for the help text.</summary>
-    public static IEnumerable<string> Describe(object defaults, Dictionary<string, PropertyInfo> options)
-        => options.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o =>
+    public IEnumerable<Option> Options => bound.Select(b => b.Option);
+
+    /// <summary>Sets the properties whose options were given on the command line.</summary>
+    public void Bind(object target, ParseResult result)
+    {
+        foreach (var (option, property) in bound)
         {
-            var type = Nullable.GetUnderlyingType(o.Value.PropertyType) ?? o.Value.PropertyType;
-            string kind = type.IsEnum ? string.Join("|", Enum.GetNames(type)) : type.Name.ToLowerInvariant();
-            object? value = o.Value.GetValue(defaults);
-            return $"  --{o.Key,-28} {kind} (default {(value is null ? "automatic" : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture))})";
-        });
+            if (result.GetResult(option) is not { Implicit: false } given) continue;
+            property.SetValue(target, given.GetValueOrDefault<object>());
+        }
+    }
+
+    /// <summary>Enums by name, case-insensitive, and an error that lists the names (numbers are not names).</summary>
+    private static void SetEnumParser(Option option, Type enumType, string name)
+    {
+        var method = typeof(OptionBinder).GetMethod(nameof(EnumParser), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(enumType);
+        method.Invoke(null, new object[] { option, name });
+    }
+
+    private static void EnumParser<T>(Option<T> option, string name) where T : struct, Enum
+        => option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (!text.All(char.IsAsciiDigit) && Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value)) return value;
+            result.AddError($"{name} '{text}' is not one of {string.Join(", ", Enum.GetNames<T>())}.");
+            return default;
+        };
 
     private static bool IsSimple(Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(double) || type == typeof(float);
+        return type.IsPrimitive || type.IsEnum || type == typeof(string);
     }
+
+    /// <summary>The first sentence of the property's XML documentation, when the documentation file ships with the library.</summary>
+    private static string Summary(PropertyInfo property)
+    {
+        var members = Documentation.Value;
+        if (members is null) return "";
+        string key = $"P:{property.DeclaringType!.FullName}.{property.Name}";
+        if (!members.TryGetValue(key, out var summary)) return "";
+        string text = WhiteSpace().Replace(summary, " ").Trim();
+        int end = text.IndexOf(". ", StringComparison.Ordinal);
+        return end > 0 ? text[..(end + 1)] : text;
+    }
+
+    private static readonly Lazy<Dictionary<string, string>?> Documentation = new(() =>
+    {
+        string path = Path.ChangeExtension(typeof(SpatialPretrainOptions).Assembly.Location, ".xml");
+        if (!File.Exists(path)) return null;
+        return XDocument.Load(path).Descendants("member")
+            .Where(m => m.Element("summary") is not null)
+            .ToDictionary(m => (string)m.Attribute("name")!, m => string.Concat(m.Element("summary")!.Nodes().Select(n => n is XElement e
+                ? (string?)e.Attribute("cref")?.Value.Split('.').Last() ?? (string?)e.Attribute("langword") ?? e.Value
+                : n.ToString())));
+    });
 
     private static string Kebab(string name) => UpperCase().Replace(name, m => (m.Index > 0 ? "-" : "") + m.Value.ToLowerInvariant());
 
     [GeneratedRegex("[A-Z]")]
     private static partial Regex UpperCase();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
 }

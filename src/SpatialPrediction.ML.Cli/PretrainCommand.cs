@@ -1,5 +1,5 @@
+using System.CommandLine;
 using Microsoft.ML;
-using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
@@ -13,63 +13,59 @@ internal static class PretrainCommand
         nameof(SpatialPretrainOptions.PixelWidth), nameof(SpatialPretrainOptions.CheckpointDirectory),
     };
 
-    private static Dictionary<string, System.Reflection.PropertyInfo> Options() => OptionBinder.Options(typeof(SpatialPretrainOptions), "", NotOnTheCommandLine);
-    private static Dictionary<string, System.Reflection.PropertyInfo> SpatialOptions() => OptionBinder.Options(typeof(SpatialPredictionOptions), "sp-", new HashSet<string>());
-
-    public static string Help() => string.Join(Environment.NewLine, new[]
+    public static Command Create(TextWriter output, CancellationToken cancellation)
     {
-        "spatial-prediction pretrain --data <folder|file.csv> --out <model.zip> [options]",
-        "",
-        "Trains a featuriser with Spatial Prediction on the images (labels are not used) and saves it as an ML.NET model zip.",
-        "Checkpoints go to <model.zip>.checkpoints/; Ctrl+C stops after the current step, and --resume continues from there.",
-        "",
-        "  --data <folder|file.csv>       images: one sub-folder per class, or a CSV of path,label",
-        "  --out <model.zip>              where the model is written",
-        "  --resume                       continue the run whose checkpoint is in <model.zip>.checkpoints/",
-        "  --imagenet                     start from ML.NET's ImageNet ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18)",
-        "",
-        "Options of SpatialPretrainOptions:",
-    }.Concat(OptionBinder.Describe(new SpatialPretrainOptions(), Options()))
-     .Append("")
-     .Append("Options of SpatialPredictionOptions (prefix sp-):")
-     .Concat(OptionBinder.Describe(new SpatialPredictionOptions(), SpatialOptions())));
+        var command = new Command("pretrain",
+            "Trains a featuriser with Spatial Prediction on the images (labels are not used) and saves it as an ML.NET model zip. " +
+            "Checkpoints go to <model.zip>.checkpoints/; Ctrl+C stops after the current step, and --resume continues from there.");
+        var data = CliApp.Required(command, "data", "folder|file.csv", "Images: one sub-folder per class, or a CSV of path,label.");
+        var model = CliApp.Required(command, "out", "model.zip", "Where the model is written.");
+        var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in <model.zip>.checkpoints/." };
+        var imageNet = new Option<bool>("--imagenet") { Description = "Start from ML.NET's ImageNet ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18)." };
+        command.Options.Add(resume);
+        command.Options.Add(imageNet);
+        var options = new OptionBinder(new SpatialPretrainOptions(), "", NotOnTheCommandLine);
+        var spatial = new OptionBinder(new SpatialPredictionOptions(), "sp-", new HashSet<string>());
+        foreach (var option in options.Options.Concat(spatial.Options)) command.Options.Add(option);
+        command.SetAction(result => Run(result, output, cancellation, result.GetValue(data)!, result.GetValue(model)!,
+            result.GetValue(resume), result.GetValue(imageNet), options, spatial));
+        return command;
+    }
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken cancellation)
+    private static int Run(ParseResult result, TextWriter output, CancellationToken cancellation, string data, string model, bool resume, bool startFromImageNet,
+        OptionBinder options, OptionBinder spatial)
     {
-        var options = Options();
-        var spatial = SpatialOptions();
-        var arguments = CommandArguments.Parse("pretrain", args,
-            options.Keys.Concat(spatial.Keys).Concat(new[] { "data", "out" }).ToHashSet(), new HashSet<string> { "resume", "imagenet" });
-        string data = arguments.Required("data"), model = arguments.Required("out");
         string checkpoints = model + ".checkpoints";
         bool hasCheckpoint = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.ckpt").Any();
-        if (hasCheckpoint && !arguments.Has("resume"))
+        if (hasCheckpoint && !resume)
             throw new UsageException($"{checkpoints} holds the checkpoint of an earlier run: pass --resume to continue it, or delete the folder to start over.");
-        if (!hasCheckpoint && arguments.Has("resume"))
+        if (!hasCheckpoint && resume)
             throw new UsageException($"--resume: there is no checkpoint in {checkpoints}.");
 
         var settings = new SpatialPretrainOptions();
-        OptionBinder.Bind(settings, options, arguments);
-        OptionBinder.Bind(settings.SpatialPrediction, spatial, arguments);
-        using var imageNet = arguments.Has("imagenet") ? SpatialBackbone.ImageNetResNet18() : null;
+        options.Bind(settings, result);
+        spatial.Bind(settings.SpatialPrediction, result);
+        using var imageNet = startFromImageNet ? SpatialBackbone.ImageNetResNet18() : null;
         settings.InitialBackbone = imageNet;
         settings.CheckpointDirectory = checkpoints;
         settings.CancellationToken = cancellation;
-        var progress = new ConsoleProgressBar(ReferenceEquals(output, Console.Out) ? null : output);
-        settings.Progress = progress;
 
         var mlContext = new MLContext(settings.Seed);
         var dataset = ImageSource.Open(data);
         output.WriteLine($"{dataset.Entries.Count} images in {dataset.ClassNames.Count} classes from {data}; {settings.Framework} + SP ({(settings.SpatialPrediction.Enabled ? "on" : "off")}), {settings.Backbone}, {settings.Epochs} epochs.");
         var view = dataset.ToDataView(mlContext);
-        var featurizer = mlContext.Transforms.SpatialPretrain(settings).Fit(view);
-        progress.Finish();
+        SpatialFeaturizerTransformer featurizer;
+        using (var progress = new ConsoleProgressBar(ReferenceEquals(output, Console.Out) ? null : output))
+        {
+            settings.Progress = progress;
+            featurizer = mlContext.Transforms.SpatialPretrain(settings).Fit(view);
+        }
         try
         {
             mlContext.Model.Save(featurizer, view.Schema, model);
             var history = featurizer.TrainingHistory!;
             if (history.SkippedRows.Count > 0)
-                output.WriteLine($"Skipped {history.SkippedRows.Count} unreadable image(s): {string.Join("; ", history.SkippedRows.Take(5))}{(history.SkippedRows.Count > 5 ? "; ..." : "")}");
+                output.WriteLine($"Skipped {history.SkippedRows.Count} unreadable image(s): {string.Join("; ", history.SkippedRows)}");
             output.WriteLine($"Saved {model}: {featurizer.Backbone.Kind}, {featurizer.Backbone.FeatureDimension} features, {history.Steps.Count} steps in {history.Elapsed.TotalSeconds:F0} s.");
             return CliApp.Done;
         }

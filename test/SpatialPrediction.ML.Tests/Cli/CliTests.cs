@@ -47,7 +47,7 @@ public class CliTests : TemporaryFolderTest
         missing.Code.Should().Be(CliApp.Usage);
         missing.Error.Should().Contain("nowhere: no such folder or CSV file");
         Run("pretrain", "--data", Images(), "--out", "m.zip", "--framework", "SimCLRv2").Error.Should().Contain("--framework 'SimCLRv2' is not one of None, SimClr, MoCoV3, Byol, Dino");
-        Run("pretrain", "--data", Images(), "--out", "m.zip", "--epoch", "2").Error.Should().Contain("Did you mean --epochs?");
+        Run("pretrain", "--data", Images(), "--out", "m.zip", "--epoch", "2").Error.Should().Contain("'--epoch' was not matched. Did you mean").And.Contain("--epochs");
         Run("pretrain", "--data", Images()).Error.Should().Contain("'pretrain' needs --out");
         Run("export", "--model", Path.Combine(Folder, "none.zip"), "--onnx", "x.onnx").Error.Should().Contain("no such model file");
     }
@@ -67,6 +67,62 @@ public class CliTests : TemporaryFolderTest
         strict.Error.Should().Contain("broken.png").And.Contain("not a readable image");
         skipping.Code.Should().Be(CliApp.Done, skipping.Error);
         skipping.Output.Should().Contain("Skipped 1 unreadable image(s)").And.Contain("broken.png");
+    }
+
+    [Test]
+    public void Featurize_and_evaluate_name_every_unreadable_file_or_skip_them_with_a_bare_flag()
+    {
+        string data = Images(4), model = Path.Combine(Folder, "model.zip"), features = Path.Combine(Folder, "features.parquet");
+        Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray()).Code.Should().Be(CliApp.Done);
+        Write(Path.Combine(data, "spots", "broken.png"), "not an image"u8.ToArray());
+        Write(Path.Combine(data, "stripes", "empty.png"), Array.Empty<byte>());
+
+        var strict = Run("featurize", "--model", model, "--data", data, "--out", features);
+        var skipping = Run("featurize", "--model", model, "--data", data, "--out", features, "--skip-unreadable-images");
+        var evaluate = Run("evaluate", "--model", model, "--train", data, "--test", data, "--skip-unreadable-images");
+
+        strict.Code.Should().Be(CliApp.Failed);
+        strict.Error.Should().Contain("2 unreadable image(s)").And.Contain("broken.png").And.Contain("empty.png");
+        skipping.Code.Should().Be(CliApp.Done, skipping.Error);
+        skipping.Output.Should().Contain("Skipped 2 unreadable image(s)").And.Contain("Wrote 8 rows");
+        evaluate.Code.Should().Be(CliApp.Done, evaluate.Error);
+        evaluate.Output.Should().Contain("| linear probe accuracy |");
+    }
+
+    [Test]
+    public void Featurize_writes_Parquet_that_reads_back_equal_to_the_CSV()
+    {
+        string data = Images(4), model = Path.Combine(Folder, "model.zip");
+        string parquet = Path.Combine(Folder, "features.parquet"), csv = Path.Combine(Folder, "features.csv");
+        Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray()).Code.Should().Be(CliApp.Done);
+
+        Run("featurize", "--model", model, "--data", data, "--out", parquet).Code.Should().Be(CliApp.Done);
+        Run("featurize", "--model", model, "--data", data, "--out", csv).Code.Should().Be(CliApp.Done);
+
+        var (paths, labels, values) = FeatureFiles.ReadParquetAsync(parquet).GetAwaiter().GetResult();
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToArray();
+        paths.Should().HaveCount(8);
+        values.Should().AllSatisfy(v => v.Should().HaveCount(32));
+        for (int r = 0; r < rows.Length; r++)
+        {
+            paths[r].Should().Be(rows[r][0].Trim('"'));
+            labels[r].Should().Be(rows[r][1].Trim('"'));
+            values[r].Should().Equal(rows[r].Skip(2).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)), "every feature, bit for bit");
+        }
+        File.Exists(parquet + ".tmp").Should().BeFalse();
+    }
+
+    [Test]
+    public void Options_complete_on_tab_and_arguments_come_from_response_files()
+    {
+        var completion = Run("[suggest:14]", "pretrain --epo");
+        string responseFile = Path.Combine(Folder, "args.rsp");
+        File.WriteAllLines(responseFile, new[] { "--data", Path.Combine(Folder, "nowhere"), "--out", Path.Combine(Folder, "m.zip") });
+        var fromFile = Run("pretrain", "@" + responseFile);
+
+        completion.Output.Split('\n', StringSplitOptions.TrimEntries).Should().Contain("--epochs");
+        fromFile.Code.Should().Be(CliApp.Usage);
+        fromFile.Error.Should().Contain("nowhere: no such folder or CSV file", "the options were read from the file");
     }
 
     [Test]
