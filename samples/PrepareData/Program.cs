@@ -1,7 +1,7 @@
 // Prepares real image data outside the repository (never commit it). Usage:
 //   dotnet run -c Release --project samples/PrepareData -- emoji|photos [--out DIR]
 // Default DIR: $XDG_CACHE_HOME/spatial-prediction/data (else ~/.cache/spatial-prediction/data).
-using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.ExperimentData;
 
 string mode = args.Length > 0 ? args[0] : "emoji";
 int outIndex = Array.IndexOf(args, "--out");

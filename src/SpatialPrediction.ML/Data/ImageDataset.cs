@@ -1,3 +1,4 @@
+using CsvHelper;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -75,15 +76,17 @@ public sealed class ImageDataset
     {
         if (!File.Exists(csvPath)) throw new FileNotFoundException($"CSV file '{csvPath}' does not exist.", csvPath);
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(csvPath))!;
-        var lines = File.ReadAllLines(csvPath);
         var entries = new List<ImageEntry>();
-        for (int i = 1; i < lines.Length; i++)
+        using (var reader = CsvReader.FromFile(csvPath, new CsvReaderOptions { Separator = ',', HasHeader = true, TrimWhitespace = true, TrackLineNumbers = true }))
         {
-            if (string.IsNullOrWhiteSpace(lines[i])) continue;
-            var fields = CsvLine.Split(lines[i]).Select(f => f.Trim()).ToList();
-            if (fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
-                throw new InvalidDataException($"{csvPath}, line {i + 1}: expected two non-empty fields 'path,label', found {fields.Count} field(s): \"{lines[i]}\".");
-            entries.Add(new ImageEntry(System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, fields[0])), fields[1]));
+            _ = reader.Headers;
+            while (reader.Read())
+            {
+                var fields = Enumerable.Range(0, reader.FieldCount).Select(reader.GetString).ToList();
+                if (fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
+                    throw new InvalidDataException($"{csvPath}, line {reader.LineNumber}: expected two non-empty fields 'path,label', found {fields.Count} field(s): \"{string.Join(",", fields)}\".");
+                entries.Add(new ImageEntry(System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, fields[0])), fields[1]));
+            }
         }
         if (entries.Count == 0) throw new InvalidDataException($"{csvPath} has no rows after its header.");
         return new ImageDataset(entries);

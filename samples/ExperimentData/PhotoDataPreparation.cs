@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SpatialPrediction.ML.Data;
+namespace SpatialPrediction.ML.ExperimentData;
 
 /// <summary>
 /// Prepares natural photographs for the spatial tests on real photos from two Debian packages: <c>python3-skimage</c>

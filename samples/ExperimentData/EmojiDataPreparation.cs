@@ -1,9 +1,10 @@
 using System.Diagnostics;
+using CsvHelper;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
 
-namespace SpatialPrediction.ML.Data;
+namespace SpatialPrediction.ML.ExperimentData;
 
 /// <summary>One drawing style of emoji on the npm registry: an emoji-datasource package, or OpenMoji.</summary>
 /// <param name="Style">Style name as the package spells it ("google", "twitter", "openmoji").</param>
@@ -120,7 +121,7 @@ public static class EmojiDataPreparation
         }
         if (metadata is null) throw new InvalidDataException($"{tarball}: no package/data/openmoji.csv inside; is this the openmoji package?");
 
-        var lines = metadata.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).Select(l => CsvLine.Split(l).ToArray()).ToList();
+        var lines = ReadCsv(metadata);
         var header = lines[0];
         int Column(string name) => Array.IndexOf(header, name) is var i and >= 0
             ? i : throw new InvalidDataException($"{tarball}: data/openmoji.csv has no '{name}' column (columns: {string.Join(", ", header)}).");
@@ -147,8 +148,17 @@ public static class EmojiDataPreparation
         }
         if (skipped.Count > 0) File.WriteAllLines(Path.Combine(outputFolder, $"SKIPPED-{source.Style}.txt"), skipped);
         return WriteSplits(source, rows, outputFolder, "Metadata: CC-BY-SA 4.0 (OpenMoji). Drawings rendered from SVG at " +
-            $"{ImageSize} px by SpatialPrediction.ML's SvgRasterizer ({skipped.Count} drawings outside its SVG subset skipped).",
+            $"{ImageSize} px with Svg.Skia ({skipped.Count} drawings it could not draw skipped).",
             "skin-tone variants, components and OpenMoji's extras left out");
+    }
+
+    /// <summary>Every record of a CSV document, header first (RFC 4180: quoted fields, doubled quotes), blank lines left out.</summary>
+    private static List<string[]> ReadCsv(string text)
+    {
+        using var reader = CsvReader.FromText(text, new CsvReaderOptions { Separator = ',', HasHeader = true });
+        var records = new List<string[]> { reader.Headers.ToArray() };
+        while (reader.Read()) records.Add(Enumerable.Range(0, reader.FieldCount).Select(reader.GetString).ToArray());
+        return records;
     }
 
     /// <summary>"smileys-emotion" → "Smileys &amp; Emotion": emoji-datasource's spelling of the same Unicode group.</summary>

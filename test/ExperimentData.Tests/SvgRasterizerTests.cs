@@ -1,7 +1,7 @@
 using SkiaSharp;
-using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.ExperimentData;
 
-namespace SpatialPrediction.ML.Tests.Data;
+namespace SpatialPrediction.ML.ExperimentData.Tests;
 
 public class SvgRasterizerTests
 {
@@ -40,25 +40,43 @@ public class SvgRasterizerTests
     [Test]
     public void Svg_transform_lists_compose_left_to_right()
     {
-        var matrix = SvgRasterizer.ParseTransform("translate(10,0) rotate(90)", "t");
+        // rotate(90) first maps the 10×2 bar at the origin onto x ∈ [−2, 0], y ∈ [0, 10]; translate(20 5) then moves it.
+        using var bitmap = Render("<rect x=\"0\" y=\"0\" width=\"10\" height=\"2\" fill=\"#000\" transform=\"translate(20 5) rotate(90)\"/>");
 
-        var point = matrix.MapPoint(1, 0);
-
-        point.X.Should().BeApproximately(10, 1e-4f, "rotate first: (1,0) → (0,1), then translate by 10");
-        point.Y.Should().BeApproximately(1, 1e-4f);
+        bitmap.GetPixel(19, 10).Alpha.Should().Be(255);
+        bitmap.GetPixel(25, 6).Alpha.Should().Be(0, "translating first would have put the bar here");
     }
 
     [Test]
-    public void Unsupported_or_malformed_input_is_rejected_with_the_file_named()
+    public void Gradients_and_css_styles_are_drawn()
     {
-        var gradient = () => SvgRasterizer.RenderPng("<svg viewBox=\"0 0 4 4\"><linearGradient/></svg>", 8, "a.svg");
-        var css = () => SvgRasterizer.RenderPng("<svg viewBox=\"0 0 4 4\"><rect style=\"fill:red\"/></svg>", 8, "b.svg");
+        using var bitmap = Render("<defs><linearGradient id=\"g\"><stop offset=\"0\" stop-color=\"#f00\"/><stop offset=\"1\" stop-color=\"#00f\"/></linearGradient></defs>" +
+                                  "<rect x=\"0\" y=\"0\" width=\"40\" height=\"20\" fill=\"url(#g)\"/><rect x=\"0\" y=\"20\" width=\"40\" height=\"20\" style=\"fill:#0f0\"/>");
+
+        bitmap.GetPixel(1, 5).Red.Should().BeGreaterThan(200);
+        bitmap.GetPixel(38, 5).Blue.Should().BeGreaterThan(200);
+        bitmap.GetPixel(20, 30).Should().Be(new SKColor(0, 255, 0, 255));
+    }
+
+    [Test]
+    public void A_wide_view_box_is_scaled_to_fit_and_centred()
+    {
+        using var bitmap = SKBitmap.Decode(SvgRasterizer.RenderPng("<svg viewBox=\"0 0 80 40\" xmlns=\"http://www.w3.org/2000/svg\"><rect width=\"80\" height=\"40\" fill=\"#000\"/></svg>", 40));
+
+        bitmap.GetPixel(20, 20).Alpha.Should().Be(255);
+        bitmap.GetPixel(20, 5).Alpha.Should().Be(0, "the 2:1 drawing fills the middle half");
+        bitmap.GetPixel(20, 35).Alpha.Should().Be(0);
+    }
+
+    [Test]
+    public void Malformed_or_non_svg_input_is_rejected_with_the_file_named()
+    {
         var broken = () => SvgRasterizer.RenderPng("<svg viewBox=\"0 0 4 4\"><rect", 8, "c.svg");
         var notSvg = () => SvgRasterizer.RenderPng("<html/>", 8, "d.svg");
+        var badSize = () => SvgRasterizer.RenderPng("<svg/>", 0, "f.svg");
 
-        gradient.Should().Throw<NotSupportedException>().WithMessage("a.svg*linearGradient*");
-        css.Should().Throw<NotSupportedException>().WithMessage("b.svg*style*");
         broken.Should().Throw<InvalidDataException>().WithMessage("c.svg*not well-formed*");
-        notSvg.Should().Throw<InvalidDataException>().WithMessage("d.svg*expected <svg>*");
+        notSvg.Should().Throw<InvalidDataException>().WithMessage("d.svg*<html>, not <svg>*");
+        badSize.Should().Throw<ArgumentOutOfRangeException>();
     }
 }

@@ -1,6 +1,6 @@
-using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.ExperimentData;
 
-namespace SpatialPrediction.ML.Tests.Data;
+namespace SpatialPrediction.ML.ExperimentData.Tests;
 
 public class PhotoDataPreparationTests : TemporaryFolderTest
 {

@@ -1,9 +1,9 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.ExperimentData;
 
-namespace SpatialPrediction.ML.Tests.Data;
+namespace SpatialPrediction.ML.ExperimentData.Tests;
 
 public class EmojiDataPreparationTests : TemporaryFolderTest
 {
