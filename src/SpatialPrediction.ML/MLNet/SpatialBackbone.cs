@@ -355,6 +355,15 @@ public sealed class SpatialBackbone : IDisposable
         }
     }
 
+    /// <summary>A copy of this backbone (weights, statistics, description) on <paramref name="device"/>.</summary>
+    internal SpatialBackbone CopyTo(Device device)
+    {
+        using var buffer = new MemoryStream();
+        Save(buffer);
+        buffer.Position = 0;
+        return Load(buffer, device);
+    }
+
     /// <summary>Releases the native weights.</summary>
     public void Dispose()
     {

@@ -10,9 +10,11 @@ namespace SpatialPrediction.ML;
 public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTransformer>
 {
     private readonly SpatialFeaturizeOptions options;
+    private readonly TorchSharp.torch.Device device;
 
-    internal SpatialFeaturizeEstimator(SpatialBackbone backbone, SpatialFeaturizeOptions options)
+    internal SpatialFeaturizeEstimator(SpatialBackbone backbone, SpatialFeaturizeOptions options, TorchSharp.torch.Device device)
     {
+        this.device = device;
         Backbone = backbone ?? throw new ArgumentNullException(nameof(backbone));
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
@@ -32,11 +34,16 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
     }
 
     /// <summary>Checks the input column and returns the featuriser.</summary>
-    /// <remarks>The featuriser uses this estimator's <see cref="SpatialBackbone"/> itself, not a copy: disposing it releases the backbone.</remarks>
+    /// <remarks>
+    /// The featuriser uses this estimator's <see cref="SpatialBackbone"/> itself, not a copy, when the backbone is on the
+    /// device the MLContext asks for (disposing the featuriser then releases the backbone); otherwise it featurises with
+    /// a copy on that device, which it owns.
+    /// </remarks>
     public SpatialFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new SpatialFeaturizerTransformer(Backbone, options.InputColumnName, options.OutputColumnName,
+        var backbone = Backbone.Device.type == device.type && Backbone.Device.index == device.index ? Backbone : Backbone.CopyTo(device);
+        var transformer = new SpatialFeaturizerTransformer(backbone, options.InputColumnName, options.OutputColumnName,
             options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName);
         transformer.GetOutputSchema(input.Schema);
         return transformer;

@@ -61,7 +61,10 @@ public static class SpatialPredictionCatalog
     public static SpatialFeaturizeEstimator SpatialFeaturize(this TransformsCatalog catalog, SpatialBackbone backbone, SpatialFeaturizeOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new SpatialFeaturizeEstimator(backbone, options);
+        var environment = CatalogEnvironment.Find(catalog);
+        // The same device rule as pretraining: MLContext.GpuDeviceId asks for CUDA, FallbackToCpu decides if its absence is an error.
+        var device = SpatialPrediction.ML.Training.TrainingDevice.Resolve(null, environment.GpuDeviceId, environment.FallbackToCpu);
+        return new SpatialFeaturizeEstimator(backbone, options, device);
     }
 
     /// <summary>

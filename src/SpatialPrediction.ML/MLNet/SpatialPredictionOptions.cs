@@ -10,12 +10,17 @@ public sealed class SpatialPredictionOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// λ, the weight of the SP loss added to the host loss. Default 1: on the emoji validation split (SimCLR, 3 seeds)
-    /// the cost to style shift grew with λ (Twitter −0.14 at λ = 4, −0.04 at 1, 0.00 at 0.25) and so did the gain in
-    /// patch-pair R² (+0.14, +0.07, +0.02); λ = 4 also had 97 % of its steps clipped. With <see cref="ProjectorWidth"/>
-    /// 256, λ = 1 kept its R² gain at a third of its Twitter cost (samples/SpatialBenchmarks/results/sp-ablation/).
+    /// λ, the weight of the SP loss added to the host loss; null (default) takes the host's measured default,
+    /// <see cref="DefaultWeight"/>: 1 for SimCLR (and MoCo v3, BYOL and SP alone, which were not tuned separately) and
+    /// 0.25 for DINO. On the emoji validation split (3 seeds) SP's cost to style shift grew with the ratio of its
+    /// gradient to the host's at the backbone, and so did its patch-pair R² gain; SimCLR at λ = 1 and DINO at λ = 0.25
+    /// both sit at a ratio of about 0.25, where SP costs nothing measurable (samples/SpatialBenchmarks/results/sp-ablation/).
+    /// DINO's own loss gives small gradients, so λ = 1 there reaches a ratio of 1.1 and costs the Twitter shift.
     /// </summary>
-    public float Weight { get; set; } = 1f;
+    public float? Weight { get; set; }
+
+    /// <summary>The λ a null <see cref="Weight"/> stands for with <paramref name="framework"/> as the host.</summary>
+    public static float DefaultWeight(Objectives.SslFramework framework) => framework == Objectives.SslFramework.Dino ? 0.25f : 1f;
 
     /// <summary>
     /// Fraction of the training steps over which λ rises linearly from 0 to <see cref="Weight"/>, so the randomly
@@ -86,7 +91,7 @@ public sealed class SpatialPredictionOptions
 
     internal SpatialPredictionSettings ToSettings()
     {
-        if (Weight < 0 || !float.IsFinite(Weight))
+        if (Weight is { } weight && (weight < 0 || !float.IsFinite(weight)))
             throw new ArgumentOutOfRangeException(nameof(Weight), Weight, "SpatialPrediction.Weight must be a finite number >= 0.");
         if (!(WeightWarmupFraction >= 0 && WeightWarmupFraction <= 1))
             throw new ArgumentOutOfRangeException(nameof(WeightWarmupFraction), WeightWarmupFraction, "SpatialPrediction.WeightWarmupFraction must be in [0, 1].");

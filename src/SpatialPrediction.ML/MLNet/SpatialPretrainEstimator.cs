@@ -12,12 +12,14 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
 {
     private const string Component = "SpatialPretrain";
     private readonly CatalogEnvironment context;
+    private readonly PretrainingSettings settings;
 
     internal SpatialPretrainEstimator(CatalogEnvironment context, SpatialPretrainOptions options)
     {
         this.context = context;
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        options.ToSettings(); // fail at construction, not after a long data read
+        // Validated once, here, so a mistake fails before a long data read; Fit trains with these settings.
+        settings = options.ToSettings();
     }
 
     /// <summary>The options this estimator trains with.</summary>
@@ -39,7 +41,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         ArgumentNullException.ThrowIfNull(input);
         var (log, isCanceled, channel) = context.StartRun(Component);
         using var _ = channel;
-        var settings = Options.ToSettings() with { Log = log, IsCanceled = isCanceled };
+        var settings = this.settings with { Log = log, IsCanceled = isCanceled };
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
@@ -49,8 +51,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
             throw new ArgumentException(skipped is { Count: > 0 }
                 ? $"{Component}: all {skipped.Count} rows were unreadable and skipped; there is nothing to train on. First: {skipped[0]}"
                 : $"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
-        var result = SpatialPretrainer.Train(images, settings, device);
-        result.History.SkippedRows = skipped ?? new List<string>();
+        var result = SpatialPretrainer.Train(images, settings, device, skipped);
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,

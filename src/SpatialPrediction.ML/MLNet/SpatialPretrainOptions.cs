@@ -238,7 +238,7 @@ public sealed class SpatialPretrainOptions
             LocalCrops = LocalCrops,
             LocalCropSize = LocalCropSize,
             SpatialPredictionEnabled = spatial.Enabled,
-            SpatialPredictionWeight = spatial.Weight,
+            SpatialPredictionWeight = spatial.Weight ?? SpatialPredictionOptions.DefaultWeight(Framework),
             SpatialPredictionWarmupFraction = spatial.WeightWarmupFraction,
             FeaturizationImageSize = FeaturizationImageSize,
             FrozenStages = FrozenStages,

@@ -20,8 +20,6 @@ public sealed class ByolObjective : MomentumObjective
     {
     }
 
-    /// <inheritdoc />
-    public override SslFramework Framework => SslFramework.Byol;
 
     /// <inheritdoc />
     protected override Tensor CrossViewLoss(Tensor[] predictions, Tensor[] targets)

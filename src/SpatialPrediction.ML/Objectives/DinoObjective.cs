@@ -41,8 +41,6 @@ public sealed class DinoObjective : HostObjective
     public Tensor Center => center;
 
     /// <inheritdoc />
-    public override SslFramework Framework => SslFramework.Dino;
-    /// <inheritdoc />
     public override double? DefaultTeacherMomentum => 0.99;
 
     /// <inheritdoc />

@@ -18,9 +18,6 @@ public abstract class HostObjective : nn.Module
     /// <summary>Creates the module.</summary>
     protected HostObjective(string name) : base(name) { }
 
-    /// <summary>Which framework this is.</summary>
-    public abstract SslFramework Framework { get; }
-
     /// <summary>The views this objective trains on, for a batch of images [B, 3, H, W] in [0, 1].</summary>
     public abstract ViewSet MakeViews(Tensor images, Random random);
 

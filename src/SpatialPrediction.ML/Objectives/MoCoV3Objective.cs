@@ -23,8 +23,6 @@ public sealed class MoCoV3Objective : MomentumObjective
     /// <summary>The contrastive loss.</summary>
     public InfoNceLoss ContrastiveLoss { get; } = new();
 
-    /// <inheritdoc />
-    public override SslFramework Framework => SslFramework.MoCoV3;
 
     /// <inheritdoc />
     protected override Tensor CrossViewLoss(Tensor[] queries, Tensor[] keys)

@@ -28,8 +28,6 @@ public sealed class SimClrObjective : HostObjective
     /// <summary>The contrastive loss.</summary>
     public NtXentLoss ContrastiveLoss { get; }
 
-    /// <inheritdoc />
-    public override SslFramework Framework => SslFramework.SimClr;
 
     /// <inheritdoc />
     public override ViewSet MakeViews(Tensor images, Random random) => new(Views.Make(images, random));

@@ -16,25 +16,29 @@ public sealed record StepRecord(int Step, int Epoch, float HostLoss, float Spati
     float SpatialWeight = float.NaN, float HostGradientNorm = float.NaN, float SpatialGradientNorm = float.NaN, float GradientNorm = float.NaN,
     bool Clipped = false);
 
-/// <summary>What a pretraining run did: per-step losses, SP validation loss before and after, and speed.</summary>
+/// <summary>What a pretraining run did: per-step losses, SP validation loss before and after, and speed. Read-only to users: the run writes it.</summary>
 public sealed class PretrainingHistory
 {
+    private readonly List<StepRecord> steps = new();
+
     /// <summary>Every step, in order.</summary>
-    public List<StepRecord> Steps { get; } = new();
+    public IReadOnlyList<StepRecord> Steps => steps;
     /// <summary>SP loss on held-out images before training (randomly initialised head and backbone); NaN without a validation split.</summary>
-    public float SpatialValidationLossBefore { get; set; } = float.NaN;
+    public float SpatialValidationLossBefore { get; internal set; } = float.NaN;
     /// <summary>SP loss on the same held-out pairs after training; NaN without a validation split.</summary>
-    public float SpatialValidationLossAfter { get; set; } = float.NaN;
+    public float SpatialValidationLossAfter { get; internal set; } = float.NaN;
     /// <summary>Images used for training.</summary>
-    public int TrainingImages { get; set; }
+    public int TrainingImages { get; internal set; }
     /// <summary>Images held out for SP validation.</summary>
-    public int ValidationImages { get; set; }
+    public int ValidationImages { get; internal set; }
     /// <summary>Wall-clock time of the optimisation loop.</summary>
-    public TimeSpan Elapsed { get; set; }
+    public TimeSpan Elapsed { get; internal set; }
     /// <summary>Rows left out because their image could not be read, each "row N: reason" (with <c>SkipUnreadableImages</c>).</summary>
-    public IReadOnlyList<string> SkippedRows { get; set; } = Array.Empty<string>();
+    public IReadOnlyList<string> SkippedRows { get; internal set; } = Array.Empty<string>();
     /// <summary>Device the run used, e.g. "cpu" or "cuda:0".</summary>
-    public string Device { get; set; } = "cpu";
+    public string Device { get; internal set; } = "cpu";
+
+    internal void AddSteps(IEnumerable<StepRecord> records) => steps.AddRange(records);
 
     /// <summary>Share of steps whose gradient was clipped.</summary>
     public double ClippedStepShare => Steps.Count == 0 ? 0 : Steps.Count(s => s.Clipped) / (double)Steps.Count;

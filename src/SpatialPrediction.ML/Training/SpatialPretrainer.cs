@@ -29,15 +29,16 @@ public static class SpatialPretrainer
     /// <summary>
     /// Trains on <paramref name="images"/> ([N, 3, S, S], S = <see cref="PretrainingSettings.ImageSize"/>; bytes in
     /// [0, 255] or floats in [0, 1]; kept on the CPU, batches are moved to the device as they are used)
-    /// on <paramref name="device"/>. The input tensor is not modified or disposed.
+    /// on <paramref name="device"/>. The input tensor is not modified or disposed. <paramref name="skippedRows"/> (the
+    /// input rows left out before this call, "row N: reason") is recorded in the history.
     /// </summary>
-    public static PretrainingResult Train(Tensor images, PretrainingSettings settings, Device device)
+    public static PretrainingResult Train(Tensor images, PretrainingSettings settings, Device device, IReadOnlyList<string>? skippedRows = null)
     {
         Validate(images, settings);
         BackboneModule? backbone = null;
         try
         {
-            return Run(images, settings, device, out backbone);
+            return Run(images, settings, device, skippedRows ?? Array.Empty<string>(), out backbone);
         }
         catch
         {
@@ -62,7 +63,7 @@ public static class SpatialPretrainer
         }
     }
 
-    private static PretrainingResult Run(Tensor images, PretrainingSettings settings, Device device, out BackboneModule backbone)
+    private static PretrainingResult Run(Tensor images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
         torch.manual_seed(settings.Seed);
         var spec = settings.BackboneSpec;
@@ -85,6 +86,7 @@ public static class SpatialPretrainer
             TrainingImages = trainIndices.Length,
             ValidationImages = validationIndices.Length,
             Device = device.ToString(),
+            SkippedRows = skippedRows,
         };
 
         // The parts a per-part clip treats on its own; together, everything the optimiser updates.
@@ -110,7 +112,7 @@ public static class SpatialPretrainer
         if (settings.CheckpointDirectory is { } directory && Checkpoint.Load(directory, fingerprint, modules, optimizer, settings.Log) is { } resumed)
         {
             startStep = resumed.State.CompletedSteps;
-            history.Steps.AddRange(resumed.State.Steps);
+            history.AddSteps(resumed.State.Steps);
             history.SpatialValidationLossBefore = resumed.State.SpatialValidationLossBefore;
             lastCheckpoint = resumed.Path;
             settings.Log?.Invoke($"Resuming from {resumed.Path} at step {startStep} of {totalSteps}.");
@@ -203,7 +205,7 @@ public static class SpatialPretrainer
 
                 var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr,
                     plugin is null ? 0f : lambda, hostNorm, spatialNorm, totalNorm, clipped);
-                history.Steps.Add(record);
+                history.AddSteps(new[] { record });
                 Report(settings, record, totalSteps, startStep, batchSize * accumulation, clock.Elapsed);
                 bool last = step + 1 == totalSteps;
                 if (settings.CheckpointDirectory is not null && (last || (step + 1) % settings.CheckpointEverySteps == 0))

@@ -88,7 +88,18 @@ public class DenseTests
         var segmentation = DenseProbe.Segmentation(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
         var depth = DenseProbe.Depth(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
 
+        using var other = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32), seed: 2);
+        var otherFeaturizer = mlContext.Transforms.SpatialFeaturize(other, new SpatialFeaturizeOptions { FeatureMapColumnName = "FeatureMap" })
+            .Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
+        var map = dense(new[] { SpatialScenes.ToMLImage(scenes[0]) })[0];
+        using var pixels = SpatialPrediction.ML.MLNet.ImageColumn.ToTensor(SpatialScenes.ToMLImage(scenes[0]), 32, TorchSharp.torch.CPU, "Image", 0, "test");
+        var (_, ownMap) = backbone.FeaturizeBatchWithMap(pixels);
+
+        map.Values.Should().Equal(ownMap, "the column holds the backbone's own feature map");
+        (map.Channels, map.Height, map.Width).Should().Be(backbone.FeatureMapShape);
+        DenseProbe.Depth(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse.Should().Be(depth.Rmse, "the probe is deterministic");
+        DenseProbe.Depth(mlContext, DenseFeaturizers.FromTransformer(otherFeaturizer), scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse
+            .Should().NotBe(depth.Rmse, "the probe reads the features: other weights give another fit");
         segmentation.PixelAccuracy.Should().BeInRange(0, 1);
-        double.IsFinite(depth.Rmse).Should().BeTrue();
     }
 }

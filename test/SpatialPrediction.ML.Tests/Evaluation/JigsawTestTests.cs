@@ -57,7 +57,14 @@ public class JigsawTestTests
         var report = JigsawTest.Evaluate(mlContext, ImageFeaturizers.FromTransformer(featurizer), scenes.Select(SpatialScenes.ToMLImage).ToList(),
             scenes.Select(s => s.Label).ToList(), new JigsawOptions { TileResolution = 16 });
 
-        foreach (var share in new[] { report.TileAccuracy, report.PermutationAccuracy, report.OriginalAccuracy, report.ShuffledAccuracy, report.ReconstructedAccuracy })
-            share.Should().BeInRange(0, 1);
+        ImageFeaturizer direct = images => images.Select(backbone.Featurize).ToArray();
+        var directReport = JigsawTest.Evaluate(mlContext, direct, scenes.Select(SpatialScenes.ToMLImage).ToList(),
+            scenes.Select(s => s.Label).ToList(), new JigsawOptions { TileResolution = 16 });
+
+        report.TileAccuracy.Should().BeApproximately(directReport.TileAccuracy, 1e-9, "the ML.NET column path gives the backbone's own features");
+        report.PermutationAccuracy.Should().BeApproximately(directReport.PermutationAccuracy, 1e-9);
+        report.OriginalAccuracy.Should().BeApproximately(directReport.OriginalAccuracy, 1e-9);
+        report.PermutationAccuracy.Should().BeLessThanOrEqualTo(report.TileAccuracy, "an exact permutation puts every tile back");
+        (report.TileAccuracy * 12 * 4).Should().BeApproximately(Math.Round(report.TileAccuracy * 12 * 4), 1e-9, "a share of the 48 tiles of the 12 images");
     }
 }

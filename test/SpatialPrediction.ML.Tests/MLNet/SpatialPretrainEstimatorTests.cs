@@ -1,3 +1,6 @@
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.MLNet;
@@ -192,5 +195,44 @@ public class SpatialPretrainEstimatorTests
     private sealed class TextRow
     {
         public string Image { get; set; } = "";
+    }
+}
+
+public class DeviceAndDefaultsTests
+{
+    [Test]
+    public void SpatialFeaturize_follows_the_contexts_GpuDeviceId_like_a_loaded_model_zip()
+    {
+        if (TorchSharp.torch.cuda.is_available()) Assert.Ignore("Checks the no-GPU rule; this machine has CUDA.");
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var strict = new MLContext(1) { GpuDeviceId = 0, FallbackToCpu = false };
+        var lenient = new MLContext(1) { GpuDeviceId = 0, FallbackToCpu = true };
+        var data = SpatialScenes.ToDataView(strict, SpatialScenes.Generate(2, new SpatialScenesOptions { ImageSize = 32 }));
+
+        var refused = () => strict.Transforms.SpatialFeaturize(backbone);
+        var onCpu = lenient.Transforms.SpatialFeaturize(backbone).Fit(data);
+
+        refused.Should().Throw<InvalidOperationException>().WithMessage("*cuda:0*CUDA is not available*FallbackToCpu*");
+        onCpu.Backbone.Should().BeSameAs(backbone, "the backbone is already on the device the context falls back to");
+    }
+
+    [Test]
+    public void The_SP_weight_defaults_to_the_hosts_measured_value_and_an_explicit_one_wins()
+    {
+        float Weight(SslFramework framework, float? weight = null)
+            => new SpatialPretrainOptions { Framework = framework, SpatialPrediction = new SpatialPredictionOptions { Weight = weight } }.ToSettings().SpatialPredictionWeight;
+
+        Weight(SslFramework.SimClr).Should().Be(1f);
+        Weight(SslFramework.Dino).Should().Be(0.25f);
+        Weight(SslFramework.Dino, 2f).Should().Be(2f);
+        var negative = () => new SpatialPretrainOptions { SpatialPrediction = new SpatialPredictionOptions { Weight = -1 } }.ToSettings();
+        negative.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Weight*");
+    }
+
+    [Test]
+    public void The_training_history_is_read_only_to_users()
+    {
+        typeof(PretrainingHistory).GetProperties().Where(p => p.SetMethod is { IsPublic: true }).Should().BeEmpty();
+        typeof(PretrainingHistory).GetProperty(nameof(PretrainingHistory.Steps))!.PropertyType.Should().Be(typeof(IReadOnlyList<StepRecord>));
     }
 }
