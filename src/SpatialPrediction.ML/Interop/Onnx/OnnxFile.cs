@@ -1,8 +1,12 @@
+using Google.Protobuf;
+using SpatialPrediction.ML.Interop.Onnx.Proto;
+
 namespace SpatialPrediction.ML.Interop.Onnx;
 
 /// <summary>
-/// Reads and writes ONNX files (ModelProto) with this library's own protobuf code, field numbers as in onnx.proto. Data
-/// only: an ONNX file holds operators and numbers, and nothing in it is executed while reading.
+/// Reads ONNX files (ModelProto) with Google.Protobuf and classes generated from <c>onnx.proto</c>, into the graph
+/// records this library works with. Data only: an ONNX file holds operators and numbers, and nothing in it is executed
+/// while reading.
 /// </summary>
 public static class OnnxFile
 {
@@ -29,124 +33,42 @@ public static class OnnxFile
     /// <summary>Parses ModelProto bytes.</summary>
     public static OnnxGraph Parse(ReadOnlyMemory<byte> model)
     {
-        ReadOnlyMemory<byte>? graph = null;
-        long opset = 0;
-        string producer = "";
-        bool sawIrVersion = false;
-        foreach (var field in ProtobufReader.Fields(model))
+        ModelProto proto;
+        try
         {
-            switch (field.Number)
-            {
-                case 1 when field.WireType == ProtobufField.Varint: sawIrVersion = true; break;
-                case 2 when field.WireType == ProtobufField.LengthDelimited: producer = field.Text; break;
-                case 7 when field.WireType == ProtobufField.LengthDelimited: graph = field.Bytes; break;
-                case 8 when field.WireType == ProtobufField.LengthDelimited:
-                    string domain = "";
-                    long version = 0;
-                    foreach (var f in ProtobufReader.Fields(field.Bytes))
-                    {
-                        if (f.Number == 1 && f.WireType == ProtobufField.LengthDelimited) domain = f.Text;
-                        if (f.Number == 2 && f.WireType == ProtobufField.Varint) version = f.Int64;
-                    }
-                    if (domain is "" or "ai.onnx") opset = version;
-                    break;
-            }
+            proto = ModelProto.Parser.ParseFrom(model.Span);
         }
-        if (!sawIrVersion || graph is null) throw new InvalidDataException("no ir_version or no graph: not an ONNX ModelProto");
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"not a protobuf ModelProto: {e.Message}", e);
+        }
+        if (!proto.HasIrVersion || proto.Graph is null) throw new InvalidDataException("no ir_version or no graph: not an ONNX ModelProto");
+        long opset = proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).LastOrDefault();
 
-        var nodes = new List<OnnxNode>();
+        var graph = proto.Graph;
         var initializers = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
-        var inputs = new List<OnnxValue>();
-        var outputs = new List<OnnxValue>();
-        foreach (var field in ProtobufReader.Fields(graph.Value))
-        {
-            if (field.WireType != ProtobufField.LengthDelimited) continue;
-            switch (field.Number)
-            {
-                case 1: nodes.Add(ReadNode(field.Bytes)); break;
-                case 5:
-                    var tensor = ReadTensor(field.Bytes);
-                    initializers[tensor.Name] = tensor;
-                    break;
-                case 11: inputs.Add(ReadValue(field.Bytes)); break;
-                case 12: outputs.Add(ReadValue(field.Bytes)); break;
-            }
-        }
+        foreach (var tensor in graph.Initializer.Select(ReadTensor)) initializers[tensor.Name] = tensor;
+        var nodes = graph.Node.Select(ReadNode).ToList();
         // Older exporters list initialisers among the graph inputs too; they are weights, not inputs.
-        inputs.RemoveAll(i => initializers.ContainsKey(i.Name));
-        return new OnnxGraph(nodes, initializers, inputs, outputs, opset, producer);
+        var inputs = graph.Input.Select(ReadValue).Where(i => !initializers.ContainsKey(i.Name)).ToList();
+        var outputs = graph.Output.Select(ReadValue).ToList();
+        return new OnnxGraph(nodes, initializers, inputs, outputs, opset, proto.ProducerName);
     }
 
-    private static OnnxNode ReadNode(ReadOnlyMemory<byte> bytes)
+    private static OnnxNode ReadNode(NodeProto node)
     {
-        string name = "", op = "";
-        var inputs = new List<string>();
-        var outputs = new List<string>();
+        if (node.OpType.Length == 0) throw new InvalidDataException($"node '{node.Name}' has no op_type");
         var attributes = new Dictionary<string, OnnxAttribute>(StringComparer.Ordinal);
-        foreach (var f in ProtobufReader.Fields(bytes))
-        {
-            if (f.WireType != ProtobufField.LengthDelimited) continue;
-            switch (f.Number)
-            {
-                case 1: inputs.Add(f.Text); break;
-                case 2: outputs.Add(f.Text); break;
-                case 3: name = f.Text; break;
-                case 4: op = f.Text; break;
-                case 5:
-                    var attribute = ReadAttribute(f.Bytes);
-                    attributes[attribute.Name] = attribute;
-                    break;
-            }
-        }
-        if (op.Length == 0) throw new InvalidDataException($"node '{name}' has no op_type");
-        return new OnnxNode(name, op, inputs, outputs, attributes);
+        foreach (var a in node.Attribute)
+            attributes[a.Name] = new OnnxAttribute(a.Name, a.HasI ? a.I : null, a.HasF ? a.F : null, a.Ints.Count > 0 ? a.Ints.ToList() : null,
+                a.Floats.Count > 0 ? a.Floats.ToList() : null, a.HasS ? a.S.ToStringUtf8() : null, a.T is null ? null : ReadTensor(a.T));
+        return new OnnxNode(node.Name, node.OpType, node.Input.ToList(), node.Output.ToList(), attributes);
     }
 
-    private static OnnxAttribute ReadAttribute(ReadOnlyMemory<byte> bytes)
+    private static OnnxTensor ReadTensor(TensorProto t)
     {
-        string name = "";
-        long? integer = null;
-        float? number = null;
-        string? text = null;
-        OnnxTensor? tensor = null;
-        var ints = new List<long>();
-        var floats = new List<float>();
-        foreach (var f in ProtobufReader.Fields(bytes))
-        {
-            switch (f.Number)
-            {
-                case 1: name = f.Text; break;
-                case 2: number = f.Float; break;
-                case 3: integer = f.Int64; break;
-                case 4: text = f.Text; break;
-                case 5: tensor = ReadTensor(f.Bytes); break;
-                case 7: floats.AddRange(ProtobufReader.Floats(f)); break;
-                case 8: ints.AddRange(ProtobufReader.Int64s(f)); break;
-            }
-        }
-        return new OnnxAttribute(name, integer, number, ints.Count > 0 ? ints : null, floats.Count > 0 ? floats : null, text, tensor);
-    }
-
-    private static OnnxTensor ReadTensor(ReadOnlyMemory<byte> bytes)
-    {
-        string name = "";
-        int type = 0;
-        var dims = new List<long>();
-        ReadOnlyMemory<byte>? raw = null;
-        var floats = new List<float>();
-        var longs = new List<long>();
-        foreach (var f in ProtobufReader.Fields(bytes))
-        {
-            switch (f.Number)
-            {
-                case 1: dims.AddRange(ProtobufReader.Int64s(f)); break;
-                case 2: type = (int)f.Int64; break;
-                case 4: floats.AddRange(ProtobufReader.Floats(f)); break;
-                case 7: longs.AddRange(ProtobufReader.Int64s(f)); break;
-                case 8: name = f.Text; break;
-                case 9: raw = f.Bytes; break;
-            }
-        }
+        string name = t.Name;
+        var dims = t.Dims.ToList();
         if (dims.Any(d => d < 0)) throw new InvalidDataException($"tensor '{name}' has a negative dimension [{string.Join(", ", dims)}]");
         long count;
         try
@@ -157,18 +79,20 @@ public static class OnnxFile
         {
             throw new InvalidDataException($"tensor '{name}' has dims [{string.Join(", ", dims)}] whose product overflows");
         }
-        switch (type)
+        // Some exporters write an empty raw_data next to float_data; only a non-empty one holds the values.
+        ReadOnlyMemory<byte>? raw = t.RawData.Length > 0 ? t.RawData.Memory : (ReadOnlyMemory<byte>?)null;
+        switch (t.DataType)
         {
             case OnnxGraph.Float32:
-                var values = raw is { } r ? Cast<float>(r, name, count, 4) : floats.ToArray();
+                var values = raw is { } r ? Cast<float>(r, name, count, 4) : t.FloatData.ToArray();
                 if (values.Length != count) throw new InvalidDataException($"tensor '{name}': dims [{string.Join(", ", dims)}] need {count} floats, the file holds {values.Length}");
                 return new OnnxTensor(name, dims, FloatData: values);
             case OnnxGraph.Int64:
-                var integers = raw is { } r64 ? Cast<long>(r64, name, count, 8) : longs.ToArray();
+                var integers = raw is { } r64 ? Cast<long>(r64, name, count, 8) : t.Int64Data.ToArray();
                 if (integers.Length != count) throw new InvalidDataException($"tensor '{name}': dims [{string.Join(", ", dims)}] need {count} int64 values, the file holds {integers.Length}");
                 return new OnnxTensor(name, dims, Int64Data: integers);
             default:
-                throw new InvalidDataException($"tensor '{name}' has ONNX data type {type}; only float32 (1) and int64 (7) are read");
+                throw new InvalidDataException($"tensor '{name}' has ONNX data type {t.DataType}; only float32 (1) and int64 (7) are read");
         }
     }
 
@@ -178,33 +102,10 @@ public static class OnnxFile
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(raw.Span).ToArray();
     }
 
-    private static OnnxValue ReadValue(ReadOnlyMemory<byte> bytes)
+    private static OnnxValue ReadValue(ValueInfoProto value)
     {
-        string name = "";
-        int elementType = 0;
-        var dims = new List<long>();
-        foreach (var f in ProtobufReader.Fields(bytes))
-        {
-            if (f.Number == 1 && f.WireType == ProtobufField.LengthDelimited) name = f.Text;
-            if (f.Number != 2 || f.WireType != ProtobufField.LengthDelimited) continue;
-            foreach (var typeField in ProtobufReader.Fields(f.Bytes))
-            {
-                if (typeField.Number != 1 || typeField.WireType != ProtobufField.LengthDelimited) continue; // tensor_type
-                foreach (var tensorField in ProtobufReader.Fields(typeField.Bytes))
-                {
-                    if (tensorField.Number == 1 && tensorField.WireType == ProtobufField.Varint) elementType = (int)tensorField.Int64;
-                    if (tensorField.Number != 2 || tensorField.WireType != ProtobufField.LengthDelimited) continue;
-                    foreach (var dim in ProtobufReader.Fields(tensorField.Bytes))
-                    {
-                        if (dim.Number != 1 || dim.WireType != ProtobufField.LengthDelimited) continue;
-                        long value = -1;
-                        foreach (var d in ProtobufReader.Fields(dim.Bytes))
-                            if (d.Number == 1 && d.WireType == ProtobufField.Varint) value = d.Int64;
-                        dims.Add(value);
-                    }
-                }
-            }
-        }
-        return new OnnxValue(name, elementType, dims);
+        var tensor = value.Type?.TensorType;
+        var dims = tensor?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : -1L).ToList() ?? new List<long>();
+        return new OnnxValue(value.Name, tensor?.ElemType ?? 0, dims);
     }
 }

@@ -1,3 +1,6 @@
+using Google.Protobuf;
+using SpatialPrediction.ML.Interop.Onnx.Proto;
+
 namespace SpatialPrediction.ML.Interop.Onnx;
 
 /// <summary>
@@ -8,26 +11,24 @@ internal sealed class OnnxGraphBuilder
 {
     public const long IrVersion = 8, Opset = 17;
 
-    private readonly List<byte[]> nodes = new();
-    private readonly List<byte[]> initializers = new();
+    private readonly GraphProto graph = new();
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
     private int counter;
 
     /// <summary>A float32 initialiser with the given dims; returns its name.</summary>
     public string Constant(string name, float[] values, params long[] dims)
-    {
-        name = Unique(name);
-        initializers.Add(new ProtobufWriter().PackedInt64s(1, dims).Varint(2, OnnxGraph.Float32).Text(8, name)
-            .Bytes(9, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())).ToArray());
-        return name;
-    }
+        => Initializer(name, OnnxGraph.Float32, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), dims);
 
     /// <summary>An int64 initialiser (shapes, indices, axes); returns its name.</summary>
     public string Int64s(string name, long[] values, params long[] dims)
+        => Initializer(name, OnnxGraph.Int64, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), dims);
+
+    private string Initializer(string name, int type, ReadOnlySpan<byte> raw, long[] dims)
     {
         name = Unique(name);
-        initializers.Add(new ProtobufWriter().PackedInt64s(1, dims).Varint(2, OnnxGraph.Int64).Text(8, name)
-            .Bytes(9, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())).ToArray());
+        var tensor = new TensorProto { Name = name, DataType = type, RawData = ByteString.CopyFrom(raw) };
+        tensor.Dims.AddRange(dims);
+        graph.Initializer.Add(tensor);
         return name;
     }
 
@@ -39,55 +40,46 @@ internal sealed class OnnxGraphBuilder
     public string NamedNode(string output, string op, string[] inputs, params (string Name, object Value)[] attributes)
     {
         names.Add(output);
-        var node = new ProtobufWriter();
-        foreach (var input in inputs) node.Text(1, input);
-        node.Text(2, output).Text(3, output).Text(4, op);
+        var node = new NodeProto { Name = output, OpType = op };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
         foreach (var (name, value) in attributes)
         {
-            node.Message(5, a =>
+            var attribute = new AttributeProto { Name = name };
+            switch (value)
             {
-                a.Text(1, name);
-                switch (value)
-                {
-                    case float f: a.Float(2, f).Varint(20, 1); break;
-                    case long i: a.Varint(3, i).Varint(20, 2); break;
-                    case int i: a.Varint(3, i).Varint(20, 2); break;
-                    case long[] ints: a.PackedInt64s(8, ints).Varint(20, 7); break;
-                    default: throw new ArgumentException($"Attribute {name} has unsupported type {value.GetType().Name}.");
-                }
-            });
+                case float f: attribute.F = f; attribute.Type = AttributeProto.Types.AttributeType.Float; break;
+                case long i: attribute.I = i; attribute.Type = AttributeProto.Types.AttributeType.Int; break;
+                case int i: attribute.I = i; attribute.Type = AttributeProto.Types.AttributeType.Int; break;
+                case long[] ints: attribute.Ints.AddRange(ints); attribute.Type = AttributeProto.Types.AttributeType.Ints; break;
+                default: throw new ArgumentException($"Attribute {name} has unsupported type {value.GetType().Name}.");
+            }
+            node.Attribute.Add(attribute);
         }
-        nodes.Add(node.ToArray());
+        graph.Node.Add(node);
         return output;
     }
 
     /// <summary>The ModelProto: one float input [batch, dims...] and one float output [batch, dims...].</summary>
     public byte[] Build(string graphName, string input, long[] inputDims, string output, long[] outputDims, string producer, string documentation)
     {
-        var model = new ProtobufWriter()
-            .Varint(1, IrVersion)
-            .Text(2, producer)
-            .Text(6, documentation)
-            .Message(8, o => o.Text(1, "").Varint(2, Opset));
-        model.Message(7, g =>
-        {
-            foreach (var node in nodes) g.Bytes(1, node);
-            g.Text(2, graphName);
-            foreach (var initializer in initializers) g.Bytes(5, initializer);
-            g.Message(11, v => Value(v, input, inputDims));
-            g.Message(12, v => Value(v, output, outputDims));
-        });
-        return model.ToArray();
+        graph.Name = graphName;
+        graph.Input.Clear();
+        graph.Output.Clear();
+        graph.Input.Add(Value(input, inputDims));
+        graph.Output.Add(Value(output, outputDims));
+        var model = new ModelProto { IrVersion = IrVersion, ProducerName = producer, DocString = documentation, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return model.ToByteArray();
     }
 
-    private static void Value(ProtobufWriter value, string name, long[] dims)
-        => value.Text(1, name).Message(2, type => type.Message(1, tensor => tensor
-            .Varint(1, OnnxGraph.Float32)
-            .Message(2, shape =>
-            {
-                shape.Message(1, d => d.Text(2, "batch")); // symbolic batch dimension
-                foreach (long dim in dims) shape.Message(1, d => d.Varint(1, dim));
-            })));
+    private static ValueInfoProto Value(string name, long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" }); // symbolic batch dimension
+        foreach (long dim in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = OnnxGraph.Float32, Shape = shape } } };
+    }
 
     private string Unique(string name)
     {
