@@ -81,8 +81,9 @@ public static class Checkpoint
     /// null when the folder has none. A damaged newest checkpoint falls back to the previous one (reported through
     /// <paramref name="log"/>); when none is valid, the error names each file and what is wrong with it.
     /// </summary>
+    /// <remarks>A checkpoint written before fingerprints were derived from the settings is compared with <paramref name="legacyFingerprint"/>.</remarks>
     public static (State State, string Path)? Load(string directory, string expectedFingerprint, IReadOnlyList<nn.Module> modules,
-        optim.Optimizer optimizer, Action<string>? log = null)
+        optim.Optimizer optimizer, Action<string>? log = null, string? legacyFingerprint = null)
     {
         var candidates = new[] { LatestFileName, PreviousFileName }.Select(n => Path.Combine(directory, n)).Where(File.Exists).ToList();
         if (candidates.Count == 0) return null;
@@ -103,7 +104,8 @@ public static class Checkpoint
             }
             using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
             string fingerprint = reader.ReadString();
-            if (fingerprint != expectedFingerprint)
+            bool legacy = !fingerprint.StartsWith(SettingsFingerprint.Prefix, StringComparison.Ordinal);
+            if (fingerprint != (legacy && legacyFingerprint is not null ? legacyFingerprint : expectedFingerprint))
                 throw new InvalidOperationException(
                     $"Checkpoint {path} was written by a run with different settings, so resuming from it would not give the run " +
                     $"these settings describe. Use another CheckpointDirectory, or delete the folder to start over.\n" +

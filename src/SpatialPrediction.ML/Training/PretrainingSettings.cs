@@ -19,6 +19,7 @@ public sealed record PretrainingSettings
     /// Weights to start from (for example the ImageNet ResNet-18); null: random initialisation. Its architecture must be
     /// the one <see cref="BackboneSpec"/> describes. Only read, never changed.
     /// </summary>
+    [NotInFingerprint]
     public BackboneModule? InitialBackbone { get; init; }
     /// <summary>Where <see cref="InitialBackbone"/> came from; part of the fingerprint, so a checkpoint is not resumed onto other starting weights.</summary>
     public string InitialBackboneOrigin { get; init; } = "";
@@ -59,8 +60,10 @@ public sealed record PretrainingSettings
     /// <summary>Whether every batch norm of the backbone keeps its running statistics (eval mode) while training.</summary>
     public bool FreezeBatchNormStatistics { get; init; }
     /// <summary>Whether batch-norm statistics are re-estimated on the clean training images at <see cref="EffectiveFeaturizationImageSize"/> after training.</summary>
+    [NotInFingerprint]
     public bool RecalibrateBatchNorm { get; init; }
     /// <summary>Side the returned featuriser resizes images to; 0 means <see cref="ImageSize"/>.</summary>
+    [NotInFingerprint]
     public int FeaturizationImageSize { get; init; }
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double GradientClipNorm { get; init; } = 3.0;
@@ -74,21 +77,28 @@ public sealed record PretrainingSettings
     /// <summary>Seed of every random choice (initialisation, order, views, augmentation).</summary>
     public int Seed { get; init; } = 1;
     /// <summary>Folder for checkpoints; a run finds its own checkpoint there and resumes from it. Null: no checkpoints.</summary>
+    [NotInFingerprint]
     public string? CheckpointDirectory { get; init; }
     /// <summary>Write a checkpoint every this many optimiser steps (and always on cancellation and at the end).</summary>
+    [NotInFingerprint]
     public int CheckpointEverySteps { get; init; } = 100;
     /// <summary>
     /// Batches prepared ahead on a loader thread; 0 prepares them on the training thread; null chooses: 2 on CUDA or
     /// with 4+ cores, else 0 (on 2 cores the loader thread competes with libtorch's own threads: measured 5–15 % slower).
     /// </summary>
+    [NotInFingerprint]
     public int? PrefetchBatches { get; init; }
     /// <summary>Progress sink, called after every optimiser step.</summary>
+    [NotInFingerprint]
     public IProgress<PretrainingProgress>? Progress { get; init; }
     /// <summary>Stops training between steps (after writing a checkpoint when a folder is set).</summary>
+    [NotInFingerprint]
     public CancellationToken CancellationToken { get; init; }
     /// <summary>A second cancellation source polled between steps (ML.NET's <c>MLContext.CancelExecution</c>).</summary>
+    [NotInFingerprint]
     public Func<bool>? IsCanceled { get; init; }
     /// <summary>Receives one-line status messages (start, checkpoints, end).</summary>
+    [NotInFingerprint]
     public Action<string>? Log { get; init; }
 
     /// <summary>Whether SP contributes to the loss.</summary>
@@ -97,10 +107,7 @@ public sealed record PretrainingSettings
     /// <summary>DINO's local crop side.</summary>
     public int EffectiveLocalCropSize => LocalCropSize > 0 ? LocalCropSize : ImageSize / 2;
 
-    /// <summary>
-    /// Settings added after the first checkpoint format, written only when they differ from their defaults, so a
-    /// checkpoint written before they existed still resumes under the settings it was written with.
-    /// </summary>
+    /// <summary>The additions of checkpoint format 2 to <see cref="LegacyFingerprint"/>, written only when not at their defaults.</summary>
     private IEnumerable<string> LaterSettings()
     {
         if (SpatialPredictionWarmupFraction != 0) yield return $"spWarmup {SpatialPredictionWarmupFraction}";
@@ -127,9 +134,16 @@ public sealed record PretrainingSettings
 
     /// <summary>
     /// Everything that determines the weights a run produces, as text: a checkpoint written under one fingerprint is
-    /// only resumed under the same one.
+    /// only resumed under the same one. Derived from the settings' own properties (those marked
+    /// <see cref="NotInFingerprintAttribute"/> aside), so a new setting cannot be left out by mistake.
     /// </summary>
-    public string Fingerprint()
+    public string Fingerprint() => SettingsFingerprint.Of(this);
+
+    /// <summary>
+    /// The hand-written fingerprint of checkpoints written before <see cref="Fingerprint"/> was derived from the
+    /// settings; only compared with such checkpoints, so they still resume. Frozen: new settings are not added here.
+    /// </summary>
+    internal string LegacyFingerprint()
     {
         // Records and doubles print with the current culture; the fingerprint must not change with it.
         var culture = System.Globalization.CultureInfo.CurrentCulture;

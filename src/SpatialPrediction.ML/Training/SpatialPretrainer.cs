@@ -109,7 +109,7 @@ public static class SpatialPretrainer
 
         using var optimizer = optim.AdamW(parameters, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
         int startStep = 0;
-        if (settings.CheckpointDirectory is { } directory && Checkpoint.Load(directory, fingerprint, modules, optimizer, settings.Log) is { } resumed)
+        if (settings.CheckpointDirectory is { } directory && Checkpoint.Load(directory, fingerprint, modules, optimizer, settings.Log, settings.LegacyFingerprint()) is { } resumed)
         {
             startStep = resumed.State.CompletedSteps;
             history.AddSteps(resumed.State.Steps);

@@ -97,6 +97,51 @@ public class CheckpointResumeTests
             .Should().Throw<InvalidDataException>().WithMessage($"*{Checkpoint.LatestFileName}*bad header*");
     }
 
+    /// <summary>Replaces the fingerprint at the start of a checkpoint's payload (magic 8, version 4, length 8, SHA-256 32, payload).</summary>
+    private static void RewriteFingerprint(string path, string fingerprint)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var payload = bytes.AsSpan(52).ToArray();
+        using var reader = new BinaryReader(new MemoryStream(payload));
+        reader.ReadString();
+        var rest = payload.AsSpan((int)reader.BaseStream.Position).ToArray();
+        using var rewritten = new MemoryStream();
+        using (var writer = new BinaryWriter(rewritten, System.Text.Encoding.UTF8, leaveOpen: true)) writer.Write(fingerprint);
+        rewritten.Write(rest);
+        var newPayload = rewritten.ToArray();
+        using var file = new BinaryWriter(File.Create(path));
+        file.Write(bytes.AsSpan(0, 12));
+        file.Write((long)newPayload.Length);
+        file.Write(System.Security.Cryptography.SHA256.HashData(newPayload));
+        file.Write(newPayload);
+    }
+
+    [Test]
+    public void A_checkpoint_written_with_the_hand_written_fingerprint_of_earlier_versions_still_resumes()
+    {
+        using var images = TestScenes.Tensor(64);
+        var straight = SpatialPretrainer.Train(images, Settings(SslFramework.SimClr), CPU);
+        using var expected = straight.Backbone;
+        using var cancellation = new CancellationTokenSource();
+        var interrupted = Settings(SslFramework.SimClr) with
+        {
+            CheckpointDirectory = directory, CheckpointEverySteps = 1000, CancellationToken = cancellation.Token,
+            Progress = new SynchronousProgress<PretrainingProgress>(p => { if (p.Step == 3) cancellation.Cancel(); }),
+        };
+        FluentActions.Invoking(() => SpatialPretrainer.Train(images, interrupted, CPU)).Should().Throw<OperationCanceledException>();
+        string latest = Path.Combine(directory, Checkpoint.LatestFileName);
+
+        RewriteFingerprint(latest, (Settings(SslFramework.SimClr) with { Seed = 6 }).LegacyFingerprint());
+        var otherSettings = () => SpatialPretrainer.Train(images, Settings(SslFramework.SimClr) with { CheckpointDirectory = directory }, CPU);
+        otherSettings.Should().Throw<InvalidOperationException>().WithMessage("*different settings*");
+        RewriteFingerprint(latest, Settings(SslFramework.SimClr).LegacyFingerprint());
+        var resumed = SpatialPretrainer.Train(images, Settings(SslFramework.SimClr) with { CheckpointDirectory = directory }, CPU);
+        using var resumedBackbone = resumed.Backbone;
+
+        Settings(SslFramework.SimClr).LegacyFingerprint().Should().NotStartWith(SettingsFingerprint.Prefix);
+        ExpectSameWeights(expected, resumedBackbone);
+    }
+
     [Test]
     public void A_checkpoint_from_different_settings_is_refused_instead_of_silently_mixed()
     {
