@@ -91,11 +91,6 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
 
     private const string MeanImageBuffer = "input_mean";
 
-    // A Scalar that lives as long as the process. A float converted implicitly per call is left to the finalizer,
-    // which can free it while libtorch still reads it (TorchSharp PR #1434, open): featurising the emoji once died
-    // with "Unknown scalar type" in this multiplication.
-    private static readonly TorchSharp.Scalar ByteScale = TorchSharp.ScalarExtensionMethods.ToScalar(255f);
-
     /// <summary>How this module normalises its input.</summary>
     public InputNormalization Normalization { get; private set; } = InputNormalization.ImageNet;
 
@@ -124,7 +119,7 @@ public abstract class BackboneModule : nn.Module<Tensor, Tensor>
             var mean = images.shape[2] == MeanImageSize && images.shape[3] == MeanImageSize
                 ? buffer
                 : nn.functional.interpolate(buffer, new long[] { images.shape[2], images.shape[3] }, mode: InterpolationMode.Bilinear, align_corners: false);
-            return images.flip(1).mul(ByteScale) - mean;
+            return images.flip(1).mul(ProcessScalars.ByteMax) - mean;
         }
         return Standardize(images);
     }

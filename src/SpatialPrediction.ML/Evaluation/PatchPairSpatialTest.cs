@@ -132,7 +132,7 @@ public static class PatchPairSpatialTest
     {
         var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(images)", index, nameof(PatchPairSpatialTest));
         using var scope = NewDisposeScope();
-        var source = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32).div_(255f);
+        var source = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
         var boxes = pairs.SelectMany(p => new[] { p.Reference, p.Target }).ToArray();
         var crops = ViewCropper.Crop(source.expand(boxes.Length, -1, -1, -1), boxes, null, resolution);
         return Enumerable.Range(0, boxes.Length).Select(i => ImageColumn.ToMLImage(crops[i])).ToList();

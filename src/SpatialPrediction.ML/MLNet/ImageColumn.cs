@@ -61,7 +61,7 @@ internal static class ImageColumn
     public static Tensor ToTensor(MLImage image, int size, Device device, string columnName, long row, string component)
     {
         var planes = ToRgbPlanes(image, size, columnName, row, component);
-        return tensor(planes, new long[] { 1, 3, size, size }, dtype: ScalarType.Byte).to(device).to_type(ScalarType.Float32).div_(255f);
+        return tensor(planes, new long[] { 1, 3, size, size }, dtype: ScalarType.Byte).to(device).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
     }
 
     /// <summary>Channel-planar RGB bytes of the image, resized (area-averaged when shrinking) to size×size.</summary>

@@ -116,7 +116,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         for (int i = 0; i < images.Count; i++) images[i].CopyTo(all, i * plane);
         using var scope = NewDisposeScope();
         var batch = tensor(all, new long[] { images.Count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
-            .to_type(ScalarType.Float32).div_(255f);
+            .to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
         if (maps is null)
         {
             backbone.FeaturizeBatch(batch).CopyTo(pooled);

@@ -45,6 +45,7 @@ public sealed record DinoLoss(double StudentTemperature = 0.1, double TeacherTem
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var batchMean = cat(teacherOutputs.ToArray(), 0).mean(new long[] { 0 }, keepdim: true);
-        center.mul_(CenterMomentum).add_(batchMean, alpha: 1 - CenterMomentum);
+        using TorchSharp.Scalar keep = TorchSharp.ScalarExtensionMethods.ToScalar(CenterMomentum), take = TorchSharp.ScalarExtensionMethods.ToScalar(1 - CenterMomentum);
+        center.mul_(keep).add_(batchMean, alpha: take);
     }
 }

@@ -26,8 +26,10 @@ public static class MomentumTeacher
         var studentParameters = student.parameters().ToList();
         if (teacherParameters.Count != studentParameters.Count)
             throw new InvalidOperationException("Teacher and student have different architectures.");
+        // Held for the whole loop: implicit per-call scalars can be finalised while libtorch reads them (see ProcessScalars).
+        using TorchSharp.Scalar keep = TorchSharp.ScalarExtensionMethods.ToScalar(momentum), take = TorchSharp.ScalarExtensionMethods.ToScalar(1 - momentum);
         for (int i = 0; i < teacherParameters.Count; i++)
-            teacherParameters[i].mul_(momentum).add_(studentParameters[i], alpha: 1 - momentum);
+            teacherParameters[i].mul_(keep).add_(studentParameters[i], alpha: take);
     }
 
     /// <summary>The momentum at <paramref name="step"/> of <paramref name="totalSteps"/>: base → 1 by a half cosine.</summary>

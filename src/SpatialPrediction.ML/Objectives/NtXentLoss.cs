@@ -17,7 +17,7 @@ public sealed record NtXentLoss(double Temperature = 0.5)
         var logits = z.matmul(z.t()) / Temperature;
         // An embedding is trivially most similar to itself: remove the diagonal from the candidates.
         var self = eye(2 * n, dtype: ScalarType.Bool, device: z.device);
-        logits = logits.masked_fill(self, -1e9);
+        logits = logits.masked_fill(self, Backbones.ProcessScalars.Excluded);
         var partner = cat(new[] { arange(n, 2 * n, device: z.device), arange(0, n, device: z.device) }, 0);
         return nn.functional.cross_entropy(logits, partner);
     }

@@ -122,7 +122,7 @@ public sealed class BatchLoader : IDisposable
     {
         var index = tensor(indices.ToArray(), dtype: ScalarType.Int64);
         var batch = images.index_select(0, index).to(device);
-        return batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32).div_(255f) : batch;
+        return batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax) : batch;
     }
 
     /// <summary>Stops the loader thread and releases batches it had prepared.</summary>

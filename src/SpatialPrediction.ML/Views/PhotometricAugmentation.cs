@@ -61,11 +61,11 @@ public sealed record PhotometricAugmentation
         var x = images * Factor(brightness);
         var luma = Luma(x);
         x = (x - luma.mean(new long[] { 1, 2, 3 }, keepdim: true)) * Factor(contrast) + luma.mean(new long[] { 1, 2, 3 }, keepdim: true);
-        x = x.clamp(0, 1);
+        x = x.clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
         luma = Luma(x);
-        x = ((x - luma) * Factor(saturation) + luma).clamp(0, 1);
+        x = ((x - luma) * Factor(saturation) + luma).clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
         var rotation = tensor(hueRotation, new long[] { batch, 3, 3 }, dtype: images.dtype, device: images.device);
-        x = einsum("bij,bjhw->bihw", rotation, x).clamp(0, 1);
+        x = einsum("bij,bjhw->bihw", rotation, x).clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
         var grayMask = Factor(gray);
         x = x * (1 - grayMask) + Luma(x) * grayMask;
         if (sigma.Any(s => s > 0)) x = Blur(x, sigma);
