@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Interop;
@@ -15,17 +12,9 @@ namespace SpatialPrediction.ML;
 /// preprocessing it was trained with, and the weights. It saves to and loads from its own file (format below), and
 /// is what a <see cref="SpatialFeaturizerTransformer"/> carries inside an ML.NET model zip.
 /// </summary>
-/// <remarks>
-/// File format (version 1), little-endian: magic "SPBKBN01"; int32 format version; int32 length and UTF-8 JSON header
-/// (<see cref="BackboneHeader"/>: kind, width, patch size, image size, feature dimension, preprocessing, the
-/// options it was trained with); int64 length and SHA-256 (32 bytes) of the weights; the weights as TorchSharp's
-/// <c>Module.save</c> writes them (tensor names, shapes and raw data; no executable content). Loading checks the magic,
-/// version, header values and checksum before it allocates any tensor.
-/// </remarks>
+/// <remarks>The file format is <see cref="BackboneFile"/>'s; the folded copy featurisation runs is <see cref="FoldedInferenceCopy"/>'s.</remarks>
 public sealed class SpatialBackbone : IDisposable
 {
-    private static readonly byte[] Magic = Encoding.ASCII.GetBytes("SPBKBN01");
-    private const int FormatVersion = 1;
     private readonly object forwardLock = new();
     private bool disposed;
 
@@ -53,21 +42,7 @@ public sealed class SpatialBackbone : IDisposable
 
     /// <summary>The module featurisation runs (call under <see cref="forwardLock"/>; tests call it directly).</summary>
     internal BackboneModule InferenceModule()
-    {
-        if (!FoldBatchNormForInference) return Module;
-        if (inferenceModule is not null) return inferenceModule;
-        var copy = Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec)); // same weights, no gradients
-        copy.to(Device);
-        copy.eval();
-        if (!copy.FoldBatchNorm())
-        {
-            copy.Dispose();
-            return inferenceModule = Module;
-        }
-        // Made lazily, possibly inside a caller's dispose scope: its weights and buffers belong to this object instead.
-        foreach (var (_, tensor) in copy.state_dict()) tensor.DetachFromDisposeScope();
-        return inferenceModule = copy;
-    }
+        => FoldBatchNormForInference ? inferenceModule ??= FoldedInferenceCopy.Make(Module, Spec, Device) : Module;
 
     private void DropInferenceModule()
     {
@@ -92,7 +67,11 @@ public sealed class SpatialBackbone : IDisposable
     /// 512-d features as <c>DnnFeaturizeImage</c>, and a starting point for <c>SpatialPretrainOptions.InitialBackbone</c>.
     /// </summary>
     /// <param name="modelFolder">The package's <c>DnnImageModels</c> folder; default: next to the application.</param>
-    public static SpatialBackbone ImageNetResNet18(string? modelFolder = null) => Interop.Onnx.DnnImageFeaturizerResNet18.Load(modelFolder);
+    public static SpatialBackbone ImageNetResNet18(string? modelFolder = null)
+    {
+        var (module, spec, origin) = Interop.Onnx.DnnImageFeaturizerResNet18.Load(modelFolder);
+        return new SpatialBackbone(module, spec, origin, CPU);
+    }
 
     /// <summary>A freshly initialised (untrained) backbone, e.g. as a baseline.</summary>
     public static SpatialBackbone CreateUntrained(BackboneSpec spec, int seed = 1)
@@ -163,30 +142,14 @@ public sealed class SpatialBackbone : IDisposable
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>Saves to a stream.</summary>
+    /// <summary>Saves to a stream (<see cref="BackboneFile"/> format).</summary>
     public void Save(Stream stream)
     {
-        using var weights = new MemoryStream();
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            Module.save(weights);
+            BackboneFile.Write(stream, Module, Spec, TrainedWith);
         }
-        byte[] weightBytes = weights.ToArray();
-        var header = new BackboneHeader(Kind.ToString(), Spec.Width, Spec.PatchSize, ImageSize, FeatureDimension,
-            Spec.Normalization == InputNormalization.BgrMeanImage
-                ? "rgb/255; resize bilinear antialias to ImageSize; bgr*255 minus the input_mean buffer (224x224, resized bilinearly)"
-                : "rgb/255; resize bilinear antialias to ImageSize; normalize mean (0.485, 0.456, 0.406) std (0.229, 0.224, 0.225)",
-            TrainedWith, Spec.Normalization.ToString());
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        writer.Write(Magic);
-        writer.Write(FormatVersion);
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
-        writer.Write(json.Length);
-        writer.Write(json);
-        writer.Write((long)weightBytes.Length);
-        writer.Write(SHA256.HashData(weightBytes));
-        writer.Write(weightBytes);
     }
 
     /// <summary>Loads a backbone file onto the CPU.</summary>
@@ -207,53 +170,9 @@ public sealed class SpatialBackbone : IDisposable
     /// <summary>Loads a backbone from a stream onto <paramref name="device"/> (CPU by default).</summary>
     public static SpatialBackbone Load(Stream stream, Device? device = null)
     {
-        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        try
-        {
-            if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-                throw new InvalidDataException("not a SpatialPrediction backbone file (bad magic).");
-            int version = reader.ReadInt32();
-            if (version != FormatVersion)
-                throw new InvalidDataException($"backbone file format version {version}; this library reads version {FormatVersion}.");
-            int headerLength = reader.ReadInt32();
-            if (headerLength <= 0 || headerLength > 1 << 20) throw new InvalidDataException($"implausible header length {headerLength}.");
-            var header = JsonSerializer.Deserialize<BackboneHeader>(reader.ReadBytes(headerLength))
-                         ?? throw new InvalidDataException("empty header.");
-            var spec = header.ToSpec();
-            long weightLength = reader.ReadInt64();
-            // Checked against what the stream holds before anything of that size is allocated.
-            long available = stream.CanSeek ? stream.Length - stream.Position - 32 : Array.MaxLength;
-            if (weightLength <= 0 || weightLength > Array.MaxLength) throw new InvalidDataException($"implausible weight size {weightLength} bytes.");
-            if (weightLength > available) throw new InvalidDataException($"truncated: the header promises {weightLength} weight bytes, the file holds {Math.Max(available, 0)}.");
-            byte[] checksum = reader.ReadBytes(32);
-            byte[] weights = reader.ReadBytes((int)weightLength);
-            if (weights.Length != weightLength) throw new InvalidDataException($"truncated: {weights.Length} of {weightLength} weight bytes present.");
-            if (!SHA256.HashData(weights).AsSpan().SequenceEqual(checksum)) throw new InvalidDataException("weights checksum mismatch (the file is corrupted).");
-
-            var module = BackboneFactory.Create(spec);
-            try
-            {
-                if (module.FeatureDimension != header.FeatureDimension)
-                    throw new InvalidDataException($"header says {header.FeatureDimension} features, the architecture gives {module.FeatureDimension}.");
-                using (var weightStream = new MemoryStream(weights)) module.load(weightStream, strict: true);
-                var target = device ?? CPU;
-                module.to(target);
-                return new SpatialBackbone(module, spec, header.TrainedWith ?? "", target);
-            }
-            catch
-            {
-                module.Dispose();
-                throw;
-            }
-        }
-        catch (EndOfStreamException)
-        {
-            throw new InvalidDataException("truncated backbone file.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException("unreadable header: " + e.Message);
-        }
+        var target = device ?? CPU;
+        var (module, spec, trainedWith) = BackboneFile.Read(stream, target);
+        return new SpatialBackbone(module, spec, trainedWith, target);
     }
 
     /// <summary>
@@ -323,35 +242,9 @@ public sealed class SpatialBackbone : IDisposable
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var expected = Module.state_dict();
-            var matched = new Dictionary<string, Tensor>();
-            var unexpected = new List<string>();
-            var mismatched = new List<string>();
-            foreach (var (name, value) in tensors)
-            {
-                string? ours = naming == WeightNaming.Native ? name : TorchvisionResNetKeys.ToOurs(name, Kind) ?? (expected.ContainsKey(name) ? name : null);
-                if (ours is null || !expected.TryGetValue(ours, out var target))
-                {
-                    unexpected.Add(name);
-                    continue;
-                }
-                if (!target.shape.SequenceEqual(value.shape))
-                    mismatched.Add($"{name} (file [{string.Join(", ", value.shape)}], backbone [{string.Join(", ", target.shape)}])");
-                else matched[ours] = value;
-            }
-            var missing = expected.Keys.Where(k => !matched.ContainsKey(k)).ToList();
-            if (mismatched.Count > 0)
-                throw new InvalidDataException($"{source}: shapes differ from the {Kind} backbone for {string.Join("; ", mismatched.Take(10))}.");
-            if (missing.Count > 0 && !allowMissing)
-                throw new InvalidDataException(
-                    $"{source}: the file has no value for {missing.Count} backbone tensor(s): {string.Join(", ", missing.Take(10))}" +
-                    (missing.Count > 10 ? ", ..." : "") + ". Check the naming (WeightNaming) or pass allowMissing: true.");
-            using (no_grad())
-            {
-                foreach (var (ours, value) in matched) expected[ours].copy_(value);
-            }
+            var report = WeightImport.Into(Module, Kind, tensors, naming, allowMissing, source);
             DropInferenceModule();
-            return new WeightImportReport(matched.Keys.ToList(), missing, unexpected);
+            return report;
         }
     }
 
@@ -373,23 +266,6 @@ public sealed class SpatialBackbone : IDisposable
             disposed = true;
             DropInferenceModule();
             Module.Dispose();
-        }
-    }
-
-    /// <summary>The JSON header of a backbone file.</summary>
-    internal sealed record BackboneHeader(string Kind, int Width, int PatchSize, int ImageSize, int FeatureDimension, string Preprocessing, string? TrainedWith,
-        string? Normalization = null)
-    {
-        public BackboneSpec ToSpec()
-        {
-            if (!Enum.TryParse<BackboneKind>(Kind, out var kind) || !Enum.IsDefined(kind))
-                throw new InvalidDataException($"unknown backbone kind '{Kind}'.");
-            if (Width is < 1 or > 4096 || PatchSize is < 1 or > 1024 || ImageSize is < 8 or > 8192 || FeatureDimension is < 1 or > 1 << 16)
-                throw new InvalidDataException($"implausible architecture values (width {Width}, patch {PatchSize}, image {ImageSize}, features {FeatureDimension}).");
-            var normalization = InputNormalization.ImageNet; // files written before the field existed
-            if (Normalization is not null && (!Enum.TryParse(Normalization, out normalization) || !Enum.IsDefined(normalization)))
-                throw new InvalidDataException($"unknown input normalisation '{Normalization}'.");
-            return new BackboneSpec(kind, Width, PatchSize, ImageSize, normalization);
         }
     }
 }

@@ -5,7 +5,7 @@ namespace SpatialPrediction.ML.Interop.Onnx;
 
 /// <summary>
 /// The ImageNet ResNet-18 that ML.NET ships in the NuGet package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>
-/// (0.23.1; MIT), as a <see cref="SpatialBackbone"/>: offline, from the two ONNX files the package copies next to the
+/// (0.23.1; MIT), as a backbone module for <see cref="SpatialBackbone.ImageNetResNet18"/>: offline, from the two ONNX files the package copies next to the
 /// application (<c>DnnImageModels/ResNet18Onnx/ResNet18.onnx</c> and <c>DnnImageModels/ResNetPrepOnnx/ResNetPreprocess.onnx</c>).
 /// The model was exported from CNTK: node names are generic and batch norms are separate nodes, so the graph is walked
 /// in order — the 7×7 and 3×3 convolutions are the stem and the blocks' convolutions in TorchVision's order, the 1×1
@@ -16,7 +16,7 @@ namespace SpatialPrediction.ML.Interop.Onnx;
 /// extra trailing pad is never reached by a window. The preprocessing graph (RGB → BGR, minus a per-pixel mean image,
 /// on 0–255 values) becomes <see cref="InputNormalization.BgrMeanImage"/> with the mean image as a buffer.
 /// </summary>
-public static class DnnImageFeaturizerResNet18
+internal static class DnnImageFeaturizerResNet18
 {
     /// <summary>The NuGet package the ONNX files come from.</summary>
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
@@ -24,11 +24,11 @@ public static class DnnImageFeaturizerResNet18
     /// <summary>Where the package puts the models: <c>DnnImageModels</c> next to the application.</summary>
     public static string DefaultModelFolder => Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
 
-    /// <summary>Reads both ONNX files and returns the backbone (input side 224 px, features 512).</summary>
+    /// <summary>Reads both ONNX files and returns the backbone module (input side 224 px, features 512), its spec and where it came from.</summary>
     /// <param name="modelFolder">The <c>DnnImageModels</c> folder; default <see cref="DefaultModelFolder"/>.</param>
     /// <exception cref="FileNotFoundException">A file is missing; the message says which package provides it.</exception>
     /// <exception cref="InvalidDataException">A file is not the expected graph; the message says what was expected.</exception>
-    public static SpatialBackbone Load(string? modelFolder = null)
+    public static (BackboneModule Module, BackboneSpec Spec, string Origin) Load(string? modelFolder = null)
     {
         modelFolder ??= DefaultModelFolder;
         string model = Path.Combine(modelFolder, "ResNet18Onnx", "ResNet18.onnx");
@@ -43,16 +43,17 @@ public static class DnnImageFeaturizerResNet18
         {
             AddMeanImage(OnnxFile.Read(preprocess), preprocess, tensors);
             AddNetwork(OnnxFile.Read(model), model, tensors);
-            var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.CntkResNet18, ImageSize: 224, Normalization: InputNormalization.BgrMeanImage));
+            var spec = new BackboneSpec(BackboneKind.CntkResNet18, ImageSize: 224, Normalization: InputNormalization.BgrMeanImage);
+            var module = BackboneFactory.Create(spec);
             try
             {
-                backbone.ImportWeights(tensors, WeightNaming.TorchvisionResNet, allowMissing: false, model);
-                backbone.TrainedWith = $"ImageNet (CNTK), imported from {PackageId} 0.23.1";
-                return backbone;
+                WeightImport.Into(module, spec.Kind, tensors, WeightNaming.TorchvisionResNet, allowMissing: false, model);
+                module.eval();
+                return (module, spec, $"ImageNet (CNTK), imported from {PackageId} 0.23.1");
             }
             catch
             {
-                backbone.Dispose();
+                module.Dispose();
                 throw;
             }
         }
