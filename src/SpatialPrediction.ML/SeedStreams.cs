@@ -5,7 +5,7 @@ namespace SpatialPrediction.ML;
 /// same <see cref="Random"/>, whatever was drawn before. This is what makes a scene independent of the set size and a
 /// training step independent of whether the run was interrupted and resumed before it.
 /// </summary>
-public static class SeedStreams
+internal static class SeedStreams
 {
     /// <summary>Stream of SpatialScenes images.</summary>
     public const int Scenes = 0;

@@ -10,7 +10,7 @@ public sealed record BackboneSpec(BackboneKind Kind, int Width = 32, int PatchSi
     InputNormalization Normalization = InputNormalization.ImageNet);
 
 /// <summary>Builds a freshly initialised backbone.</summary>
-public static class BackboneFactory
+internal static class BackboneFactory
 {
     /// <summary>Creates the backbone the spec describes.</summary>
     public static BackboneModule Create(BackboneSpec spec)

@@ -6,7 +6,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// A backbone: takes images [B, 3, H, W] with values in [0, 1] and returns one embedding per image [B, D]. Input
 /// normalisation lives inside the module, so training and featurisation can never disagree about it.
 /// </summary>
-public abstract class BackboneModule : nn.Module<Tensor, Tensor>
+internal abstract class BackboneModule : nn.Module<Tensor, Tensor>
 {
     // Per-channel statistics of natural images (ImageNet); any fixed affine map works, these keep inputs near unit scale.
     private static readonly float[] ChannelMean = { 0.485f, 0.456f, 0.406f };

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>ResNet bottleneck block: 1×1 reduce, 3×3 (carrying the stride), 1×1 expand by 4, projection shortcut when the shape changes.</summary>
-public sealed class BottleneckBlock : nn.Module<Tensor, Tensor>
+internal sealed class BottleneckBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Output channels are this many times the block's inner width.</summary>
     public const int Expansion = 4;

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// Written here rather than taken from the TorchVision package so its layer order is ours to map pretrained weights
 /// onto and its feature map is reachable for dense probes.
 /// </summary>
-public sealed class ResNet : BackboneModule
+internal sealed class ResNet : BackboneModule
 {
     private Sequential stem;
     private readonly Sequential stages;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>ResNet basic block: two 3×3 convolutions with batch norm, and a 1×1 projection shortcut when the shape changes.</summary>
-public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
+internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;

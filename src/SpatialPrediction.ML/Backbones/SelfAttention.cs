@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>Multi-head self-attention over a token sequence [B, N, D].</summary>
-public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear qkv, projection;
     private readonly int heads;

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// ResNet for low-resolution images (CIFAR-style stem: one 3×3 convolution, no max-pool). Four stages of
 /// <see cref="ResidualBlock"/>s at widths w, 2w, 4w, 8w; stages 2–4 halve the resolution; global average pooling.
 /// </summary>
-public sealed class SmallResNet : BackboneModule
+internal sealed class SmallResNet : BackboneModule
 {
     private Sequential stem;
     private readonly Sequential stages;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>Pre-norm transformer block: x + Attention(LN(x)), then x + MLP(LN(x)) with a 4× GELU MLP.</summary>
-public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
+internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 {
     private readonly LayerNorm norm1, norm2;
     private readonly SelfAttention attention;

@@ -10,7 +10,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// patch tokens form the dense feature map. Position embeddings are learned for <c>imageSize</c> and interpolated for
 /// other sizes (SP's local views, DINO's local crops).
 /// </summary>
-public sealed class VisionTransformer : BackboneModule
+internal sealed class VisionTransformer : BackboneModule
 {
     private readonly Conv2d patchEmbedding;
     private readonly Parameter classToken, positions;

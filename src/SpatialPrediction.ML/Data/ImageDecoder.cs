@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Data;
 /// (premultiplied, as ML.NET's own loader gives them); animated GIF/WebP give their first frame. Every failure is an
 /// <see cref="InvalidDataException"/> whose message starts with the file (or row) it is about.
 /// </summary>
-public static class ImageDecoder
+internal static class ImageDecoder
 {
     /// <summary>Largest image accepted, in pixels: 64 megapixels (256 MB of RGBA; an 8000×8000 photograph).</summary>
     public const long MaxPixels = 64_000_000;

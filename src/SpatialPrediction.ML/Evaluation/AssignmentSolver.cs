@@ -4,7 +4,7 @@ namespace SpatialPrediction.ML.Evaluation;
 /// Minimum-cost perfect matching of n rows to n columns (the Hungarian method with potentials, O(n³)); used to turn
 /// per-tile position scores into a valid permutation.
 /// </summary>
-public static class AssignmentSolver
+internal static class AssignmentSolver
 {
     /// <summary>For a square cost matrix, the column assigned to each row, minimising the total cost.</summary>
     public static int[] Solve(double[,] cost)

@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Evaluation;
 /// <param name="Scale">Per-feature divisor (training standard deviation, floored).</param>
 /// <param name="Weights">Weights, feature-major: <c>Weights[feature * targets + target]</c>.</param>
 /// <param name="Intercepts">Per-target intercept (the training mean of the target).</param>
-public sealed record RidgeModel(double[] Penalties, double[] Mean, double[] Scale, double[] Weights, double[] Intercepts)
+internal sealed record RidgeModel(double[] Penalties, double[] Mean, double[] Scale, double[] Weights, double[] Intercepts)
 {
     /// <summary>Predictions for every row, one array of targets per row.</summary>
     public double[][] Predict(IReadOnlyList<float[]> features)
@@ -38,7 +38,7 @@ public sealed record RidgeModel(double[] Penalties, double[] Mean, double[] Scal
 /// image are not independent) — a fixed penalty either overfits small sets (negative R² on held-out photographs) or
 /// underfits large ones.
 /// </summary>
-public static class RidgeRegression
+internal static class RidgeRegression
 {
     /// <summary>Penalties tried by default: 10⁻² … 10⁶ in half decades, relative to standardised features.</summary>
     public static IReadOnlyList<double> DefaultPenalties { get; } = Enumerable.Range(0, 17).Select(i => Math.Pow(10, -2 + 0.5 * i)).ToArray();

@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Interop;
 /// name to dtype, shape and byte range, then the raw little-endian data). Data only: nothing in a file can run code,
 /// and every header value is checked against the file before a tensor is allocated.
 /// </summary>
-public static class SafetensorsFile
+internal static class SafetensorsFile
 {
     private const long MaxHeaderBytes = 100L << 20;
 

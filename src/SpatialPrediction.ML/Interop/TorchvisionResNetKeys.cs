@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Interop;
 /// so weights trained in PyTorch and saved as safetensors load into our backbone. Names that do not belong to the
 /// backbone (the classifier <c>fc.*</c>) map to null.
 /// </summary>
-public static partial class TorchvisionResNetKeys
+internal static partial class TorchvisionResNetKeys
 {
     /// <summary>Our name for a TorchVision ResNet parameter or buffer name, or null when it has no counterpart.</summary>
     public static string? ToOurs(string name, BackboneKind kind)

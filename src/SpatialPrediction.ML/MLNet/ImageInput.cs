@@ -6,7 +6,7 @@ using SpatialPrediction.ML.Data;
 namespace SpatialPrediction.ML.MLNet;
 
 /// <summary>The kinds of input column a featuriser reads.</summary>
-public enum ImageInputKind
+internal enum ImageInputKind
 {
     /// <summary>An ML.NET image column (<see cref="MLImage"/>, e.g. from <c>LoadImages</c>).</summary>
     Image = 0,

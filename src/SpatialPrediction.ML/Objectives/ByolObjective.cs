@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// 512 hidden → 128 out (paper: 4096 → 256); target momentum 0.99 → 1 (the paper's 0.996 is for ~100k-step runs,
 /// where the teacher has time to follow); views as SimCLR.
 /// </summary>
-public sealed class ByolObjective : MomentumObjective
+internal sealed class ByolObjective : MomentumObjective
 {
     /// <summary>Creates the objective; the target network starts as a copy of <paramref name="backbone"/>.</summary>
     public ByolObjective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,

@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// targets turn uniform and training sits at the collapsed loss log K from the first steps (measured here: 6.85 for
 /// K = 1024, whatever the learning rate).
 /// </remarks>
-public sealed class DinoHead : nn.Module<Tensor, Tensor>
+internal sealed class DinoHead : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential mlp;
     private readonly Parameter prototypes;

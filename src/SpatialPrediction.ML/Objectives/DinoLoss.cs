@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// <param name="StudentTemperature">τ_s; DINO: 0.1.</param>
 /// <param name="TeacherTemperature">τ_t; DINO: 0.04 at the start of its warm-up (kept fixed for short runs).</param>
 /// <param name="CenterMomentum">Momentum of the centre's running mean; DINO: 0.9.</param>
-public sealed record DinoLoss(double StudentTemperature = 0.1, double TeacherTemperature = 0.04, double CenterMomentum = 0.9)
+internal sealed record DinoLoss(double StudentTemperature = 0.1, double TeacherTemperature = 0.04, double CenterMomentum = 0.9)
 {
     /// <summary>Teacher targets: softmax((t − c) / τ_t).</summary>
     public Tensor TeacherTargets(Tensor teacherOutput, Tensor center)

@@ -12,7 +12,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// ImageNet's diversity), τ_s = 0.1, τ_t = 0.04, centre momentum 0.9, teacher momentum 0.99 → 1 (paper 0.996, for
 /// long runs).
 /// </summary>
-public sealed class DinoObjective : HostObjective
+internal sealed class DinoObjective : HostObjective
 {
     private readonly DinoHead head, teacherHead;
     private readonly BackboneModule teacherBackbone;

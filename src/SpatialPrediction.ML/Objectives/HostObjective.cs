@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// Views are made by <see cref="MakeViews"/> on the loader thread (CPU-side randomness only, from the
 /// <see cref="Random"/> given), and consumed by <see cref="Loss"/> on the training thread.
 /// </remarks>
-public abstract class HostObjective : nn.Module
+internal abstract class HostObjective : nn.Module
 {
     /// <summary>Creates the module.</summary>
     protected HostObjective(string name) : base(name) { }

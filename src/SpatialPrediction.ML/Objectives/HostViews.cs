@@ -3,7 +3,7 @@ using SpatialPrediction.ML.Views;
 namespace SpatialPrediction.ML.Objectives;
 
 /// <summary>The view recipes of the hosts, scaled for small images (the papers' ImageNet recipes start at 224 px).</summary>
-public static class HostViews
+internal static class HostViews
 {
     /// <summary>
     /// SimCLR / MoCo v3 / BYOL: two random-resized crops (area 0.2–1, SimCLR's CIFAR setting rather than ImageNet's

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// the other keys of the batch are negatives; scaled by 2τ as in the paper so the gradient scale does not depend on τ.
 /// </summary>
 /// <param name="Temperature">τ; MoCo v3 uses 0.2 for ViTs (1.0 for ResNets); 0.2 is used for all backbones here.</param>
-public sealed record InfoNceLoss(double Temperature = 0.2)
+internal sealed record InfoNceLoss(double Temperature = 0.2)
 {
     /// <summary>Loss of <paramref name="queries"/> against <paramref name="keys"/>.</summary>
     public Tensor Compute(Tensor queries, Tensor keys)

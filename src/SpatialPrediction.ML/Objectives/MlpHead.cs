@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// The projector / predictor MLP of SimCLR, MoCo v3 and BYOL: hidden layers Linear → BatchNorm → ReLU, then a final
 /// Linear, optionally followed by a BatchNorm without affine parameters (MoCo v3's projector and predictor end so).
 /// </summary>
-public sealed class MlpHead : nn.Module<Tensor, Tensor>
+internal sealed class MlpHead : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential layers;
 

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// images: projector D → 512 → 512 → 128 and predictor 128 → 512 → 128 (paper: 4096/256), both ending in a
 /// non-affine BatchNorm; τ = 0.2; momentum 0.99 → 1 by a cosine (the paper's base value); views as SimCLR.
 /// </summary>
-public sealed class MoCoV3Objective : MomentumObjective
+internal sealed class MoCoV3Objective : MomentumObjective
 {
     /// <summary>Creates the objective; the momentum encoder starts as a copy of <paramref name="backbone"/>.</summary>
     public MoCoV3Objective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// teacher (a copy of backbone and projector) runs on both without gradients; a subclass only states how predictions
 /// of one view are compared with the teacher's output of the other.
 /// </summary>
-public abstract class MomentumObjective : HostObjective
+internal abstract class MomentumObjective : HostObjective
 {
     private readonly MlpHead projector, predictor, teacherProjector;
     private readonly BackboneModule teacherBackbone;

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// Exponential moving average of a student's weights, as MoCo, BYOL and DINO keep for their teacher:
 /// θ_teacher ← m·θ_teacher + (1 − m)·θ_student, with m rising from a base value to 1 by a cosine over training.
 /// </summary>
-public static class MomentumTeacher
+internal static class MomentumTeacher
 {
     /// <summary>A frozen copy of <paramref name="student"/>'s weights in a new module built by <paramref name="create"/>.</summary>
     public static T Copy<T>(T student, Func<T> create) where T : nn.Module

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// one image, each embedding must pick its partner among the other 2N-1 by cosine similarity / temperature.
 /// </summary>
 /// <param name="Temperature">Softmax temperature; SimCLR uses 0.5 for small batches and CIFAR-size images.</param>
-public sealed record NtXentLoss(double Temperature = 0.5)
+internal sealed record NtXentLoss(double Temperature = 0.5)
 {
     /// <summary>Loss for <paramref name="first"/>[i] paired with <paramref name="second"/>[i], both [N, D].</summary>
     public Tensor Compute(Tensor first, Tensor second)

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// D → 2D → 128 (the paper's 2048 → 2048 → 128 for ResNet-50, kept in proportion), NT-Xent with temperature 0.5
 /// (the paper's CIFAR value for small batches).
 /// </summary>
-public sealed class SimClrObjective : HostObjective
+internal sealed class SimClrObjective : HostObjective
 {
     private readonly MlpHead projection;
 

@@ -3,7 +3,7 @@ using SpatialPrediction.ML.Views;
 namespace SpatialPrediction.ML.Spatial;
 
 /// <summary>The four regression targets of Spatial Prediction: where view B is, and how large, relative to view A.</summary>
-public static class RelativeBoxTargets
+internal static class RelativeBoxTargets
 {
     /// <summary>Number of targets: dx, dy, log width ratio, log height ratio.</summary>
     public const int Count = 4;

@@ -10,7 +10,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// Optionally each embedding first goes through a projector of its own (shared by both views, as the hosts' projectors
 /// are), so SP's gradient shapes that projector before it reaches the pooled embedding the probe reads.
 /// </summary>
-public sealed class SpatialPredictionHead : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class SpatialPredictionHead : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Sequential layers;
     private readonly Objectives.MlpHead? projector;

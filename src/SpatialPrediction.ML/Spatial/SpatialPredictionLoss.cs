@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// batch and the four targets: robust to the occasional extreme pair that log-ratios produce.
 /// </summary>
 /// <param name="Beta">Where the loss turns from quadratic to linear, in standard deviations.</param>
-public sealed record SpatialPredictionLoss(double Beta = 1.0)
+internal sealed record SpatialPredictionLoss(double Beta = 1.0)
 {
     /// <summary>Loss of predictions [B, 4] against standardised targets [B, 4].</summary>
     public Tensor Compute(Tensor predicted, Tensor standardizedTargets)

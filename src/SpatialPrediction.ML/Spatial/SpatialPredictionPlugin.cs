@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// Spatial Prediction as a plug-in: its own view pairs, head and loss, sharing the host's backbone. A training engine
 /// adds <c>Weight * Loss(...)</c> to whatever its host objective computes; nothing else in the host changes.
 /// </summary>
-public sealed class SpatialPredictionPlugin : nn.Module
+internal sealed class SpatialPredictionPlugin : nn.Module
 {
     /// <summary>Assembles the plug-in for a backbone of <paramref name="featureDimension"/> features.</summary>
     public SpatialPredictionPlugin(long featureDimension, SpatialPredictionSettings settings) : base(nameof(SpatialPredictionPlugin))

@@ -3,7 +3,7 @@ using SpatialPrediction.ML.Views;
 namespace SpatialPrediction.ML.Spatial;
 
 /// <summary>Everything the SP plug-in needs, independent of ML.NET (the public options map onto this).</summary>
-public sealed record SpatialPredictionSettings
+internal sealed record SpatialPredictionSettings
 {
     /// <summary>How pairs of views are drawn.</summary>
     public SpatialViewPairSampler Sampler { get; init; } = new();

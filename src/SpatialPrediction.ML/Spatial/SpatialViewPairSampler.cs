@@ -28,7 +28,7 @@ public sealed record SpatialViewPairSampler
     public int MaxAttempts { get; init; } = 1000;
 
     /// <summary>Checks the settings; throws naming the first bad one.</summary>
-    public void Validate()
+    internal void Validate()
     {
         if (!(MinArea > 0 && MinArea <= MaxArea && MaxArea <= 1))
             throw new ArgumentOutOfRangeException(nameof(MinArea), $"View areas must satisfy 0 < MinArea <= MaxArea <= 1 (got {MinArea}, {MaxArea}).");
@@ -46,7 +46,7 @@ public sealed record SpatialViewPairSampler
 
     /// <summary>Draws one pair that satisfies every constraint.</summary>
     /// <exception cref="InvalidOperationException">No pair met the constraints within <see cref="MaxAttempts"/> draws.</exception>
-    public ViewPair Sample(Random random)
+    internal ViewPair Sample(Random random)
     {
         var crops = new RandomResizedCropSampler(MinArea, MaxArea, MinAspect, MaxAspect);
         for (int attempt = 0; attempt < MaxAttempts; attempt++)

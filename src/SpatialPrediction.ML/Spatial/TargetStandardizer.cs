@@ -4,7 +4,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// Per-target mean and standard deviation of the SP targets under a given sampler, estimated once from a fixed number
 /// of draws with a fixed seed, so that the four targets weigh equally in the loss whatever their natural ranges.
 /// </summary>
-public sealed class TargetStandardizer
+internal sealed class TargetStandardizer
 {
     /// <summary>Creates a standardiser from known statistics.</summary>
     public TargetStandardizer(float[] mean, float[] std)

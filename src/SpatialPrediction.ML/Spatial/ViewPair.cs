@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// Boxes are in the original image's coordinates. When <see cref="Mirrored"/> is set both crops are shown mirrored,
 /// so the targets must be computed in the mirrored frame: use <see cref="SeenReference"/> and <see cref="SeenTarget"/>.
 /// </summary>
-public readonly record struct ViewPair(ViewBox Reference, ViewBox Target, bool Mirrored)
+internal readonly record struct ViewPair(ViewBox Reference, ViewBox Target, bool Mirrored)
 {
     /// <summary>The reference box in the frame the model sees.</summary>
     public ViewBox SeenReference => Mirrored ? Reference.Mirrored() : Reference;

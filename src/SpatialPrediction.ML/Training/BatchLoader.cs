@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Training;
 /// the epoch's own random stream, views from the batch's own stream; so a resumed run sees exactly the batches an
 /// uninterrupted one would have.
 /// </summary>
-public sealed class BatchLoader : IDisposable
+internal sealed class BatchLoader : IDisposable
 {
     private readonly Tensor images;
     private readonly long[] trainIndices;

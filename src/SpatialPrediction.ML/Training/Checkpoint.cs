@@ -17,7 +17,7 @@ namespace SpatialPrediction.ML.Training;
 /// norms and the clipped flag), then each module's TorchSharp state
 /// (<c>Module.save</c>) in a fixed order, then the optimiser state.
 /// </remarks>
-public static class Checkpoint
+internal static class Checkpoint
 {
     /// <summary>File name of the newest checkpoint in a checkpoint folder.</summary>
     public const string LatestFileName = "checkpoint.ckpt";

@@ -5,7 +5,7 @@ namespace SpatialPrediction.ML.Training;
 /// <param name="TotalSteps">Length of the whole schedule.</param>
 /// <param name="WarmupSteps">Steps of linear warm-up from near zero.</param>
 /// <param name="FinalFraction">End value as a fraction of <paramref name="BaseValue"/>.</param>
-public sealed record CosineSchedule(double BaseValue, int TotalSteps, int WarmupSteps, double FinalFraction = 0.0)
+internal sealed record CosineSchedule(double BaseValue, int TotalSteps, int WarmupSteps, double FinalFraction = 0.0)
 {
     /// <summary>Value at step <paramref name="step"/> (0-based).</summary>
     public double At(int step)

@@ -5,7 +5,7 @@ using SpatialPrediction.ML.Spatial;
 namespace SpatialPrediction.ML.Training;
 
 /// <summary>Everything the training engine needs, independent of ML.NET (the public options map onto this).</summary>
-public sealed record PretrainingSettings
+internal sealed record PretrainingSettings
 {
     /// <summary>Host objective.</summary>
     public SslFramework Framework { get; init; } = SslFramework.SimClr;

@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Training;
 /// <summary>The trained parts of a run.</summary>
 /// <param name="Backbone">The backbone, in eval mode, on the training device.</param>
 /// <param name="History">Losses and timings.</param>
-public sealed record PretrainingResult(BackboneModule Backbone, PretrainingHistory History);
+internal sealed record PretrainingResult(BackboneModule Backbone, PretrainingHistory History);
 
 /// <summary>Raised when the loss or the weights stop being finite; the last good checkpoint is left untouched.</summary>
 public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);
@@ -24,7 +24,7 @@ public sealed class TrainingDivergedException(string message) : InvalidOperation
 /// ends with the same weights as an uninterrupted run. Every tensor made in a step lives in that step's dispose
 /// scope, so memory stays flat however long the run.
 /// </summary>
-public static class SpatialPretrainer
+internal static class SpatialPretrainer
 {
     /// <summary>
     /// Trains on <paramref name="images"/> ([N, 3, S, S], S = <see cref="PretrainingSettings.ImageSize"/>; bytes in

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Training;
 /// <param name="Epoch">0-based epoch.</param>
 /// <param name="HostViews">The host objective's views, or null without a host.</param>
 /// <param name="SpatialViews">SP's view pairs and targets, or null with SP off.</param>
-public sealed record TrainingBatch(long MicroBatch, int Epoch, ViewSet? HostViews, ViewSet? SpatialViews) : IDisposable
+internal sealed record TrainingBatch(long MicroBatch, int Epoch, ViewSet? HostViews, ViewSet? SpatialViews) : IDisposable
 {
     /// <inheritdoc />
     public void Dispose()

@@ -7,7 +7,7 @@ namespace SpatialPrediction.ML.Training;
 /// Picks the device the way ML.NET's own TorchSharp trainers do: <c>MLContext.GpuDeviceId</c> asks for CUDA, and
 /// <c>MLContext.FallbackToCpu</c> decides whether a missing GPU is an error. An explicit device string overrides both.
 /// </summary>
-public static class TrainingDevice
+internal static class TrainingDevice
 {
     /// <summary>Resolves the device.</summary>
     /// <param name="requested">"cpu", "cuda" or "cuda:N"; null follows <paramref name="gpuDeviceId"/>.</param>

@@ -4,14 +4,14 @@ namespace SpatialPrediction.ML.Views;
 /// <param name="Count">Crops of this family per image.</param>
 /// <param name="Crops">Box sampler.</param>
 /// <param name="Resolution">Side in pixels each crop is resized to.</param>
-public sealed record CropFamily(int Count, RandomResizedCropSampler Crops, int Resolution);
+internal sealed record CropFamily(int Count, RandomResizedCropSampler Crops, int Resolution);
 
 /// <summary>
 /// Makes augmented crops of a batch: for each family, <see cref="CropFamily.Count"/> views, each with its own boxes,
 /// horizontal flips and photometric augmentation. SimCLR, MoCo v3 and BYOL use one family of two crops; DINO uses
 /// two global crops and several small local ones.
 /// </summary>
-public sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, PhotometricAugmentation Augmentation, float FlipProbability = 0.5f)
+internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, PhotometricAugmentation Augmentation, float FlipProbability = 0.5f)
 {
     /// <summary>All views of the batch, family by family.</summary>
     public List<TorchSharp.torch.Tensor> Make(TorchSharp.torch.Tensor images, Random random)

@@ -8,7 +8,7 @@ namespace SpatialPrediction.ML.Views;
 /// Each call draws fresh parameters for every sample, which is what makes two views of one image photometrically
 /// independent.
 /// </summary>
-public sealed record PhotometricAugmentation
+internal sealed record PhotometricAugmentation
 {
     /// <summary>Probability of applying colour jitter to a sample.</summary>
     public float JitterProbability { get; init; } = 0.8f;

@@ -8,7 +8,7 @@ namespace SpatialPrediction.ML.Views;
 /// <param name="MaxArea">Largest crop area, as a fraction of the image.</param>
 /// <param name="MinAspect">Smallest width/height ratio (in image-normalised units).</param>
 /// <param name="MaxAspect">Largest width/height ratio.</param>
-public sealed record RandomResizedCropSampler(float MinArea, float MaxArea, float MinAspect = 3f / 4f, float MaxAspect = 4f / 3f)
+internal sealed record RandomResizedCropSampler(float MinArea, float MaxArea, float MinAspect = 3f / 4f, float MaxAspect = 4f / 3f)
 {
     /// <summary>Draws one box that lies inside the image.</summary>
     public ViewBox Sample(Random random)

@@ -4,7 +4,7 @@ namespace SpatialPrediction.ML.Views;
 /// A crop's location in the normalised coordinates of the image it came from: centre (x right, y down) and size, all
 /// as fractions of the image's width and height. Carrying the box with the crop is what lets SP compute its targets.
 /// </summary>
-public readonly record struct ViewBox(float CenterX, float CenterY, float Width, float Height)
+internal readonly record struct ViewBox(float CenterX, float CenterY, float Width, float Height)
 {
     /// <summary>Left edge.</summary>
     public float Left => CenterX - Width / 2;

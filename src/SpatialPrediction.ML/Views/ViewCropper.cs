@@ -8,7 +8,7 @@ namespace SpatialPrediction.ML.Views;
 /// <c>grid_sample</c>, optionally mirroring each crop. Because the same call serves every view, the pixels a model
 /// sees always correspond exactly to the recorded <see cref="ViewBox"/>.
 /// </summary>
-public static class ViewCropper
+internal static class ViewCropper
 {
     /// <summary>
     /// Crops <paramref name="boxes"/>[i] from <paramref name="images"/>[i] (shape [B, C, H, W]) to

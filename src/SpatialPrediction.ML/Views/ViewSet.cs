@@ -6,7 +6,7 @@ namespace SpatialPrediction.ML.Views;
 /// The views an objective made of one batch, ready for the model. Views are made on the loader thread and consumed on
 /// the training thread, so they live outside any dispose scope: whoever consumes the set disposes it.
 /// </summary>
-public sealed class ViewSet : IDisposable
+internal sealed class ViewSet : IDisposable
 {
     /// <summary>Wraps views and optional per-view targets.</summary>
     public ViewSet(IReadOnlyList<Tensor> views, Tensor? targets = null)

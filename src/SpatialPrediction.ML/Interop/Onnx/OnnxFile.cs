@@ -8,7 +8,7 @@ namespace SpatialPrediction.ML.Interop.Onnx;
 /// records this library works with. Data only: an ONNX file holds operators and numbers, and nothing in it is executed
 /// while reading.
 /// </summary>
-public static class OnnxFile
+internal static class OnnxFile
 {
     /// <summary>Largest file read (2 GB, protobuf's own limit).</summary>
     public const long MaxBytes = int.MaxValue;

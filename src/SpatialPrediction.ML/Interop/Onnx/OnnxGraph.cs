@@ -1,11 +1,11 @@
 namespace SpatialPrediction.ML.Interop.Onnx;
 
 /// <summary>An attribute of an ONNX node: a number, a list of numbers, text or a tensor.</summary>
-public sealed record OnnxAttribute(string Name, long? Int = null, float? Float = null, IReadOnlyList<long>? Ints = null,
+internal sealed record OnnxAttribute(string Name, long? Int = null, float? Float = null, IReadOnlyList<long>? Ints = null,
     IReadOnlyList<float>? Floats = null, string? Text = null, OnnxTensor? Tensor = null);
 
 /// <summary>One operator of an ONNX graph.</summary>
-public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
+internal sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
     IReadOnlyDictionary<string, OnnxAttribute> Attributes)
 {
     /// <summary>An integer attribute, or <paramref name="fallback"/>.</summary>
@@ -17,21 +17,21 @@ public sealed record OnnxNode(string Name, string OpType, IReadOnlyList<string> 
 }
 
 /// <summary>A float32 or int64 tensor of an ONNX file (weights, constants).</summary>
-public sealed record OnnxTensor(string Name, IReadOnlyList<long> Dims, float[]? FloatData = null, long[]? Int64Data = null)
+internal sealed record OnnxTensor(string Name, IReadOnlyList<long> Dims, float[]? FloatData = null, long[]? Int64Data = null)
 {
     /// <summary>Number of elements the dims describe.</summary>
     public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
 }
 
 /// <summary>A graph input or output: name, element type (ONNX's TensorProto.DataType) and dims (-1 where symbolic).</summary>
-public sealed record OnnxValue(string Name, int ElementType, IReadOnlyList<long> Dims);
+internal sealed record OnnxValue(string Name, int ElementType, IReadOnlyList<long> Dims);
 
 /// <summary>
 /// The parts of an ONNX model this library reads and writes: operators in graph order, initialisers, graph inputs and
 /// outputs, and the opset. Only float32 and int64 tensors are read (what CNN and ViT weights use); anything else is
 /// reported, not guessed.
 /// </summary>
-public sealed record OnnxGraph(IReadOnlyList<OnnxNode> Nodes, IReadOnlyDictionary<string, OnnxTensor> Initializers,
+internal sealed record OnnxGraph(IReadOnlyList<OnnxNode> Nodes, IReadOnlyDictionary<string, OnnxTensor> Initializers,
     IReadOnlyList<OnnxValue> Inputs, IReadOnlyList<OnnxValue> Outputs, long OpsetVersion, string Producer)
 {
     /// <summary>ONNX TensorProto.DataType values used here.</summary>
