@@ -20,7 +20,7 @@ public sealed class SpatialPredictionOptions
     public float? Weight { get; set; }
 
     /// <summary>The λ a null <see cref="Weight"/> stands for with <paramref name="framework"/> as the host.</summary>
-    public static float DefaultWeight(Objectives.SslFramework framework) => framework == Objectives.SslFramework.Dino ? 0.25f : 1f;
+    public static float DefaultWeight(Objectives.SslFramework framework) => Objectives.HostRegistry.For(framework)?.SpatialWeight ?? 1f;
 
     /// <summary>
     /// Fraction of the training steps over which λ rises linearly from 0 to <see cref="Weight"/>, so the randomly

@@ -201,31 +201,11 @@ public sealed class SpatialPretrainOptions
     {
         if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
         if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
-        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
-        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 2.");
-        if (ImageSize < 16 || ImageSize > 1024) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 16 and 1024 pixels.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
-        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must not be negative.");
-        if (!(WarmupFraction >= 0 && WarmupFraction < 1)) throw new ArgumentOutOfRangeException(nameof(WarmupFraction), WarmupFraction, "WarmupFraction must be in [0, 1).");
-        if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
         if (FeaturizationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(FeaturizationBatchSize), FeaturizationBatchSize, "FeaturizationBatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
-        if (PatchSize < 2) throw new ArgumentOutOfRangeException(nameof(PatchSize), PatchSize, "PatchSize must be at least 2.");
-        if (LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(LocalCrops), LocalCrops, "LocalCrops must not be negative.");
-        if (LocalCropSize < 0) throw new ArgumentOutOfRangeException(nameof(LocalCropSize), LocalCropSize, "LocalCropSize must not be negative (0 means ImageSize / 2).");
-        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
-        if (FinalWeightDecay is double fwd && !(fwd >= 0)) throw new ArgumentOutOfRangeException(nameof(FinalWeightDecay), fwd, "FinalWeightDecay must not be negative.");
-        if (TeacherMomentum is double tm && !(tm >= 0 && tm < 1)) throw new ArgumentOutOfRangeException(nameof(TeacherMomentum), tm, "TeacherMomentum must be in [0, 1).");
-        if (CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
-        if (PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
-        if (FeaturizationImageSize != 0 && (FeaturizationImageSize < 16 || FeaturizationImageSize > 1024))
-            throw new ArgumentOutOfRangeException(nameof(FeaturizationImageSize), FeaturizationImageSize, "FeaturizationImageSize must be 0 (ImageSize) or between 16 and 1024 pixels.");
-        if (FrozenStages < 0) throw new ArgumentOutOfRangeException(nameof(FrozenStages), FrozenStages, "FrozenStages must not be negative.");
-        if (BackboneWidth < 4) throw new ArgumentOutOfRangeException(nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         var initial = InitialBackbone;
-        return new PretrainingSettings
+        var settings = new PretrainingSettings
         {
             Framework = Framework,
             Backbone = initial?.Kind ?? Backbone,
@@ -263,5 +243,7 @@ public sealed class SpatialPretrainOptions
             Progress = Progress,
             CancellationToken = CancellationToken,
         };
+        settings.Validate();
+        return settings;
     }
 }

@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
@@ -11,6 +12,11 @@ namespace SpatialPrediction.ML.Objectives;
 /// </summary>
 internal sealed class ByolObjective : MomentumObjective
 {
+    /// <summary>BYOL in the engine (λ not tuned separately: SimCLR's).</summary>
+    internal static HostRegistration Registration { get; } = new(SslFramework.Byol,
+        (settings, backbone, createBackbone) => new ByolObjective(backbone, createBackbone, settings.ImageSize));
+
+
     /// <summary>Creates the objective; the target network starts as a copy of <paramref name="backbone"/>.</summary>
     public ByolObjective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,
         int hiddenDimension = 512, int outputDimension = 128)

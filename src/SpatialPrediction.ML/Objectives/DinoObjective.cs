@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Views;
 using TorchSharp.Modules;
@@ -14,6 +15,20 @@ namespace SpatialPrediction.ML.Objectives;
 /// </summary>
 internal sealed class DinoObjective : HostObjective
 {
+    /// <summary>
+    /// DINO in the engine: its local crops are a second view size, and λ = 0.25 was measured for it on the emoji
+    /// validation split (its own loss gives small gradients, so SimCLR's λ = 1 let SP dominate the backbone).
+    /// </summary>
+    internal static HostRegistration Registration { get; } = new(SslFramework.Dino,
+        (settings, backbone, createBackbone) => new DinoObjective(backbone, createBackbone, settings.ImageSize, settings.LocalCrops, settings.EffectiveLocalCropSize),
+        Validate: settings =>
+        {
+            if (settings.LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(settings.LocalCrops), settings.LocalCrops, "LocalCrops must not be negative.");
+        },
+        ViewSizes: settings => new[] { (settings.EffectiveLocalCropSize, "LocalCropSize") },
+        SpatialWeight: 0.25f);
+
+
     private readonly DinoHead head, teacherHead;
     private readonly BackboneModule teacherBackbone;
     private readonly Parameter center;

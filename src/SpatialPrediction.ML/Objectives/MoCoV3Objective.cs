@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
@@ -11,6 +12,11 @@ namespace SpatialPrediction.ML.Objectives;
 /// </summary>
 internal sealed class MoCoV3Objective : MomentumObjective
 {
+    /// <summary>MoCo v3 in the engine (λ not tuned separately: SimCLR's).</summary>
+    internal static HostRegistration Registration { get; } = new(SslFramework.MoCoV3,
+        (settings, backbone, createBackbone) => new MoCoV3Objective(backbone, createBackbone, settings.ImageSize));
+
+
     /// <summary>Creates the objective; the momentum encoder starts as a copy of <paramref name="backbone"/>.</summary>
     public MoCoV3Objective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,
         int hiddenDimension = 512, int outputDimension = 128)

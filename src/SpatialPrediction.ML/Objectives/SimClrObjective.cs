@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Views;
 using static TorchSharp.torch;
@@ -11,6 +12,11 @@ namespace SpatialPrediction.ML.Objectives;
 /// </summary>
 internal sealed class SimClrObjective : HostObjective
 {
+    /// <summary>SimCLR in the engine: λ = 1 measured on the emoji validation split.</summary>
+    internal static HostRegistration Registration { get; } = new(SslFramework.SimClr,
+        (settings, backbone, _) => new SimClrObjective(backbone.FeatureDimension, settings.ImageSize));
+
+
     private readonly MlpHead projection;
 
     /// <summary>Creates the objective for a backbone of <paramref name="featureDimension"/> features.</summary>

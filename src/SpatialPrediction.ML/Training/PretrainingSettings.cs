@@ -119,6 +119,41 @@ internal sealed record PretrainingSettings
         if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
     }
 
+    /// <summary>
+    /// Every rule on these settings, in one place: the options check them when an estimator is created (so a mistake
+    /// fails before a long data read) and the engine when it starts; the objective checks its own (its registration).
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the parameter name is the setting's.</exception>
+    internal void Validate()
+    {
+        static void Require(bool valid, string name, object? value, string rule)
+        {
+            if (!valid) throw new ArgumentOutOfRangeException(name, value, rule);
+        }
+        Require(Epochs >= 0, nameof(Epochs), Epochs, "Epochs must not be negative.");
+        Require(BatchSize >= 2, nameof(BatchSize), BatchSize, "BatchSize must be at least 2 (contrastive and batch-norm statistics need pairs).");
+        Require(ImageSize is >= 16 and <= 1024, nameof(ImageSize), ImageSize, "ImageSize must be between 16 and 1024 pixels.");
+        Require(LearningRate > 0, nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "WeightDecay must not be negative.");
+        Require(FinalWeightDecay is not double final || final >= 0, nameof(FinalWeightDecay), FinalWeightDecay, "FinalWeightDecay must not be negative.");
+        Require(WarmupFraction is >= 0 and < 1, nameof(WarmupFraction), WarmupFraction, "WarmupFraction must be in [0, 1).");
+        Require(GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
+        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        Require(PatchSize >= 2, nameof(PatchSize), PatchSize, "PatchSize must be at least 2.");
+        Require(BackboneWidth >= 4, nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
+        Require(LocalCropSize >= 0, nameof(LocalCropSize), LocalCropSize, "LocalCropSize must not be negative (0 means ImageSize / 2).");
+        Require(GradientAccumulationSteps >= 1, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
+        Require(TeacherMomentum is not double m || m is >= 0 and < 1, nameof(TeacherMomentum), TeacherMomentum, "TeacherMomentum must be in [0, 1).");
+        Require(CheckpointEverySteps >= 1, nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
+        Require(PrefetchBatches is not < 0, nameof(PrefetchBatches), PrefetchBatches, "PrefetchBatches must not be negative.");
+        Require(FeaturizationImageSize == 0 || FeaturizationImageSize is >= 16 and <= 1024, nameof(FeaturizationImageSize), FeaturizationImageSize,
+            "FeaturizationImageSize must be 0 (ImageSize) or between 16 and 1024 pixels.");
+        Require(FrozenStages >= 0, nameof(FrozenStages), FrozenStages, "FrozenStages must not be negative.");
+        if (Epochs > 0 && Framework == SslFramework.None && !UsesSpatialPrediction)
+            throw new ArgumentException("Nothing to train: Framework is None and Spatial Prediction is off. Enable one of them.", nameof(Framework));
+        Objectives.HostRegistry.For(Framework)?.Validate?.Invoke(this);
+    }
+
     /// <summary>Side the returned featuriser resizes images to.</summary>
     public int EffectiveFeaturizationImageSize => FeaturizationImageSize > 0 ? FeaturizationImageSize : ImageSize;
 

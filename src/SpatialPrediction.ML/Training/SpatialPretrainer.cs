@@ -255,15 +255,7 @@ internal static class SpatialPretrainer
     }
 
     internal static HostObjective? CreateHost(PretrainingSettings settings, BackboneModule backbone, Func<BackboneModule> createBackbone)
-        => settings.Framework switch
-        {
-            SslFramework.None => null,
-            SslFramework.SimClr => new SimClrObjective(backbone.FeatureDimension, settings.ImageSize),
-            SslFramework.MoCoV3 => new MoCoV3Objective(backbone, createBackbone, settings.ImageSize),
-            SslFramework.Byol => new ByolObjective(backbone, createBackbone, settings.ImageSize),
-            SslFramework.Dino => new DinoObjective(backbone, createBackbone, settings.ImageSize, settings.LocalCrops, settings.EffectiveLocalCropSize),
-            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Framework, $"Framework '{settings.Framework}' is not known."),
-        };
+        => HostRegistry.For(settings.Framework)?.Create(settings, backbone, createBackbone);
 
     /// <summary>
     /// Mean SP loss on held-out images with pairs drawn from a fixed stream and no photometric augmentation, so the value
@@ -340,7 +332,7 @@ internal static class SpatialPretrainer
         Check(settings.ImageSize, "ImageSize");
         Check(settings.EffectiveFeaturizationImageSize, "FeaturizationImageSize");
         if (settings.UsesSpatialPrediction) Check(settings.SpatialPrediction.LocalResolution, "SpatialPrediction.LocalResolution");
-        if (settings.Framework == SslFramework.Dino) Check(settings.EffectiveLocalCropSize, "LocalCropSize");
+        foreach (var (size, option) in HostRegistry.For(settings.Framework)?.ViewSizes?.Invoke(settings) ?? Array.Empty<(int, string)>()) Check(size, option);
     }
 
     private static void Validate(Tensor images, PretrainingSettings settings)
@@ -349,17 +341,7 @@ internal static class SpatialPretrainer
             throw new ArgumentException($"Expected images of shape [N, 3, H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
         if (images.shape[2] != settings.ImageSize || images.shape[3] != settings.ImageSize)
             throw new ArgumentException($"Images are {images.shape[3]}×{images.shape[2]} but ImageSize is {settings.ImageSize}.", nameof(images));
-        if (settings.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.Epochs, "Epochs must not be negative.");
-        if (settings.BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "BatchSize must be at least 2 (contrastive and batch-norm statistics need pairs).");
-        if (settings.GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
-        if (settings.CheckpointEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.CheckpointEverySteps, "CheckpointEverySteps must be at least 1.");
-        if (settings.PrefetchBatches is < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.PrefetchBatches, "PrefetchBatches must not be negative.");
-        if (settings.Framework == SslFramework.Dino && settings.LocalCrops < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.LocalCrops, "LocalCrops must not be negative.");
-        if (settings.TeacherMomentum is double m && !(m >= 0 && m < 1)) throw new ArgumentOutOfRangeException(nameof(settings), m, "TeacherMomentum must be in [0, 1).");
-        if (settings.Epochs > 0 && settings.Framework == SslFramework.None && !settings.UsesSpatialPrediction)
-            throw new ArgumentException("Nothing to train: Framework is None and Spatial Prediction is off. Enable one of them.", nameof(settings));
-        if (!(settings.ValidationFraction >= 0 && settings.ValidationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(settings), settings.ValidationFraction, "ValidationFraction must be in [0, 1).");
+        settings.Validate();
         long trainCount = images.shape[0] - (long)Math.Floor(images.shape[0] * settings.ValidationFraction);
         if (settings.Epochs > 0 && trainCount < 2)
             throw new ArgumentException($"Only {trainCount} training image(s) after holding out the validation split; at least 2 are needed.", nameof(images));

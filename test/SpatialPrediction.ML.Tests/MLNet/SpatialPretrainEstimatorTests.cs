@@ -236,3 +236,23 @@ public class DeviceAndDefaultsTests
         typeof(PretrainingHistory).GetProperty(nameof(PretrainingHistory.Steps))!.PropertyType.Should().Be(typeof(IReadOnlyList<StepRecord>));
     }
 }
+
+public class OneOptionsPathTests
+{
+    [TestCase(nameof(SpatialPretrainOptions.Epochs), "Epochs must not be negative.")]
+    [TestCase(nameof(SpatialPretrainOptions.LocalCrops), "LocalCrops must not be negative.")]
+    public void A_bad_setting_fails_with_one_message_at_construction_and_in_the_engine(string setting, string message)
+    {
+        var options = new SpatialPretrainOptions { Framework = SslFramework.Dino };
+        typeof(SpatialPretrainOptions).GetProperty(setting)!.SetValue(options, -1);
+        var settings = new PretrainingSettings { Framework = SslFramework.Dino, ImageSize = 32 };
+        settings = setting == nameof(SpatialPretrainOptions.Epochs) ? settings with { Epochs = -1 } : settings with { LocalCrops = -1 };
+        using var images = TorchSharp.torch.zeros(4, 3, 32, 32);
+
+        var atConstruction = () => new MLContext(1).Transforms.SpatialPretrain(options);
+        var inTheEngine = () => SpatialPretrainer.Train(images, settings, TorchSharp.torch.CPU);
+
+        atConstruction.Should().Throw<ArgumentOutOfRangeException>().WithMessage($"{message}*").Which.ParamName.Should().Be(setting);
+        inTheEngine.Should().Throw<ArgumentOutOfRangeException>().WithMessage($"{message}*").Which.ParamName.Should().Be(setting);
+    }
+}
