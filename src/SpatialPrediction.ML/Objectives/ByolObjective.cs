@@ -16,7 +16,6 @@ internal sealed class ByolObjective : MomentumObjective
     internal static HostRegistration Registration { get; } = new(SslFramework.Byol,
         (settings, backbone, createBackbone) => new ByolObjective(backbone, createBackbone, settings.ImageSize));
 
-
     /// <summary>Creates the objective; the target network starts as a copy of <paramref name="backbone"/>.</summary>
     public ByolObjective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,
         int hiddenDimension = 512, int outputDimension = 128)
@@ -25,7 +24,6 @@ internal sealed class ByolObjective : MomentumObjective
             new MlpHead(new long[] { outputDimension, hiddenDimension, outputDimension }), viewSize)
     {
     }
-
 
     /// <inheritdoc />
     protected override Tensor CrossViewLoss(Tensor[] predictions, Tensor[] targets)

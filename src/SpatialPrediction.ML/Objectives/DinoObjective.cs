@@ -28,7 +28,6 @@ internal sealed class DinoObjective : HostObjective
         ViewSizes: settings => new[] { (settings.EffectiveLocalCropSize, "LocalCropSize") },
         SpatialWeight: 0.25f);
 
-
     private readonly DinoHead head, teacherHead;
     private readonly BackboneModule teacherBackbone;
     private readonly Parameter center;

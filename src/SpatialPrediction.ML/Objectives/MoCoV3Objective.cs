@@ -16,7 +16,6 @@ internal sealed class MoCoV3Objective : MomentumObjective
     internal static HostRegistration Registration { get; } = new(SslFramework.MoCoV3,
         (settings, backbone, createBackbone) => new MoCoV3Objective(backbone, createBackbone, settings.ImageSize));
 
-
     /// <summary>Creates the objective; the momentum encoder starts as a copy of <paramref name="backbone"/>.</summary>
     public MoCoV3Objective(BackboneModule backbone, Func<BackboneModule> createBackbone, int viewSize,
         int hiddenDimension = 512, int outputDimension = 128)
@@ -28,7 +27,6 @@ internal sealed class MoCoV3Objective : MomentumObjective
 
     /// <summary>The contrastive loss.</summary>
     public InfoNceLoss ContrastiveLoss { get; } = new();
-
 
     /// <inheritdoc />
     protected override Tensor CrossViewLoss(Tensor[] queries, Tensor[] keys)

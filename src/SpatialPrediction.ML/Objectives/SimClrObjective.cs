@@ -16,7 +16,6 @@ internal sealed class SimClrObjective : HostObjective
     internal static HostRegistration Registration { get; } = new(SslFramework.SimClr,
         (settings, backbone, _) => new SimClrObjective(backbone.FeatureDimension, settings.ImageSize));
 
-
     private readonly MlpHead projection;
 
     /// <summary>Creates the objective for a backbone of <paramref name="featureDimension"/> features.</summary>
@@ -33,7 +32,6 @@ internal sealed class SimClrObjective : HostObjective
     public MultiCropSampler Views { get; }
     /// <summary>The contrastive loss.</summary>
     public NtXentLoss ContrastiveLoss { get; }
-
 
     /// <inheritdoc />
     public override ViewSet MakeViews(Tensor images, Random random) => new(Views.Make(images, random));
