@@ -30,9 +30,20 @@ internal static class HostRegistry
         DinoObjective.Registration,
     }.ToDictionary(r => r.Framework);
 
+    /// <summary>Adds (or replaces) a host at run time; the built-in ones are listed above. Used by the docs' walk-through test.</summary>
+    internal static void Register(HostRegistration registration)
+    {
+        lock (Hosts) Hosts[registration.Framework] = registration;
+    }
+
     /// <summary>The registration of <paramref name="framework"/>; null for <see cref="SslFramework.None"/>.</summary>
     public static HostRegistration? For(SslFramework framework)
         => framework == SslFramework.None ? null
-            : Hosts.TryGetValue(framework, out var registration) ? registration
+            : Lookup(framework) is { } registration ? registration
             : throw new ArgumentOutOfRangeException(nameof(framework), framework, $"Framework '{framework}' is not known; known: None, {string.Join(", ", Hosts.Keys)}.");
+
+    private static HostRegistration? Lookup(SslFramework framework)
+    {
+        lock (Hosts) return Hosts.GetValueOrDefault(framework);
+    }
 }
