@@ -27,7 +27,7 @@ SpatialPretrainOptions Options(int epochCount) => new()
     BatchSize = 64,
     LearningRate = 2e-3,
     Seed = seed,
-        // λ = 4 balances SP's smooth-L1 (~0.4) against NT-Xent (~4); chosen on a separate validation set (README).
+        // λ = 4 balances SP's smooth-L1 (~0.4) against NT-Xent (~4); chosen on a separate validation set (docs/objectives.md).
     SpatialPrediction = new SpatialPredictionOptions { Weight = 4f, LocalResolution = imageSize / 2 },
     Progress = new Progress<PretrainingProgress>(p =>
     {

@@ -59,7 +59,7 @@ internal sealed record ExperimentConfig
     public int Epochs { get; init; } = 10;
     /// <summary>Learning rate of pretraining; null: SpatialPretrainOptions' default.</summary>
     public double? LearningRate { get; init; }
-    /// <summary>Weights every trained featuriser starts from: null (random) or "ImageNetResNet18" (ML.NET's, see README).</summary>
+    /// <summary>Weights every trained featuriser starts from: null (random) or "ImageNetResNet18" (ML.NET's, see docs/usage.md).</summary>
     public string? InitialBackbone { get; init; }
     /// <summary>Whether the spatial tests (patch pairs, jigsaw) run; off for recognition-only comparisons.</summary>
     public bool SpatialTests { get; init; } = true;

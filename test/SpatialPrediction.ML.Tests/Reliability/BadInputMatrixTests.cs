@@ -11,7 +11,7 @@ namespace SpatialPrediction.ML.Tests.Reliability;
 
 /// <summary>
 /// Every bad input a user's folder can hold, each decoded (or trained on) for real; the outcome of each case is also
-/// written to <c>reliability-matrix.md</c> in the test output folder, the table the README shows.
+/// written to <c>reliability-matrix.md</c> in the test output folder, the table docs/usage.md shows.
 /// </summary>
 [NonParallelizable, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class BadInputMatrixTests
