@@ -1,5 +1,5 @@
 // Child process of the crash-safety tests (test/SpatialPrediction.ML.Tests/Reliability/KillAndResumeTests.cs).
-// Usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>
+// Usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file> [<image cache folder>]
 //    or: SpatialPrediction.ML.CrashHarness probe   (loads TorchSharp through the library's native fix and prints what it did)
 // Trains a fixed SimCLR + SP run on generated scenes with a checkpoint after every step, resuming from the folder when it
 // holds one; prints "step N" after each step (the parent kills the process at a chosen step) and, at the end, writes
@@ -17,9 +17,9 @@ if (args.Length == 1 && args[0] == "probe")
     Console.Out.WriteLine($"sum: {ones(3).sum().item<float>()}");
     return 0;
 }
-if (args.Length != 2)
+if (args.Length is not (2 or 3))
 {
-    Console.Error.WriteLine("usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file>");
+    Console.Error.WriteLine("usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file> [<image cache folder>]");
     return 2;
 }
 set_num_threads(1); // the same arithmetic in every process, whatever the machine's core count
@@ -40,7 +40,9 @@ var settings = new PretrainingSettings
     CheckpointEverySteps = 1,
     Progress = new StepPrinter(),
 };
-var result = SpatialPretrainer.Train(images, settings, CPU);
+// With a cache folder the images are read from a temporary file there, as Fit does for large datasets.
+using SpatialPrediction.ML.Training.TrainingImages store = args.Length == 3 ? ToFile(images, args[2]) : new TensorTrainingImages(images);
+var result = SpatialPretrainer.Train(store, settings, CPU);
 using var backbone = result.Backbone;
 using (var output = File.Create(args[1]))
 {
@@ -52,6 +54,13 @@ using (var output = File.Create(args[1]))
 }
 Console.Out.WriteLine("done");
 return 0;
+
+static FileTrainingImages ToFile(Tensor images, string folder)
+{
+    using var writer = FileTrainingImages.Create((int)images.shape[2], folder);
+    for (long i = 0; i < images.shape[0]; i++) writer.Append(images[i].contiguous().bytes);
+    return writer.Finish();
+}
 
 /// <summary>Prints each finished step at once (on the training thread), so the parent sees it before the next step.</summary>
 internal sealed class StepPrinter : IProgress<PretrainingProgress>

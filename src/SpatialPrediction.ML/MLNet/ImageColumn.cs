@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -31,30 +32,76 @@ internal static class ImageColumn
     }
 
     /// <summary>
-    /// Reads every image of the column, resized to <paramref name="size"/>×<paramref name="size"/>, into a byte tensor
-    /// [N, 3, size, size] (RGB). Bytes rather than floats: a quarter of the memory for the whole training set.
+    /// Reads every image of the column, resized to <paramref name="size"/>×<paramref name="size"/>, as RGB bytes: into
+    /// one tensor in memory, or, for <see cref="TrainingImageCache.Disk"/> and for <see cref="TrainingImageCache.Auto"/>
+    /// past <paramref name="memoryLimitBytes"/>, into a temporary file, so that memory does not grow with the dataset.
     /// </summary>
-    public static Tensor ReadAll(IDataView data, ImageInput input, string name, int size, List<string>? skipped = null)
+    public static TrainingImages ReadImages(IDataView data, ImageInput input, string name, int size, List<string>? skipped,
+        TrainingImageCache cache, long memoryLimitBytes, string? folder, Action<string>? log)
     {
-        var pixels = new List<byte[]>();
-        using (var cursor = data.GetRowCursor(new[] { data.Schema[name] }))
+        int plane = 3 * size * size;
+        var inMemory = new List<byte[]>();
+        FileTrainingImages.Writer? file = cache == TrainingImageCache.Disk ? FileTrainingImages.Create(size, folder) : null;
+        try
         {
-            var read = input.Getter(cursor);
-            while (cursor.MoveNext())
+            using (var cursor = data.GetRowCursor(new[] { data.Schema[name] }))
             {
-                try
+                var read = input.Getter(cursor);
+                while (cursor.MoveNext())
                 {
-                    pixels.Add(read());
-                }
-                catch (Exception e) when (skipped is not null && e is InvalidDataException or InvalidOperationException)
-                {
-                    skipped.Add($"row {cursor.Position}: {e.Message}");
+                    byte[] planes;
+                    try
+                    {
+                        planes = read();
+                    }
+                    catch (Exception e) when (skipped is not null && e is InvalidDataException or InvalidOperationException)
+                    {
+                        skipped.Add($"row {cursor.Position}: {e.Message}");
+                        continue;
+                    }
+                    if (file is not null)
+                    {
+                        file.Append(planes);
+                        continue;
+                    }
+                    inMemory.Add(planes);
+                    if (cache == TrainingImageCache.Auto && (long)inMemory.Count * plane > memoryLimitBytes)
+                    {
+                        file = FileTrainingImages.Create(size, folder);
+                        foreach (var kept in inMemory) file.Append(kept);
+                        inMemory.Clear();
+                        log?.Invoke($"More than {memoryLimitBytes >> 20} MB of training images: the rest of the run reads them from a temporary file.");
+                    }
                 }
             }
+            if (file is not null)
+            {
+                var images = file.Finish();
+                log?.Invoke($"Training images: {images.Count} pictures of {size} px in {images.Location} ({images.Count * plane >> 20} MB on disk).");
+                return images;
+            }
+            // Copied into the tensor in chunks, each row released as it goes, so the peak is one dataset and a chunk.
+            var all = zeros(new long[] { inMemory.Count, 3, size, size }, dtype: ScalarType.Byte);
+            const int chunk = 256;
+            for (int start = 0; start < inMemory.Count; start += chunk)
+            {
+                int count = Math.Min(chunk, inMemory.Count - start);
+                var buffer = new byte[count * plane];
+                for (int i = 0; i < count; i++)
+                {
+                    inMemory[start + i].CopyTo(buffer, i * plane);
+                    inMemory[start + i] = null!;
+                }
+                using var part = tensor(buffer, new long[] { count, 3, size, size }, dtype: ScalarType.Byte);
+                all.narrow(0, start, count).copy_(part);
+            }
+            return new TensorTrainingImages(all, owned: true);
         }
-        var all = new byte[pixels.Count * 3 * size * size];
-        for (int i = 0; i < pixels.Count; i++) pixels[i].CopyTo(all, i * 3 * size * size);
-        return tensor(all, new long[] { pixels.Count, 3, size, size }, dtype: ScalarType.Byte);
+        catch
+        {
+            file?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One image as a float tensor [1, 3, size, size] in [0, 1] on <paramref name="device"/>.</summary>

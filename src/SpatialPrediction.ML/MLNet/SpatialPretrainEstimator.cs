@@ -45,9 +45,10 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
-        using var images = ImageColumn.ReadAll(input, imageInput, Options.InputColumnName, Options.ImageSize, skipped);
+        using var images = ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.ImageSize, skipped,
+            Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, log);
         foreach (var row in skipped ?? new List<string>()) log($"Skipped unreadable image, {row}");
-        if (images.shape[0] == 0)
+        if (images.Count == 0)
             throw new ArgumentException(skipped is { Count: > 0 }
                 ? $"{Component}: all {skipped.Count} rows were unreadable and skipped; there is nothing to train on. First: {skipped[0]}"
                 : $"{Component}: the input has no rows; there is nothing to train on.", nameof(input));

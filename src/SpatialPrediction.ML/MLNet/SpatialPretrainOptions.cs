@@ -34,6 +34,19 @@ public sealed class SpatialPretrainOptions
     public bool SkipUnreadableImages { get; set; }
 
     /// <summary>
+    /// Where the training images are kept while training (<see cref="TrainingImageCache"/>). Default
+    /// <see cref="TrainingImageCache.Auto"/>: in memory for datasets up to <see cref="ImageCacheMemoryLimitMegabytes"/>
+    /// (about 87,000 pictures at 64 px per GB), in a temporary file beyond. The same batches either way, byte for byte.
+    /// </summary>
+    public TrainingImageCache ImageCache { get; set; } = TrainingImageCache.Auto;
+
+    /// <summary>Most memory, in MB, that <see cref="TrainingImageCache.Auto"/> keeps the images in before it moves them to a file. Default 1024.</summary>
+    public int ImageCacheMemoryLimitMegabytes { get; set; } = 1024;
+
+    /// <summary>Folder for the file of <see cref="TrainingImageCache.Disk"/> (and Auto past its limit); null: the system's temporary folder.</summary>
+    public string? ImageCacheFolder { get; set; }
+
+    /// <summary>
     /// Weights to continue pretraining from, for example <see cref="SpatialBackbone.ImageNetResNet18"/>. When set, its
     /// architecture and input normalisation are used and <see cref="Backbone"/>, <see cref="BackboneWidth"/> and
     /// <see cref="PatchSize"/> are ignored; training runs at <see cref="ImageSize"/>. The given backbone is copied, never
@@ -203,6 +216,8 @@ public sealed class SpatialPretrainOptions
         if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
         if (FeaturizationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(FeaturizationBatchSize), FeaturizationBatchSize, "FeaturizationBatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
+        if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
+        if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         var initial = InitialBackbone;
         var settings = new PretrainingSettings

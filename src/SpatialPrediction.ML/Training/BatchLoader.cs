@@ -15,7 +15,7 @@ namespace SpatialPrediction.ML.Training;
 /// </summary>
 internal sealed class BatchLoader : IDisposable
 {
-    private readonly Tensor images;
+    private readonly TrainingImages images;
     private readonly long[] trainIndices;
     private readonly int batchSize, seed;
     private readonly HostObjective? host;
@@ -30,7 +30,7 @@ internal sealed class BatchLoader : IDisposable
     private (int Epoch, long[] Order)? order;
 
     /// <summary>Starts producing micro-batches <paramref name="start"/> … <paramref name="end"/> − 1.</summary>
-    public BatchLoader(Tensor images, long[] trainIndices, int batchSize, int seed, HostObjective? host, SpatialPredictionPlugin? plugin,
+    public BatchLoader(TrainingImages images, long[] trainIndices, int batchSize, int seed, HostObjective? host, SpatialPredictionPlugin? plugin,
         Device device, long start, long end, int prefetch)
     {
         this.images = images;
@@ -111,18 +111,10 @@ internal sealed class BatchLoader : IDisposable
         }
         var random = SeedStreams.For(seed, SeedStreams.Batch, micro);
         using var scope = NewDisposeScope();
-        var batch = Gather(images, cached.Order.AsSpan(position * batchSize, batchSize), device);
+        var batch = images.Gather(cached.Order.AsSpan(position * batchSize, batchSize), device);
         var hostViews = host?.MakeViews(batch, random).Detach();
         var spatialViews = plugin?.MakeViews(batch, random).Detach();
         return new TrainingBatch(micro, epoch, hostViews, spatialViews);
-    }
-
-    /// <summary>Selects images by index and moves them to the device as float in [0, 1] (bytes are divided by 255).</summary>
-    public static Tensor Gather(Tensor images, ReadOnlySpan<long> indices, Device device)
-    {
-        var index = tensor(indices.ToArray(), dtype: ScalarType.Int64);
-        var batch = images.index_select(0, index).to(device);
-        return batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax) : batch;
     }
 
     /// <summary>Stops the loader thread and releases batches it had prepared.</summary>

@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Training;
 internal static class BatchNormRecalibration
 {
     /// <summary>Runs <paramref name="images"/>[<paramref name="indices"/>] through <paramref name="backbone"/> at <paramref name="size"/> px.</summary>
-    public static void Run(BackboneModule backbone, Tensor images, long[] indices, int size, int batchSize, Device device)
+    public static void Run(BackboneModule backbone, TrainingImages images, long[] indices, int size, int batchSize, Device device)
     {
         var norms = backbone.named_modules().Select(m => m.module).OfType<BatchNorm2d>().ToList();
         if (norms.Count == 0 || indices.Length == 0) return;
@@ -32,7 +32,7 @@ internal static class BatchNormRecalibration
                 using var scope = NewDisposeScope();
                 // Momentum 1/(k+1) at batch k makes the running value the plain mean over batches.
                 foreach (var norm in norms) norm.momentum = 1.0 / (batches + 1);
-                var batch = BatchLoader.Gather(images, indices.AsSpan(start, length), device);
+                var batch = images.Gather(indices.AsSpan(start, length), device);
                 if (batch.shape[2] != size || batch.shape[3] != size)
                     batch = nn.functional.interpolate(batch, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
                 backbone.forward(batch);

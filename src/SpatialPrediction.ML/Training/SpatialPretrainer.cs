@@ -34,6 +34,17 @@ internal static class SpatialPretrainer
     /// </summary>
     public static PretrainingResult Train(Tensor images, PretrainingSettings settings, Device device, IReadOnlyList<string>? skippedRows = null)
     {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"Expected images of shape [N, 3, H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
+        if (images.shape[2] != settings.ImageSize || images.shape[3] != settings.ImageSize)
+            throw new ArgumentException($"Images are {images.shape[3]}×{images.shape[2]} but ImageSize is {settings.ImageSize}.", nameof(images));
+        using var store = new TensorTrainingImages(images);
+        return Train(store, settings, device, skippedRows);
+    }
+
+    /// <summary>Trains on <paramref name="images"/> (in memory or in a file; not disposed here).</summary>
+    internal static PretrainingResult Train(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string>? skippedRows = null)
+    {
         Validate(images, settings);
         BackboneModule? backbone = null;
         try
@@ -63,7 +74,7 @@ internal static class SpatialPretrainer
         }
     }
 
-    private static PretrainingResult Run(Tensor images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
+    private static PretrainingResult Run(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
         torch.manual_seed(settings.Seed);
         var spec = settings.BackboneSpec;
@@ -80,7 +91,7 @@ internal static class SpatialPretrainer
         if (host is not null) modules.Add(host);
         if (plugin is not null) modules.Add(plugin);
 
-        var (trainIndices, validationIndices) = Split(images.shape[0], settings);
+        var (trainIndices, validationIndices) = Split(images.Count, settings);
         var history = new PretrainingHistory
         {
             TrainingImages = trainIndices.Length,
@@ -261,7 +272,7 @@ internal static class SpatialPretrainer
     /// Mean SP loss on held-out images with pairs drawn from a fixed stream and no photometric augmentation, so the value
     /// before and after training compares the same pairs.
     /// </summary>
-    internal static float SpatialValidationLoss(BackboneModule backbone, SpatialPredictionPlugin plugin, Tensor images,
+    internal static float SpatialValidationLoss(BackboneModule backbone, SpatialPredictionPlugin plugin, TrainingImages images,
         long[] indices, int seed, Device device)
     {
         bool backboneTraining = backbone.training, pluginTraining = plugin.training;
@@ -276,7 +287,7 @@ internal static class SpatialPretrainer
             {
                 using var scope = NewDisposeScope();
                 int length = Math.Min(256, indices.Length - start);
-                var batch = BatchLoader.Gather(images, indices.AsSpan(start, length), device);
+                var batch = images.Gather(indices.AsSpan(start, length), device);
                 using var views = plugin.MakeViews(batch, SeedStreams.For(seed, SeedStreams.Validation, chunk), PhotometricAugmentation.Identity);
                 sum += plugin.Loss(backbone, views).item<float>() * length;
                 count += length;
@@ -335,14 +346,12 @@ internal static class SpatialPretrainer
         foreach (var (size, option) in HostRegistry.For(settings.Framework)?.ViewSizes?.Invoke(settings) ?? Array.Empty<(int, string)>()) Check(size, option);
     }
 
-    private static void Validate(Tensor images, PretrainingSettings settings)
+    private static void Validate(TrainingImages images, PretrainingSettings settings)
     {
-        if (images.dim() != 4 || images.shape[1] != 3)
-            throw new ArgumentException($"Expected images of shape [N, 3, H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
-        if (images.shape[2] != settings.ImageSize || images.shape[3] != settings.ImageSize)
-            throw new ArgumentException($"Images are {images.shape[3]}×{images.shape[2]} but ImageSize is {settings.ImageSize}.", nameof(images));
+        if (images.Size != settings.ImageSize)
+            throw new ArgumentException($"Images are {images.Size}×{images.Size} but ImageSize is {settings.ImageSize}.", nameof(images));
         settings.Validate();
-        long trainCount = images.shape[0] - (long)Math.Floor(images.shape[0] * settings.ValidationFraction);
+        long trainCount = images.Count - (long)Math.Floor(images.Count * settings.ValidationFraction);
         if (settings.Epochs > 0 && trainCount < 2)
             throw new ArgumentException($"Only {trainCount} training image(s) after holding out the validation split; at least 2 are needed.", nameof(images));
     }

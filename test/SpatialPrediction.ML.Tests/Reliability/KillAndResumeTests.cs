@@ -21,7 +21,7 @@ public class KillAndResumeTests
         return path;
     }
 
-    private static Process Start(string checkpoints, string weights)
+    private static Process Start(string checkpoints, string weights, string? imageCache)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -29,14 +29,15 @@ public class KillAndResumeTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { HarnessPath(), checkpoints, weights }) start.ArgumentList.Add(argument);
+        foreach (var argument in new[] { HarnessPath(), checkpoints, weights }.Concat(imageCache is null ? Array.Empty<string>() : new[] { imageCache }))
+            start.ArgumentList.Add(argument);
         return Process.Start(start) ?? throw new InvalidOperationException("Could not start the crash harness.");
     }
 
     /// <summary>Runs the harness; kills it (SIGKILL) <paramref name="delayMs"/> after it reports <paramref name="killAtStep"/>. Returns the steps it reported.</summary>
-    private static List<int> Run(string checkpoints, string weights, int? killAtStep = null, int delayMs = 0)
+    private static List<int> Run(string checkpoints, string weights, int? killAtStep = null, int delayMs = 0, string? imageCache = null)
     {
-        using var process = Start(checkpoints, weights);
+        using var process = Start(checkpoints, weights, imageCache);
         var stderr = process.StandardError.ReadToEndAsync();
         var steps = new List<int>();
         bool killed = false;
@@ -69,23 +70,26 @@ public class KillAndResumeTests
             var random = new Random(20261126);
             var kills = new List<string>();
             string checkpoints = Path.Combine(folder, "checkpoints"), resumed = Path.Combine(folder, "resumed.bin");
+            string imageCache = Directory.CreateDirectory(Path.Combine(folder, "image-cache")).FullName;
             int lastStep = 0;
             for (int kill = 0; kill < 8; kill++)
             {
                 int target = Math.Min(29, lastStep + random.Next(1, 5));
                 int delay = random.Next(0, 40); // lands anywhere in the next step, checkpoint write included
-                var steps = Run(checkpoints, resumed, target, delay);
+                // Every other killed run reads its images from a temporary file, as Fit does for large datasets.
+                var steps = Run(checkpoints, resumed, target, delay, kill % 2 == 1 ? imageCache : null);
                 steps.Should().NotBeEmpty();
                 steps[0].Should().BeInRange(1, lastStep + 2, "a resumed run starts right after the last checkpoint it finds");
                 File.Exists(resumed).Should().BeFalse("the run was killed before it finished");
                 kills.Add($"killed {delay} ms after step {steps[^1]} (this run started at step {steps[0]})");
                 lastStep = steps[^1];
             }
-            var final = Run(checkpoints, resumed);
+            var final = Run(checkpoints, resumed, imageCache: imageCache);
             TestContext.Out.WriteLine(string.Join(Environment.NewLine, kills) + $"{Environment.NewLine}final run: steps {final[0]}–{final[^1]}");
 
             final[^1].Should().Be(30);
             File.ReadAllBytes(resumed).Should().Equal(File.ReadAllBytes(reference), "resuming after kill -9 must reproduce the uninterrupted run exactly");
+            Directory.GetFiles(imageCache).Should().BeEmpty("the image cache file never outlives its process, killed or not");
             Directory.GetFiles(checkpoints).Select(Path.GetFileName).Should().BeSubsetOf(new[] { "checkpoint.ckpt", "checkpoint.previous.ckpt" },
                 "no half-written temporary file may survive a kill and a completed resume");
         }

@@ -1,0 +1,17 @@
+namespace SpatialPrediction.ML;
+
+/// <summary>Where <c>Fit</c> keeps the training images, decoded and resized to <c>ImageSize</c>, while it trains.</summary>
+public enum TrainingImageCache
+{
+    /// <summary>
+    /// In memory up to <see cref="SpatialPretrainOptions.ImageCacheMemoryLimitMegabytes"/>; past that, every picture
+    /// goes to a temporary file that batches are read from, so memory stays flat however large the dataset.
+    /// </summary>
+    Auto = 0,
+
+    /// <summary>One byte tensor in memory (3 · S · S bytes per picture): the fastest, and memory grows with the dataset.</summary>
+    Memory = 1,
+
+    /// <summary>A temporary file (deleted at the end) read per batch: memory a batch, disk 3 · S · S bytes per picture.</summary>
+    Disk = 2,
+}
