@@ -4,6 +4,8 @@
 //       (default: all). --quick cuts steps and images for a smoke run; its numbers are noisier.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- micro [BenchmarkDotNet arguments]
 //       BenchmarkDotNet micro-benchmarks of the hot spots (e.g. --filter '*ViewMaking*').
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- streaming [N...] [Auto|Memory|Disk...] [--steps K]
+//       peak memory of Fit against the number of pictures (each size in its own process).
 using BenchmarkDotNet.Running;
 using SpatialPrediction.ML.Benchmarks;
 
@@ -12,6 +14,10 @@ switch (mode)
 {
     case "report":
         return PerformanceReport.Run(args[1..]);
+    case "streaming":
+        return StreamingMemory.Run(args[1..]);
+    case "streaming-child":
+        return StreamingMemory.Child(args[1..]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args[1..]);
         return 0;
