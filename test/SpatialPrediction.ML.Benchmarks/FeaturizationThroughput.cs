@@ -48,8 +48,8 @@ internal static class FeaturizationThroughput
             var transformer = estimator.Fit(data);
             return () => transformer.Transform(data).GetColumn<float[]>("Features").ToList();
         }
-        void Unoptimised() { BackboneModule.ChannelsLastOnCpu = false; backbone.FoldBatchNormForInference = false; }
-        void Optimised() { BackboneModule.ChannelsLastOnCpu = true; backbone.FoldBatchNormForInference = true; }
+        void Unoptimised() { backbone.InferenceLayout = ConvolutionLayout.ChannelsFirst; backbone.FoldBatchNormForInference = false; }
+        void Optimised() { backbone.InferenceLayout = ConvolutionLayout.Auto; backbone.FoldBatchNormForInference = true; }
 
         var contenders = new List<Contender>
         {
@@ -57,7 +57,7 @@ internal static class FeaturizationThroughput
             new("SpatialFeaturize (ours)", 1, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 1))),
             new("SpatialFeaturize, unoptimised (NCHW, batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)), Unoptimised, Optimised),
             new("SpatialFeaturize, channels-last only (batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)),
-                () => backbone.FoldBatchNormForInference = false, Optimised),
+                () => { backbone.InferenceLayout = ConvolutionLayout.ChannelsLast; backbone.FoldBatchNormForInference = false; }, Optimised),
             new("DnnFeaturizeImage", 1, Pipeline(mlContext.Transforms.ExtractPixels("Pixels", "Image")
                 .Append(mlContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(mlContext, m.OutputColumn, m.InputColumn), "Pixels")))),
         };

@@ -70,6 +70,7 @@ internal static class PerformanceReport
                 var oursRounds = new List<double>();
                 var peerRounds = new List<PeerResult>();
                 var nchwRounds = new List<double>();
+                var channelsLastRounds = new List<double>();
                 bool alsoNchw = workload == workloads[0]; // the step before the channels-last change, for comparison
                 string? whyNot = null;
                 for (int round = 0; round < rounds; round++)
@@ -77,13 +78,18 @@ internal static class PerformanceReport
                     oursRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup));
                     if (PyTorchPeer.Run(workload, steps, warmup, threads, out whyNot) is { } result) peerRounds.Add(result);
                     if (!alsoNchw) continue;
-                    Backbones.BackboneModule.ChannelsLastOnCpu = false;
-                    try { nchwRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup)); }
-                    finally { Backbones.BackboneModule.ChannelsLastOnCpu = true; }
+                    nchwRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, Backbones.ConvolutionLayout.ChannelsFirst));
+                    channelsLastRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, Backbones.ConvolutionLayout.ChannelsLast));
                 }
                 if (alsoNchw)
-                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, unoptimised (NCHW)",
-                        Statistics.Median(nchwRounds), "img/s", Note: "the step before the channels-last change, same rounds"));
+                {
+                    var choice = Backbones.LayoutCalibration.Resolve(Backbones.ConvolutionLayout.Auto, new Backbones.BackboneSpec(Backbones.BackboneKind.ResNet18),
+                        workload.BatchSize, workload.ImageSize, training: true, TorchSharp.torch.CPU);
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, channels-first (NCHW)",
+                        Statistics.Median(nchwRounds), "img/s", Note: "a layout candidate, same rounds"));
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, channels-last",
+                        Statistics.Median(channelsLastRounds), "img/s", Note: $"a layout candidate, same rounds; the calibration chose {choice}"));
+                }
                 double ours = Statistics.Median(oursRounds);
                 var peer = peerRounds.Count == 0 ? null : peerRounds[0] with { ImagesPerSecond = Statistics.Median(peerRounds.Select(p => p.ImagesPerSecond)) };
                 if (peer is not null) peerBlas = $"PyTorch {peer.TorchVersion}, {peer.Threads} threads, BLAS: {peer.Blas}";

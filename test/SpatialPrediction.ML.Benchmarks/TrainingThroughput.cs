@@ -12,7 +12,7 @@ namespace SpatialPrediction.ML.Benchmarks;
 /// </summary>
 internal static class TrainingThroughput
 {
-    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup)
+    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup, ConvolutionLayout layout = ConvolutionLayout.Auto)
     {
         const int batchesPerEpoch = 4;
         using var scope = NewDisposeScope();
@@ -29,6 +29,7 @@ internal static class TrainingThroughput
             Epochs = (steps + warmup + batchesPerEpoch - 1) / batchesPerEpoch,
             ValidationFraction = 0,
             Progress = clock,
+            ConvolutionLayout = layout,
         };
         var result = SpatialPretrainer.Train(images, settings, CPU);
         result.Backbone.Dispose();

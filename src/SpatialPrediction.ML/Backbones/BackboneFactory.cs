@@ -12,6 +12,9 @@ public sealed record BackboneSpec(BackboneKind Kind, int Width = 32, int PatchSi
 /// <summary>Builds a freshly initialised backbone.</summary>
 internal static class BackboneFactory
 {
+    /// <summary>Whether <paramref name="kind"/> can run channels-last on the CPU (the ResNets; see <see cref="BackboneModule.Layout"/>).</summary>
+    public static bool SupportsChannelsLast(BackboneKind kind) => kind is BackboneKind.ResNet18 or BackboneKind.CntkResNet18 or BackboneKind.ResNet50;
+
     /// <summary>Creates the backbone the spec describes.</summary>
     public static BackboneModule Create(BackboneSpec spec)
     {

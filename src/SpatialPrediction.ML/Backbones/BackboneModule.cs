@@ -48,13 +48,19 @@ internal abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// libtorch 2.5's channels-last backward of a 1×1 stride-2 convolution with fewer than 16 input channels and an
     /// odd batch of 3 or more corrupts the heap (found by the tests; the small ResNet at width 4 or 8 hit it).
     /// </summary>
-    protected static Tensor ToConvolutionLayout(Tensor images)
-        => ChannelsLastOnCpu && images.device_type == TorchSharp.DeviceType.CPU && images.dim() == 4
+    protected Tensor ToConvolutionLayout(Tensor images)
+        => SupportsChannelsLast && Layout == ConvolutionLayout.ChannelsLast && images.device_type == TorchSharp.DeviceType.CPU && images.dim() == 4
             ? images.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
             : images;
 
-    /// <summary>Whether <see cref="ToConvolutionLayout"/> switches to channels-last; off only in benchmarks measuring the difference.</summary>
-    internal static bool ChannelsLastOnCpu { get; set; } = true;
+    /// <summary>
+    /// The layout <see cref="ToConvolutionLayout"/> uses on the CPU: channels-last unless a run or a featuriser chose
+    /// otherwise (<see cref="LayoutCalibration"/> measures it per machine and shape).
+    /// </summary>
+    internal ConvolutionLayout Layout { get; set; } = ConvolutionLayout.ChannelsLast;
+
+    /// <summary>Whether the architecture can run channels-last (the ResNets; see <see cref="ToConvolutionLayout"/>).</summary>
+    internal virtual bool SupportsChannelsLast => false;
 
     /// <summary>
     /// Turns this module into a faster inference-only copy by folding batch norms into convolutions (see

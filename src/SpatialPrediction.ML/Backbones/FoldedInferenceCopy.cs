@@ -13,6 +13,7 @@ internal static class FoldedInferenceCopy
     public static BackboneModule Make(BackboneModule module, BackboneSpec spec, Device device)
     {
         var copy = Objectives.MomentumTeacher.Copy(module, () => BackboneFactory.Create(spec));
+        copy.Layout = module.Layout;
         copy.to(device);
         copy.eval();
         if (!copy.FoldBatchNorm())

@@ -66,6 +66,9 @@ internal sealed class ResNet : BackboneModule
     public override BackboneKind Kind => kind;
 
     /// <inheritdoc />
+    internal override bool SupportsChannelsLast => BackboneFactory.SupportsChannelsLast(kind);
+
+    /// <inheritdoc />
     internal override IReadOnlyList<IReadOnlyList<nn.Module>> Stages => StemAndStages(stem, stages, depths);
 
     /// <inheritdoc />

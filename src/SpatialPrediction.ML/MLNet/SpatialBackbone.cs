@@ -35,14 +35,67 @@ public sealed class SpatialBackbone : IDisposable
     /// function up to float rounding, one pass over each activation instead of two. Off, it runs <see cref="Module"/>
     /// itself; the benchmarks and tests switch it off to measure the difference.
     /// </summary>
-    internal bool FoldBatchNormForInference { get; set; } = true;
+    internal bool FoldBatchNormForInference
+    {
+        get => foldBatchNorm;
+        set
+        {
+            lock (forwardLock)
+            {
+                foldBatchNorm = value;
+                DropInferenceModule();
+            }
+        }
+    }
+
+    private bool foldBatchNorm = true;
 
     // The folded copy, made on first use and dropped when the weights change; Module itself where nothing folds.
     private BackboneModule? inferenceModule;
 
-    /// <summary>The module featurisation runs (call under <see cref="forwardLock"/>; tests call it directly).</summary>
-    internal BackboneModule InferenceModule()
-        => FoldBatchNormForInference ? inferenceModule ??= FoldedInferenceCopy.Make(Module, Spec, Device) : Module;
+    /// <summary>
+    /// The ResNets' convolution layout when featurising on the CPU; <see cref="ConvolutionLayout.Auto"/> (default) measures
+    /// both on the first batch's shape, once per machine (<see cref="LayoutCalibration"/>).
+    /// </summary>
+    internal ConvolutionLayout InferenceLayout
+    {
+        get => inferenceLayout;
+        set
+        {
+            lock (forwardLock)
+            {
+                inferenceLayout = value;
+                DropInferenceModule();
+            }
+        }
+    }
+
+    private ConvolutionLayout inferenceLayout = ConvolutionLayout.Auto;
+
+    /// <summary>The layout chosen for featurisation, once a batch has run (for the report and tests).</summary>
+    internal LayoutCalibration.Choice? InferenceLayoutChoice { get; private set; }
+
+    /// <summary>The module featurisation runs for batches of <paramref name="batch"/> (call under <see cref="forwardLock"/>; tests call it directly).</summary>
+    internal BackboneModule InferenceModule(int batch = 1)
+    {
+        if (inferenceModule is not null) return inferenceModule;
+        InferenceLayoutChoice = LayoutCalibration.Resolve(inferenceLayout, Spec, batch, ImageSize, training: false, Device);
+        if (!FoldBatchNormForInference)
+        {
+            Module.Layout = InferenceLayoutChoice.Layout;
+            return inferenceModule = Module;
+        }
+        var saved = Module.Layout;
+        Module.Layout = InferenceLayoutChoice.Layout;
+        try
+        {
+            return inferenceModule = FoldedInferenceCopy.Make(Module, Spec, Device);
+        }
+        finally
+        {
+            if (!ReferenceEquals(inferenceModule, Module)) Module.Layout = saved;
+        }
+    }
 
     private void DropInferenceModule()
     {
@@ -86,7 +139,7 @@ public sealed class SpatialBackbone : IDisposable
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var module = InferenceModule();
+            var module = InferenceModule((int)images.shape[0]);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
             return module.forward(images.to(Device)).to(CPU).data<float>().ToArray();
@@ -99,7 +152,7 @@ public sealed class SpatialBackbone : IDisposable
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var module = InferenceModule();
+            var module = InferenceModule((int)images.shape[0]);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
             var (pooled, map) = module.PooledAndMap(images.to(Device));

@@ -43,6 +43,13 @@ public sealed class SpatialPretrainOptions
     /// <summary>Most memory, in MB, that <see cref="TrainingImageCache.Auto"/> keeps the images in before it moves them to a file. Default 1024.</summary>
     public int ImageCacheMemoryLimitMegabytes { get; set; } = 1024;
 
+    /// <summary>
+    /// How the ResNets lay out activations on the CPU while training. Default <see cref="Backbones.ConvolutionLayout.Auto"/>:
+    /// a few timed steps of each layout the first time a machine trains a shape, then the cached choice (the run's log
+    /// states it); the faster one differs between CPUs. Other backbones and CUDA use channels-first.
+    /// </summary>
+    public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Backbones.ConvolutionLayout.Auto;
+
     /// <summary>Folder for the file of <see cref="TrainingImageCache.Disk"/> (and Auto past its limit); null: the system's temporary folder.</summary>
     public string? ImageCacheFolder { get; set; }
 
@@ -237,6 +244,7 @@ public sealed class SpatialPretrainOptions
             SpatialPredictionWarmupFraction = spatial.WeightWarmupFraction,
             FeaturizationImageSize = FeaturizationImageSize,
             FrozenStages = FrozenStages,
+            ConvolutionLayout = ConvolutionLayout,
             FreezeBatchNormStatistics = FreezeBatchNormStatistics,
             RecalibrateBatchNorm = RecalibrateBatchNorm,
             SpatialPrediction = spatial.ToSettings(),

@@ -88,6 +88,9 @@ internal sealed record PretrainingSettings
     /// </summary>
     [NotInFingerprint]
     public int? PrefetchBatches { get; init; }
+    /// <summary>The ResNets' convolution layout on the CPU; Auto measures it once per machine and shape (<see cref="Backbones.LayoutCalibration"/>).</summary>
+    [NotInFingerprint]
+    public Backbones.ConvolutionLayout ConvolutionLayout { get; init; } = Backbones.ConvolutionLayout.Auto;
     /// <summary>Progress sink, called after every optimiser step.</summary>
     [NotInFingerprint]
     public IProgress<PretrainingProgress>? Progress { get; init; }

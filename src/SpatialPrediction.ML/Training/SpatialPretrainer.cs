@@ -76,9 +76,12 @@ internal static class SpatialPretrainer
 
     private static PretrainingResult Run(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
-        torch.manual_seed(settings.Seed);
         var spec = settings.BackboneSpec;
+        var layout = LayoutCalibration.Resolve(settings.ConvolutionLayout, spec, settings.BatchSize, settings.ImageSize, training: true, device);
+        if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
+        torch.manual_seed(settings.Seed);
         backbone = BackboneFactory.Create(spec);
+        backbone.Layout = layout.Layout;
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
         CheckViewSizes(backbone, settings);
         var freezing = new StageFreezing(backbone, settings.FrozenStages, settings.FreezeBatchNormStatistics);

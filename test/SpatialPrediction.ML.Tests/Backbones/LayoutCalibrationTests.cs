@@ -1,0 +1,68 @@
+using SpatialPrediction.ML.Backbones;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Tests.Backbones;
+
+public class LayoutCalibrationTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-layout-";
+
+    private static readonly BackboneSpec ResNet18 = new(BackboneKind.ResNet18, ImageSize: 32);
+
+    [Test]
+    public void Auto_measures_both_layouts_once_then_answers_from_the_cache()
+    {
+        var first = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: true, CPU, Folder);
+        var second = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: true, CPU, Folder);
+        var inference = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: false, CPU, Folder);
+
+        first.Cached.Should().BeFalse();
+        first.Candidates.Select(c => c.Layout).Should().Equal(ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast);
+        first.Candidates.Should().OnlyContain(c => c.Milliseconds > 0);
+        first.Layout.Should().Be(first.Candidates.MinBy(c => c.Milliseconds)!.Layout, "the faster candidate wins");
+        second.Cached.Should().BeTrue();
+        second.Layout.Should().Be(first.Layout);
+        second.Candidates.Should().BeEquivalentTo(first.Candidates);
+        inference.Cached.Should().BeFalse("inference is a shape of its own");
+        File.ReadAllText(Path.Combine(Folder, "layouts.json")).Should().Contain("training").And.Contain("inference");
+    }
+
+    [Test]
+    public void Fixed_layouts_other_backbones_and_non_cpu_devices_measure_nothing()
+    {
+        LayoutCalibration.Resolve(ConvolutionLayout.ChannelsFirst, ResNet18, 4, 32, true, CPU, Folder).Should()
+            .Match<LayoutCalibration.Choice>(c => c.Layout == ConvolutionLayout.ChannelsFirst && c.Candidates.Count == 0);
+        LayoutCalibration.Resolve(ConvolutionLayout.Auto, new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32), 4, 32, true, CPU, Folder)
+            .Layout.Should().Be(ConvolutionLayout.ChannelsFirst, "the small ResNet stays channels-first (libtorch's channels-last bug below 16 channels)");
+        Directory.GetFiles(Folder).Should().BeEmpty();
+    }
+
+    [Test]
+    public void Measuring_leaves_the_random_stream_of_the_run_alone_and_a_damaged_cache_is_measured_again()
+    {
+        File.WriteAllText(Path.Combine(Folder, "layouts.json"), "{ not json");
+        manual_seed(3);
+        var before = rand(8).data<float>().ToArray();
+        manual_seed(3);
+        var choice = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 2, 32, training: false, CPU, Folder);
+        var after = rand(8).data<float>().ToArray();
+
+        after.Should().Equal(before, "the measurement's module is made without consuming the run's random numbers");
+        choice.Cached.Should().BeFalse();
+        choice.Candidates.Should().HaveCount(2);
+    }
+
+    [Test]
+    public void Both_layouts_compute_the_same_features()
+    {
+        using var backbone = SpatialBackbone.CreateUntrained(ResNet18);
+        using var images = rand(3, 3, 32, 32);
+        backbone.InferenceLayout = ConvolutionLayout.ChannelsFirst;
+        var first = backbone.FeaturizeBatch(images);
+        backbone.InferenceLayout = ConvolutionLayout.ChannelsLast;
+        var last = backbone.FeaturizeBatch(images);
+
+        last.Zip(first, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f);
+        backbone.InferenceLayoutChoice!.Layout.Should().Be(ConvolutionLayout.ChannelsLast);
+    }
+}
