@@ -14,7 +14,7 @@ public sealed class SpatialPredictionOptions
     /// <see cref="DefaultWeight"/>: 1 for SimCLR (and MoCo v3, BYOL and SP alone, which were not tuned separately) and
     /// 0.25 for DINO. On the emoji validation split (3 seeds) SP's cost to style shift grew with the ratio of its
     /// gradient to the host's at the backbone, and so did its patch-pair R² gain; SimCLR at λ = 1 and DINO at λ = 0.25
-    /// both sit at a ratio of about 0.25, where SP costs nothing measurable (samples/SpatialBenchmarks/results/sp-ablation/).
+    /// both sit at a ratio of about 0.25, where SP costs nothing measurable (samples/AccuracyExperiments/results/sp-ablation/).
     /// DINO's own loss gives small gradients, so λ = 1 there reaches a ratio of 1.1 and costs the Twitter shift.
     /// </summary>
     public float? Weight { get; set; }
@@ -82,7 +82,7 @@ public sealed class SpatialPredictionOptions
     /// as the host objectives have; 0: none, the head reads the pooled embedding that the probe uses. Default 256: on the
     /// emoji validation split (SimCLR, λ = 1, 3 seeds) it cut SP's cost to the Twitter style shift from −0.043 to
     /// −0.016 and turned OpenMoji's +0.007 into +0.025 at the same patch-pair R² gain (+0.061 vs +0.065)
-    /// (samples/SpatialBenchmarks/results/sp-ablation/).
+    /// (samples/AccuracyExperiments/results/sp-ablation/).
     /// </summary>
     public int ProjectorWidth { get; set; } = 256;
 

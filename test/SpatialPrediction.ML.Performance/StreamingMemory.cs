@@ -4,7 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Training;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// Peak resident memory of <c>Fit</c> against the dataset's size (issue 16's bar): pictures of 128 px produced lazily by

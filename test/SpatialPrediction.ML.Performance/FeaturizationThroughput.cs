@@ -7,7 +7,7 @@ using Microsoft.ML.Transforms.Onnx;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Data;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// Featurisation at 224 px with the ImageNet ResNet-18 of <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>, the same

@@ -5,7 +5,7 @@ using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Training;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// Resident memory sampled over long runs (every 100 featurised images, after every training step).

@@ -1,4 +1,4 @@
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>Resident memory of this process as the kernel reports it (native libtorch memory included, unlike the GC's view).</summary>
 internal static class ProcessMemory

@@ -3,7 +3,7 @@ using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Training;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// Images per second of our training engine as users run it (<see cref="SpatialPretrainer.Train"/>: batch assembly,

@@ -1,12 +1,12 @@
 // Experiment runner: trains each configured featuriser on each configured dataset for each seed, runs the
 // evaluations that dataset supports, and writes a Markdown report (with the config that produced it) and PNG charts.
 // Usage:
-//   dotnet run -c Release --project samples/SpatialBenchmarks -- [--config samples/SpatialBenchmarks/configs/scenes.json]
+//   dotnet run -c Release --project samples/AccuracyExperiments -- [--config samples/AccuracyExperiments/configs/scenes.json]
 //       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks]
-//   dotnet run -c Release --project samples/SpatialBenchmarks -- --replot DIR [--minutes M]   (report and charts again)
+//   dotnet run -c Release --project samples/AccuracyExperiments -- --replot DIR [--minutes M]   (report and charts again)
 using System.Diagnostics;
 using System.Globalization;
-using SpatialBenchmarks;
+using AccuracyExperiments;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>One measured line of the report: our value, optionally a peer's from the same run, and the target it is held to.</summary>
 /// <param name="Area">Training, featurisation, data pipeline, memory or ceiling.</param>

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Objectives;
 
-namespace SpatialBenchmarks;
+namespace AccuracyExperiments;
 
 /// <summary>
 /// One featuriser of an experiment: a host objective with or without SP, or the starting weights untrained (Epochs = 0:

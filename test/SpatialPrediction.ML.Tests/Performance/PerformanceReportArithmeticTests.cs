@@ -1,7 +1,7 @@
-using SpatialPrediction.ML.Benchmarks;
+using SpatialPrediction.ML.Performance;
 using SpatialPrediction.ML.Objectives;
 
-namespace SpatialPrediction.ML.Tests.Benchmarks;
+namespace SpatialPrediction.ML.Tests.Performance;
 
 /// <summary>The numbers the performance report derives: counted FLOPs, the memory trend, and which targets are met.</summary>
 public class PerformanceReportArithmeticTests

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using SpatialPrediction.ML.Objectives;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// The whole-workload report: measures every area in one process, side by side with its peers, and prints one

@@ -3,7 +3,7 @@ using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks.Micro;
+namespace SpatialPrediction.ML.Performance.Micro;
 
 /// <summary>The per-step CPU work before the model: SimCLR's two augmented crops and SP's pair of local views, batch 64.</summary>
 [InProcess, MemoryDiagnoser]

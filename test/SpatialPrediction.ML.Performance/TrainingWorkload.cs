@@ -1,6 +1,6 @@
 using SpatialPrediction.ML.Objectives;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>One training configuration measured on our engine and on the PyTorch peer alike.</summary>
 internal sealed record TrainingWorkload(SslFramework Framework, bool SpatialPrediction, int ImageSize, int BatchSize)

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks.Micro;
+namespace SpatialPrediction.ML.Performance.Micro;
 
 /// <summary>
 /// One featurisation batch of ResNet-18 at 224 px (batch 8) through <c>SpatialBackbone</c>, with and without the

@@ -1,4 +1,4 @@
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 internal static class Statistics
 {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// The machine's practical float32 ceiling: GFLOP/s of a square matrix product (2n³ operations) through libtorch's BLAS

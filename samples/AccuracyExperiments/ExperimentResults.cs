@@ -2,7 +2,7 @@ using SpatialPrediction.ML.Evaluation;
 using System.Text;
 using SpatialPrediction.ML.Reporting;
 
-namespace SpatialBenchmarks;
+namespace AccuracyExperiments;
 
 /// <summary>Metric values per dataset, featuriser and metric, one value per seed; and the report they make.</summary>
 internal sealed class ExperimentResults

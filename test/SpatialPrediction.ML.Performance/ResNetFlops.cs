@@ -1,4 +1,4 @@
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// Counted forward cost of the TorchVision-layout ResNet-18 (our <c>BackboneKind.ResNet18</c>): multiply-adds of every

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SpatialPrediction.ML.Objectives;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>The result of one run of <c>peers/pytorch_peer.py</c>.</summary>
 internal sealed record PeerResult(double ImagesPerSecond, string TorchVersion, int Threads, string Blas);

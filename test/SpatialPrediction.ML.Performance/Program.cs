@@ -1,13 +1,13 @@
 // Performance benchmarks. Usage (from the repository root):
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- report [--quick] [--out FILE] [AREA...]
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- report [--quick] [--out FILE] [AREA...]
 //       one Markdown table, every row measured in this run; AREA: ceiling, training, featurization, pipeline, memory
 //       (default: all). --quick cuts steps and images for a smoke run; its numbers are noisier.
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- micro [BenchmarkDotNet arguments]
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- micro [BenchmarkDotNet arguments]
 //       BenchmarkDotNet micro-benchmarks of the hot spots (e.g. --filter '*ViewMaking*').
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Benchmarks -- streaming [N...] [Auto|Memory|Disk...] [--steps K]
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- streaming [N...] [Auto|Memory|Disk...] [--steps K]
 //       peak memory of Fit against the number of pictures (each size in its own process).
 using BenchmarkDotNet.Running;
-using SpatialPrediction.ML.Benchmarks;
+using SpatialPrediction.ML.Performance;
 
 string mode = args.Length > 0 ? args[0] : "report";
 switch (mode)

@@ -4,7 +4,7 @@ using SpatialPrediction.ML;
 using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Evaluation;
 
-namespace SpatialBenchmarks;
+namespace AccuracyExperiments;
 
 /// <summary>One dataset for one seed: its images and labels, how featurisers are trained on it, what is evaluated.</summary>
 internal abstract class DatasetRun : IDisposable

@@ -6,7 +6,7 @@ using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Benchmarks;
+namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
 /// The CPU work that feeds training, per core (one thread): decoding a 320×320 JPEG and resizing it to the training
