@@ -112,10 +112,11 @@ internal static class ImageColumn
     }
 
     /// <summary>Channel-planar RGB bytes of the image, resized (area-averaged when shrinking) to size×size.</summary>
-    public static byte[] ToRgbPlanes(MLImage? image, int size, string columnName, long row, string component)
+    public static byte[] ToRgbPlanes(MLImage? image, int size, string columnName, long row, string component,
+        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.Fill)
     {
         var (planes, height, width) = ToNativePlanes(image, columnName, row, component);
-        return ResizePlanes(planes, height, width, size);
+        return ResizePlanes(planes, height, width, size, resizing);
     }
 
     /// <summary>Channel-planar RGB bytes of the image at its own size.</summary>
@@ -162,12 +163,27 @@ internal static class ImageColumn
         return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, rgba);
     }
 
-    /// <summary>Planar RGB bytes resized (bilinear, antialiased when shrinking) to size×size.</summary>
-    public static byte[] ResizePlanes(byte[] planes, int height, int width, int size)
+    /// <summary>
+    /// Planar RGB bytes resized (bilinear, antialiased when shrinking) to size×size. A picture that is not square is
+    /// first made square the way ML.NET's <c>ResizeImages</c> names it: <c>Fill</c> stretches it, <c>IsoCrop</c> keeps
+    /// the centred square of its shorter side, <c>IsoPad</c> centres it on a black square of its longer side.
+    /// </summary>
+    public static byte[] ResizePlanes(byte[] planes, int height, int width, int size,
+        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.Fill)
     {
         if (width == size && height == size) return planes;
         using var scope = NewDisposeScope();
         var original = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32);
+        if (height != width && resizing == ImageResizingEstimator.ResizingKind.IsoCrop)
+        {
+            int side = Math.Min(height, width);
+            original = original.narrow(2, (height - side) / 2, side).narrow(3, (width - side) / 2, side);
+        }
+        else if (height != width && resizing == ImageResizingEstimator.ResizingKind.IsoPad)
+        {
+            int side = Math.Max(height, width), top = (side - height) / 2, left = (side - width) / 2;
+            original = nn.functional.pad(original, new long[] { left, side - width - left, top, side - height - top });
+        }
         var resized = nn.functional.interpolate(original, new long[] { size, size }, mode: InterpolationMode.Bilinear,
             align_corners: false, antialias: true);
         return resized.round().clamp(0, 255).to_type(ScalarType.Byte).data<byte>().ToArray();

@@ -26,9 +26,11 @@ internal sealed class ImageInput
     private readonly string component;
     private readonly int size;
     private readonly int pixelHeight, pixelWidth;
+    private readonly ImageResizingEstimator.ResizingKind resizing;
 
-    private ImageInput(ImageInputKind kind, string column, int size, int pixelHeight, int pixelWidth, string component)
+    private ImageInput(ImageInputKind kind, string column, int size, int pixelHeight, int pixelWidth, string component, ImageResizingEstimator.ResizingKind resizing)
     {
+        this.resizing = resizing;
         Kind = kind;
         this.column = column;
         this.size = size;
@@ -49,7 +51,8 @@ internal sealed class ImageInput
     };
 
     /// <summary>The reader for a column of <paramref name="schema"/>; throws naming the column when it cannot be read.</summary>
-    public static ImageInput For(DataViewSchema schema, string name, int size, int pixelHeight, int pixelWidth, string component)
+    public static ImageInput For(DataViewSchema schema, string name, int size, int pixelHeight, int pixelWidth, string component,
+        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.Fill)
     {
         var column = schema.GetColumnOrNull(name)
             ?? throw new ArgumentOutOfRangeException(nameof(schema),
@@ -60,7 +63,7 @@ internal sealed class ImageInput
             int length = ((VectorDataViewType)column.Type).Size;
             (pixelHeight, pixelWidth) = ResolvePixelShape(length, pixelHeight, pixelWidth, component, name);
         }
-        return new ImageInput(kind, name, size, pixelHeight, pixelWidth, component);
+        return new ImageInput(kind, name, size, pixelHeight, pixelWidth, component, resizing);
     }
 
     /// <summary>The message for a column of the wrong type.</summary>
@@ -82,7 +85,7 @@ internal sealed class ImageInput
                 return () =>
                 {
                     get(ref image);
-                    return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component);
+                    return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component, resizing);
                 };
             }
             case ImageInputKind.EncodedBytes:
@@ -96,7 +99,7 @@ internal sealed class ImageInput
                     if (dense.Length == 0)
                         throw new InvalidOperationException($"{component}: row {row.Position} of column '{column}' holds no bytes; expected an encoded image.");
                     var image = ImageDecoder.Decode(dense, $"{component}: row {row.Position} of column '{column}'");
-                    using (image) return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component);
+                    using (image) return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component, resizing);
                 };
             }
             default:
@@ -109,7 +112,7 @@ internal sealed class ImageInput
                     var dense = pixels.DenseValues().ToArray();
                     var planes = new byte[dense.Length];
                     for (int i = 0; i < dense.Length; i++) planes[i] = (byte)Math.Clamp(MathF.Round(dense[i]), 0f, 255f);
-                    return ImageColumn.ResizePlanes(planes, pixelHeight, pixelWidth, size);
+                    return ImageColumn.ResizePlanes(planes, pixelHeight, pixelWidth, size, resizing);
                 };
             }
         }

@@ -44,7 +44,7 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
         ArgumentNullException.ThrowIfNull(input);
         var backbone = Backbone.Device.type == device.type && Backbone.Device.index == device.index ? Backbone : Backbone.CopyTo(device);
         var transformer = new SpatialFeaturizerTransformer(backbone, options.InputColumnName, options.OutputColumnName,
-            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName);
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -65,6 +65,12 @@ public sealed class SpatialFeaturizeOptions
     public int PixelHeight { get; set; }
     /// <summary>Width of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>
     public int PixelWidth { get; set; }
+    /// <summary>
+    /// How a picture that is not square becomes the backbone's square, in the vocabulary of ML.NET's <c>ResizeImages</c>.
+    /// Default <c>IsoCrop</c> (as <c>ResizeImages</c>): the centred square of the shorter side, so geometry is not distorted;
+    /// <c>Fill</c> stretches (what featurisers did before this option), <c>IsoPad</c> pads with black.
+    /// </summary>
+    public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
 
     internal void Validate()
     {
@@ -72,5 +78,6 @@ public sealed class SpatialFeaturizeOptions
         if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
+        if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -33,9 +34,11 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     private readonly SpatialBackbone backbone;
 
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
-        int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null)
+        int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
+        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop)
     {
         this.backbone = backbone;
+        Resizing = resizing;
         FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -58,6 +61,12 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public int FeatureMapLength => FeatureMapColumnName is null ? 0 : backbone.FeatureMapShape.Channels * backbone.FeatureMapShape.Height * backbone.FeatureMapShape.Width;
     /// <summary>Rows featurised per forward pass when a cursor reads in order.</summary>
     public int BatchSize { get; }
+    /// <summary>
+    /// How a picture that is not square becomes the backbone's square (ML.NET's <c>ResizeImages</c> kinds): IsoCrop (the
+    /// default of new featurisers, as of <c>ResizeImages</c>) keeps the centred square, Fill stretches (what models saved
+    /// before this setting existed do), IsoPad pads with black.
+    /// </summary>
+    public ImageResizingEstimator.ResizingKind Resizing { get; }
     /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
     public int PixelHeight { get; }
     /// <summary>Width of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
@@ -103,7 +112,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// <summary>Features of one image.</summary>
     public float[] Featurize(MLImage image) => backbone.Featurize(image);
 
-    internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component);
+    internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component, Resizing);
 
     /// <summary>
     /// Featurises planar RGB images (each 3·S·S bytes) into <paramref name="pooled"/> (and the feature maps into
@@ -170,8 +179,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SPFEATUR",
-        verWrittenCur: 0x00010002, // 1.2 adds the feature-map column name
-        verReadableCur: 0x00010002,
+        verWrittenCur: 0x00010003, // 1.2 adds the feature-map column name, 1.3 the resizing kind
+        verReadableCur: 0x00010003,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
@@ -180,13 +189,15 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     {
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
-        // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null.
+        // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null;
+        // int32 resizing kind.
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write(PixelHeight);
         ctx.Writer.Write(PixelWidth);
         ctx.SaveNonEmptyString(InputColumnName);
         ctx.SaveNonEmptyString(OutputColumnName);
         ctx.SaveStringOrNull(FeatureMapColumnName);
+        ctx.Writer.Write((int)Resizing);
         ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
     }
 
@@ -202,11 +213,14 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         string input = ctx.LoadNonEmptyString();
         string output = ctx.LoadNonEmptyString();
         string? featureMap = ctx.Header.ModelVerWritten >= 0x00010002 ? ctx.LoadStringOrNull() : null;
+        // Models written before 1.3 stretched every picture to the square.
+        var resizing = ctx.Header.ModelVerWritten >= 0x00010003 ? (ImageResizingEstimator.ResizingKind)ctx.Reader.ReadInt32() : ImageResizingEstimator.ResizingKind.Fill;
+        if (!Enum.IsDefined(resizing)) throw new InvalidDataException($"{Component}: unknown resizing kind {(int)resizing} in the model.");
         SpatialBackbone? loaded = null;
         var environment = env as IHostEnvironmentInternal;
         var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
         if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
             throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
-        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap);
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing);
     }
 }

@@ -43,7 +43,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         using var _ = channel;
         var settings = this.settings with { Log = log, IsCanceled = isCanceled };
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
-        var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component);
+        var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component, Options.Resizing);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
         using var images = ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.ImageSize, skipped,
             Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, log);
@@ -56,6 +56,6 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
-            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName);
+            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing);
     }
 }

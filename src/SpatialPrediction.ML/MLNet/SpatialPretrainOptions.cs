@@ -50,6 +50,14 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Backbones.ConvolutionLayout.Auto;
 
+    /// <summary>
+    /// How a picture that is not square becomes a square of <see cref="ImageSize"/>, for training and in the returned
+    /// featuriser, in the vocabulary of ML.NET's <c>ResizeImages</c>. Default <c>IsoCrop</c> (as <c>ResizeImages</c>): the
+    /// centred square of the shorter side, so positions and scales SP learns are not distorted; <c>Fill</c> stretches
+    /// (what the library did before this option), <c>IsoPad</c> pads with black.
+    /// </summary>
+    public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
+
     /// <summary>Folder for the file of <see cref="TrainingImageCache.Disk"/> (and Auto past its limit); null: the system's temporary folder.</summary>
     public string? ImageCacheFolder { get; set; }
 
@@ -223,6 +231,7 @@ public sealed class SpatialPretrainOptions
         if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
         if (FeaturizationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(FeaturizationBatchSize), FeaturizationBatchSize, "FeaturizationBatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
+        if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
         if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
         if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));

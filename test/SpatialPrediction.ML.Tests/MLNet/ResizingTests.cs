@@ -1,0 +1,66 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.MLNet;
+
+namespace SpatialPrediction.ML.Tests.MLNet;
+
+public class ResizingTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-resize-";
+
+    /// <summary>A 64 × 32 picture (wide): the left quarter red, the middle half blue, the right quarter green.</summary>
+    private static byte[] WidePlanes()
+    {
+        const int width = 64, height = 32, plane = width * height;
+        var planes = new byte[3 * plane];
+        for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+        {
+            int channel = x < 16 ? 0 : x < 48 ? 2 : 1;
+            planes[channel * plane + y * width + x] = 255;
+        }
+        return planes;
+    }
+
+    private static (double Red, double Green, double Blue) Means(byte[] planes, int size)
+    {
+        int plane = size * size;
+        double Mean(int c) => planes.Skip(c * plane).Take(plane).Average(b => (double)b);
+        return (Mean(0), Mean(1), Mean(2));
+    }
+
+    [Test]
+    public void A_wide_picture_is_cropped_stretched_or_padded_as_ML_NET_names_it()
+    {
+        var crop = Means(ImageColumn.ResizePlanes(WidePlanes(), 32, 64, 16, ImageResizingEstimator.ResizingKind.IsoCrop), 16);
+        var fill = Means(ImageColumn.ResizePlanes(WidePlanes(), 32, 64, 16, ImageResizingEstimator.ResizingKind.Fill), 16);
+        var pad = Means(ImageColumn.ResizePlanes(WidePlanes(), 32, 64, 16, ImageResizingEstimator.ResizingKind.IsoPad), 16);
+
+        crop.Blue.Should().BeApproximately(255, 1, "the centred 32 × 32 square is all blue");
+        (crop.Red + crop.Green).Should().BeLessThan(2);
+        fill.Red.Should().BeApproximately(255 / 4.0, 4, "stretching keeps the red quarter");
+        fill.Blue.Should().BeApproximately(255 / 2.0, 4);
+        pad.Blue.Should().BeApproximately(255 / 4.0, 4, "padded to 64 × 64: the blue half of the picture fills a quarter of the square");
+        pad.Red.Should().BeApproximately(255 / 8.0, 4);
+    }
+
+    [Test]
+    public void The_resizing_kind_is_saved_in_the_model_zip_and_new_featurisers_crop_by_default()
+    {
+        var mlContext = new MLContext(1);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var data = TestScenes.DataView(mlContext, 2);
+        var padding = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { Resizing = ImageResizingEstimator.ResizingKind.IsoPad }).Fit(data);
+        string path = Path.Combine(Folder, "model.zip");
+        mlContext.Model.Save(padding, data.Schema, path);
+
+        var loaded = (SpatialFeaturizerTransformer)mlContext.Model.Load(path, out _);
+
+        new SpatialFeaturizeOptions().Resizing.Should().Be(ImageResizingEstimator.ResizingKind.IsoCrop);
+        new SpatialPretrainOptions().Resizing.Should().Be(ImageResizingEstimator.ResizingKind.IsoCrop);
+        loaded.Resizing.Should().Be(ImageResizingEstimator.ResizingKind.IsoPad);
+        loaded.Backbone.Dispose();
+    }
+}
