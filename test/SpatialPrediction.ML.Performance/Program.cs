@@ -6,6 +6,8 @@
 //       BenchmarkDotNet micro-benchmarks of the hot spots (e.g. --filter '*ViewMaking*').
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- streaming [N...] [Auto|Memory|Disk...] [--steps K]
 //       peak memory of Fit against the number of pictures (each size in its own process).
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
+//       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).
 using BenchmarkDotNet.Running;
 using SpatialPrediction.ML.Performance;
 
@@ -14,6 +16,8 @@ switch (mode)
 {
     case "report":
         return PerformanceReport.Run(args[1..]);
+    case "precision":
+        return ReducedPrecision.Run(args[1..]);
     case "streaming":
         return StreamingMemory.Run(args[1..]);
     case "streaming-child":

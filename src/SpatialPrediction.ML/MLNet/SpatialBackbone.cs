@@ -72,6 +72,24 @@ public sealed class SpatialBackbone : IDisposable
 
     private ConvolutionLayout inferenceLayout = ConvolutionLayout.Auto;
 
+    /// <summary>The number format featurisation runs in; bfloat16 runs on a cast copy, the module itself stays float32.</summary>
+    internal FeaturizationPrecision InferencePrecision
+    {
+        get => inferencePrecision;
+        set
+        {
+            lock (forwardLock)
+            {
+                inferencePrecision = value;
+                DropInferenceModule();
+            }
+        }
+    }
+
+    private FeaturizationPrecision inferencePrecision = FeaturizationPrecision.Float32;
+
+    private ScalarType InferenceType => inferencePrecision == FeaturizationPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+
     /// <summary>The layout chosen for featurisation, once a batch has run (for the report and tests).</summary>
     internal LayoutCalibration.Choice? InferenceLayoutChoice { get; private set; }
 
@@ -80,6 +98,25 @@ public sealed class SpatialBackbone : IDisposable
     {
         if (inferenceModule is not null) return inferenceModule;
         InferenceLayoutChoice = LayoutCalibration.Resolve(inferenceLayout, Spec, batch, ImageSize, training: false, Device);
+        if (inferencePrecision == FeaturizationPrecision.BFloat16)
+        {
+            var saved16 = Module.Layout;
+            Module.Layout = InferenceLayoutChoice.Layout;
+            try
+            {
+                var copy = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device) : Module;
+                // The cast needs a module of its own, never the trained one.
+                if (ReferenceEquals(copy, Module)) copy = Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
+                copy.Layout = InferenceLayoutChoice.Layout;
+                copy.to(Device).to(ScalarType.BFloat16).eval();
+                foreach (var (_, tensor) in copy.state_dict()) tensor.DetachFromDisposeScope();
+                return inferenceModule = copy;
+            }
+            finally
+            {
+                Module.Layout = saved16;
+            }
+        }
         if (!FoldBatchNormForInference)
         {
             Module.Layout = InferenceLayoutChoice.Layout;
@@ -142,7 +179,7 @@ public sealed class SpatialBackbone : IDisposable
             var module = InferenceModule((int)images.shape[0]);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            return module.forward(images.to(Device)).to(CPU).data<float>().ToArray();
+            return module.forward(images.to(Device).to(InferenceType)).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
         }
     }
 
@@ -155,8 +192,8 @@ public sealed class SpatialBackbone : IDisposable
             var module = InferenceModule((int)images.shape[0]);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            var (pooled, map) = module.PooledAndMap(images.to(Device));
-            return (pooled.to(CPU).data<float>().ToArray(), map.contiguous().to(CPU).data<float>().ToArray());
+            var (pooled, map) = module.PooledAndMap(images.to(Device).to(InferenceType));
+            return (pooled.to(ScalarType.Float32).to(CPU).data<float>().ToArray(), map.to(ScalarType.Float32).contiguous().to(CPU).data<float>().ToArray());
         }
     }
 

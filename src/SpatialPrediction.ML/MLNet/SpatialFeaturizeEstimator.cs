@@ -44,7 +44,7 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
         ArgumentNullException.ThrowIfNull(input);
         var backbone = Backbone.Device.type == device.type && Backbone.Device.index == device.index ? Backbone : Backbone.CopyTo(device);
         var transformer = new SpatialFeaturizerTransformer(backbone, options.InputColumnName, options.OutputColumnName,
-            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing);
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing, options.Precision);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -71,6 +71,8 @@ public sealed class SpatialFeaturizeOptions
     /// <c>Fill</c> stretches (what featurisers did before this option), <c>IsoPad</c> pads with black.
     /// </summary>
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
+    /// <summary>The number format features are computed in. Default <see cref="FeaturizationPrecision.Float32"/>.</summary>
+    public FeaturizationPrecision Precision { get; set; } = FeaturizationPrecision.Float32;
 
     internal void Validate()
     {
@@ -79,5 +81,6 @@ public sealed class SpatialFeaturizeOptions
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
         if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32 or BFloat16.");
     }
 }

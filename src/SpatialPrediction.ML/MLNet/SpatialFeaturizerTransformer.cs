@@ -35,10 +35,13 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
         int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
-        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop)
+        ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop,
+        FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
         this.backbone = backbone;
         Resizing = resizing;
+        Precision = precision;
+        backbone.InferencePrecision = precision;
         FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -67,6 +70,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// before this setting existed do), IsoPad pads with black.
     /// </summary>
     public ImageResizingEstimator.ResizingKind Resizing { get; }
+    /// <summary>The number format features are computed in (<see cref="FeaturizationPrecision"/>).</summary>
+    public FeaturizationPrecision Precision { get; }
     /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
     public int PixelHeight { get; }
     /// <summary>Width of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
@@ -179,8 +184,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SPFEATUR",
-        verWrittenCur: 0x00010003, // 1.2 adds the feature-map column name, 1.3 the resizing kind
-        verReadableCur: 0x00010003,
+        verWrittenCur: 0x00010004, // 1.2 adds the feature-map column name, 1.3 the resizing kind, 1.4 the precision
+        verReadableCur: 0x00010004,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
@@ -190,7 +195,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null;
-        // int32 resizing kind.
+        // int32 resizing kind; int32 precision.
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write(PixelHeight);
         ctx.Writer.Write(PixelWidth);
@@ -198,6 +203,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.SaveNonEmptyString(OutputColumnName);
         ctx.SaveStringOrNull(FeatureMapColumnName);
         ctx.Writer.Write((int)Resizing);
+        ctx.Writer.Write((int)Precision);
         ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
     }
 
@@ -216,11 +222,13 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         // Models written before 1.3 stretched every picture to the square.
         var resizing = ctx.Header.ModelVerWritten >= 0x00010003 ? (ImageResizingEstimator.ResizingKind)ctx.Reader.ReadInt32() : ImageResizingEstimator.ResizingKind.Fill;
         if (!Enum.IsDefined(resizing)) throw new InvalidDataException($"{Component}: unknown resizing kind {(int)resizing} in the model.");
+        var precision = ctx.Header.ModelVerWritten >= 0x00010004 ? (FeaturizationPrecision)ctx.Reader.ReadInt32() : FeaturizationPrecision.Float32;
+        if (!Enum.IsDefined(precision)) throw new InvalidDataException($"{Component}: unknown precision {(int)precision} in the model.");
         SpatialBackbone? loaded = null;
         var environment = env as IHostEnvironmentInternal;
         var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
         if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
             throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
-        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing);
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing, precision);
     }
 }

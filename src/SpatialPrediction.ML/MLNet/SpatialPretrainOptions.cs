@@ -58,6 +58,9 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
 
+    /// <summary>The number format the returned featuriser computes in (training is float32). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
+    public FeaturizationPrecision FeaturizationPrecision { get; set; } = FeaturizationPrecision.Float32;
+
     /// <summary>Folder for the file of <see cref="TrainingImageCache.Disk"/> (and Auto past its limit); null: the system's temporary folder.</summary>
     public string? ImageCacheFolder { get; set; }
 
@@ -232,6 +235,7 @@ public sealed class SpatialPretrainOptions
         if (FeaturizationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(FeaturizationBatchSize), FeaturizationBatchSize, "FeaturizationBatchSize must be at least 1.");
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
         if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
+        if (!Enum.IsDefined(FeaturizationPrecision)) throw new ArgumentOutOfRangeException(nameof(FeaturizationPrecision), FeaturizationPrecision, "FeaturizationPrecision must be Float32 or BFloat16.");
         if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
         if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));

@@ -64,3 +64,33 @@ public class ResizingTests : TemporaryFolderTest
         loaded.Backbone.Dispose();
     }
 }
+
+public class FeaturizationPrecisionTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-bf16-";
+
+    [Test]
+    public void BFloat16_features_stay_close_to_float32_survive_a_zip_and_leave_the_backbone_float32()
+    {
+        var mlContext = new MLContext(1);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.ResNet18, ImageSize: 32));
+        var data = TestScenes.DataView(mlContext, 8);
+        var fp32 = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data).Transform(data).GetColumn<float[]>("Features").ToList();
+        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { Precision = FeaturizationPrecision.BFloat16 }).Fit(data);
+        var bf16 = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
+        string path = Path.Combine(Folder, "bf16.zip");
+        mlContext.Model.Save(featurizer, data.Schema, path);
+        var loaded = (SpatialFeaturizerTransformer)mlContext.Model.Load(path, out _);
+
+        for (int i = 0; i < fp32.Count; i++)
+        {
+            double dot = fp32[i].Zip(bf16[i], (a, b) => (double)a * b).Sum();
+            double cosine = dot / Math.Sqrt(fp32[i].Sum(a => (double)a * a) * bf16[i].Sum(b => (double)b * b));
+            cosine.Should().BeGreaterThan(0.995, "bfloat16 keeps 8 bits of mantissa");
+            bf16[i].Should().NotEqual(fp32[i], "bfloat16 really ran");
+        }
+        backbone.Module.parameters().Should().OnlyContain(p => p.dtype == TorchSharp.torch.ScalarType.Float32, "the trained module is never cast");
+        loaded.Precision.Should().Be(FeaturizationPrecision.BFloat16);
+        loaded.Backbone.Dispose();
+    }
+}
