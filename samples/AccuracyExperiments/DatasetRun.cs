@@ -78,6 +78,7 @@ internal abstract class DatasetRun : IDisposable
                 ProjectorWidth = f.SpatialProjectorWidth ?? 0, DetailResolution = f.SpatialDetailResolution ?? 0,
             },
         };
+        if (f.FeaturizationPrecision is { } precision) options.FeaturizationPrecision = precision;
         if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
         if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
         if (f.WarmupFraction is double warmup) options.WarmupFraction = warmup;

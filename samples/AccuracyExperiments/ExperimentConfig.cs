@@ -28,6 +28,7 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public double? LearningRate { get; init; }
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }
+    public SpatialPrediction.ML.FeaturizationPrecision? FeaturizationPrecision { get; init; }
     public int? FrozenStages { get; init; }
     public bool? FreezeBatchNormStatistics { get; init; }
     public bool? RecalibrateBatchNorm { get; init; }
