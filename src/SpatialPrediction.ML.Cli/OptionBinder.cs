@@ -92,7 +92,7 @@ internal sealed partial class OptionBinder
         return XDocument.Load(path).Descendants("member")
             .Where(m => m.Element("summary") is not null)
             .ToDictionary(m => (string)m.Attribute("name")!, m => string.Concat(m.Element("summary")!.Nodes().Select(n => n is XElement e
-                ? (string?)e.Attribute("cref")?.Value.Split('.').Last() ?? (string?)e.Attribute("langword") ?? e.Value
+                ? (string?)e.Attribute("cref")?.Value.Split('(')[0].Split('.').Last() ?? (string?)e.Attribute("langword") ?? e.Value
                 : n.ToString())));
     });
 
