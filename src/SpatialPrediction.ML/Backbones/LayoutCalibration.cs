@@ -37,8 +37,7 @@ internal static class LayoutCalibration
         var cache = Read(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
-        var candidates = new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast }
-            .Select(layout => new Candidate(layout, Measure(spec, layout, batch, size, training))).ToList();
+        var candidates = Measure(spec, batch, size, training);
         var choice = new Choice(candidates.MinBy(c => c.Milliseconds)!.Layout, candidates, false, key);
         cache[key] = choice;
         Write(file, cache);
@@ -50,34 +49,43 @@ internal static class LayoutCalibration
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
         "spatial-prediction", "calibration");
 
-    private static double Measure(BackboneSpec spec, ConvolutionLayout layout, int batch, int size, bool training)
+    /// <summary>
+    /// Times both layouts in alternating passes (a warm-up of each first: oneDNN builds its kernels), so that a busy
+    /// spell of a shared machine hits both alike; the median pass of each.
+    /// </summary>
+    private static List<Candidate> Measure(BackboneSpec spec, int batch, int size, bool training)
     {
         using var scope = NewDisposeScope();
         // A module of its own, made without disturbing the run's random stream (its weights do not matter for timing).
         using var rng = get_rng_state();
-        using var copy = BackboneFactory.Create(spec);
+        using var module = BackboneFactory.Create(spec);
         set_rng_state(rng);
-        copy.Layout = layout;
-        copy.train(training);
-        foreach (var parameter in copy.parameters()) parameter.requires_grad = training;
+        module.train(training);
+        foreach (var parameter in module.parameters()) parameter.requires_grad = training;
         using var input = ones(batch, 3, size, size);
-        var times = new List<double>();
-        for (int pass = 0; pass < 4; pass++) // the first pass warms up (oneDNN builds its kernels)
+        var layouts = new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast };
+        var times = layouts.ToDictionary(l => l, _ => new List<double>());
+        for (int round = 0; round < 4; round++)
+        foreach (var layout in layouts)
         {
+            module.Layout = layout;
             var clock = Stopwatch.StartNew();
             using (var passScope = NewDisposeScope())
             {
-                if (training) copy.forward(input).mean().backward();
+                if (training) module.forward(input).mean().backward();
                 else
                 {
                     using var noGrad = inference_mode();
-                    copy.forward(input);
+                    module.forward(input);
                 }
             }
-            if (pass > 0) times.Add(clock.Elapsed.TotalMilliseconds);
+            if (round > 0) times[layout].Add(clock.Elapsed.TotalMilliseconds);
         }
-        times.Sort();
-        return times[times.Count / 2];
+        return layouts.Select(l =>
+        {
+            var sorted = times[l].Order().ToList();
+            return new Candidate(l, sorted[sorted.Count / 2]);
+        }).ToList();
     }
 
     private static string CpuModel()
