@@ -44,11 +44,16 @@ internal static class PerformanceReport
         }
 
 
-        double ceiling = 0;
+        double ceiling = 0, hardwarePeak = 0;
         if (areas.Contains("ceiling") || areas.Contains("training"))
         {
             ceiling = MatmulCeiling.GigaflopsPerSecond();
             table.Add(new BenchmarkRow("ceiling", "float32 matmul 2048², libtorch", ceiling, "GFLOP/s"));
+            if (HardwareCeiling.Estimate() is { } peak)
+            {
+                table.Add(new BenchmarkRow("ceiling", "float32 peak from the hardware", peak.GigaflopsPerSecond, "GFLOP/s", Note: peak.How));
+                hardwarePeak = peak.GigaflopsPerSecond;
+            }
         }
 
         var consumption = new Dictionary<string, double>();
@@ -96,7 +101,7 @@ internal static class PerformanceReport
                 double share = 100 * ours * workload.FlopsPerImage() / 1e9 / ceiling;
                 table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}", ours, "img/s",
                     "PyTorch", peer?.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.2),
-                    $"{share:F0} % of the matmul ceiling ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
+                    $"{share:F0} % of the matmul figure{(hardwarePeak > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / hardwarePeak:F0} % of the hardware peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
                 consumption[$"{workload.Name} {workload.ImageSize}"] = ours;
             }
             if (peerBlas is not null) notes.Add($"Training peer: {peerBlas}; median step of {steps} after {warmup} warm-up, " +

@@ -46,3 +46,23 @@ public class PerformanceReportArithmeticTests
         new BenchmarkRow("t", "m", 26, "%", Target: BenchmarkTarget.AtMost(25)).Met.Should().BeFalse();
     }
 }
+
+public class HardwareCeilingTests
+{
+    private static string CpuInfo(string vendor, int family, string flags, string mhz = "2600.000")
+        => $"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 2\ncpu MHz\t\t: {mhz}\nflags\t\t: {flags}\n\nprocessor\t: 1\n";
+
+    [Test]
+    public void The_peak_is_cores_times_clock_times_lanes_times_two_times_units()
+    {
+        var zen5 = SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("AuthenticAMD", 26, "fpu avx2 fma avx512f avx512_bf16"), 2)!;
+        var zen4 = SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f"), 2)!;
+        var intel = SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("GenuineIntel", 6, "avx2 fma avx512f", "2000.0"), 4)!;
+
+        zen5.GigaflopsPerSecond.Should().BeApproximately(2 * 2.6 * 16 * 2 * 2, 1e-9);
+        zen4.GigaflopsPerSecond.Should().BeApproximately(2 * 2.6 * 8 * 2 * 2, 1e-9, "Zen 4 runs AVX-512 on 256-bit pipes");
+        intel.GigaflopsPerSecond.Should().BeApproximately(4 * 2.0 * 16 * 2 * 2, 1e-9);
+        zen5.How.Should().Contain("2 cores × 2.60 GHz × 16 lanes");
+        SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("SomeVendor", 1, "neon"), 2).Should().BeNull("an unknown part is not guessed");
+    }
+}

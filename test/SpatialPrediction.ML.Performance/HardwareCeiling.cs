@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace SpatialPrediction.ML.Performance;
+
+/// <summary>
+/// The CPU's float32 peak from its hardware: cores × clock × FP32 lanes per FMA unit × 2 (an FMA is two operations) ×
+/// FMA units per core. Lanes and units come from the vendor's documentation of each microarchitecture (by the CPU's
+/// vendor, family and flags); the clock is the one /proc/cpuinfo reports, so a part that boosts above it can exceed
+/// this "peak". Null where the part is not known; the report then says so instead of guessing.
+/// </summary>
+internal static class HardwareCeiling
+{
+    public sealed record Peak(double GigaflopsPerSecond, string How);
+
+    public static Peak? Estimate() => File.Exists("/proc/cpuinfo") ? Estimate(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
+
+    /// <summary>The peak of <paramref name="cores"/> cores of the first processor that <paramref name="cpuinfo"/> describes.</summary>
+    public static Peak? Estimate(string cpuinfo, int cores)
+    {
+        var fields = cpuinfo.Split('\n').TakeWhile(l => l.Trim().Length > 0)
+            .Select(l => l.Split(':', 2)).Where(p => p.Length == 2).GroupBy(p => p[0].Trim()).ToDictionary(g => g.Key, g => g.First()[1].Trim());
+        if (!fields.TryGetValue("vendor_id", out var vendor) || !fields.TryGetValue("cpu MHz", out var mhzText) ||
+            !double.TryParse(mhzText, NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz)) return null;
+        int family = fields.TryGetValue("cpu family", out var f) && int.TryParse(f, out int fam) ? fam : 0;
+        var flags = fields.TryGetValue("flags", out var fl) ? fl.Split(' ').ToHashSet() : new HashSet<string>();
+        bool avx512 = flags.Contains("avx512f"), avx2 = flags.Contains("avx2") && flags.Contains("fma");
+        (int Lanes, int Units, string Part)? unit = (vendor, family) switch
+        {
+            ("AuthenticAMD", 26) when avx512 => (16, 2, "Zen 5: two 512-bit FMA pipes"),
+            ("AuthenticAMD", 25) when avx512 => (8, 2, "Zen 4: two 256-bit FMA pipes, AVX-512 in two halves"),
+            ("AuthenticAMD", 25 or 23) when avx2 => (8, 2, "Zen 2/3: two 256-bit FMA pipes"),
+            ("GenuineIntel", _) when avx512 => (16, 2, "Intel AVX-512, assuming two 512-bit FMA units per core (server parts; some have one)"),
+            ("GenuineIntel", _) when avx2 => (8, 2, "Intel AVX2: two 256-bit FMA units"),
+            _ => null,
+        };
+        if (unit is not { } u) return null;
+        double peak = cores * mhz / 1000 * u.Lanes * 2 * u.Units;
+        return new Peak(peak, FormattableString.Invariant($"{cores} cores × {mhz / 1000:F2} GHz × {u.Lanes} lanes × 2 (FMA) × {u.Units} units; {u.Part}"));
+    }
+}
