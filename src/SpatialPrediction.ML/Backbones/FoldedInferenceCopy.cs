@@ -9,17 +9,19 @@ namespace SpatialPrediction.ML.Backbones;
 /// </summary>
 internal static class FoldedInferenceCopy
 {
-    /// <summary>The folded copy on <paramref name="device"/>, or <paramref name="module"/> itself where nothing folds (ViTs).</summary>
-    public static BackboneModule Make(BackboneModule module, BackboneSpec spec, Device device)
+    /// <summary>
+    /// The folded copy on <paramref name="device"/> in <paramref name="layout"/>, or null where nothing folds (ViTs).
+    /// </summary>
+    public static BackboneModule? Make(BackboneModule module, BackboneSpec spec, Device device, ConvolutionLayout layout)
     {
         var copy = Objectives.MomentumTeacher.Copy(module, () => BackboneFactory.Create(spec));
-        copy.Layout = module.Layout;
+        copy.Layout = layout;
         copy.to(device);
         copy.eval();
         if (!copy.FoldBatchNorm())
         {
             copy.Dispose();
-            return module;
+            return null;
         }
         // Made lazily, possibly inside a caller's dispose scope: its weights and buffers belong to the backbone instead.
         foreach (var (_, tensor) in copy.state_dict()) tensor.DetachFromDisposeScope();

@@ -38,20 +38,14 @@ public sealed class SpatialBackbone : IDisposable
     internal bool FoldBatchNormForInference
     {
         get => foldBatchNorm;
-        set
-        {
-            lock (forwardLock)
-            {
-                foldBatchNorm = value;
-                DropInferenceModule();
-            }
-        }
+        set => Reconfigure(() => foldBatchNorm = value);
     }
 
     private bool foldBatchNorm = true;
 
-    // The folded copy, made on first use and dropped when the weights change; Module itself where nothing folds.
-    private BackboneModule? inferenceModule;
+    // The modules featurisation runs, one per precision, made on first use and dropped when the weights or the
+    // settings change; Module itself for float32 where nothing folds.
+    private readonly Dictionary<FeaturizationPrecision, BackboneModule> inferenceModules = new();
 
     /// <summary>
     /// The ResNets' convolution layout when featurising on the CPU; <see cref="ConvolutionLayout.Auto"/> (default) measures
@@ -60,84 +54,55 @@ public sealed class SpatialBackbone : IDisposable
     internal ConvolutionLayout InferenceLayout
     {
         get => inferenceLayout;
-        set
-        {
-            lock (forwardLock)
-            {
-                inferenceLayout = value;
-                DropInferenceModule();
-            }
-        }
+        set => Reconfigure(() => inferenceLayout = value);
     }
 
     private ConvolutionLayout inferenceLayout = ConvolutionLayout.Auto;
 
-    /// <summary>The number format featurisation runs in; bfloat16 runs on a cast copy, the module itself stays float32.</summary>
-    internal FeaturizationPrecision InferencePrecision
-    {
-        get => inferencePrecision;
-        set
-        {
-            lock (forwardLock)
-            {
-                inferencePrecision = value;
-                DropInferenceModule();
-            }
-        }
-    }
-
-    private FeaturizationPrecision inferencePrecision = FeaturizationPrecision.Float32;
-
-    private ScalarType InferenceType => inferencePrecision == FeaturizationPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-
     /// <summary>The layout chosen for featurisation, once a batch has run (for the report and tests).</summary>
     internal LayoutCalibration.Choice? InferenceLayoutChoice { get; private set; }
 
-    /// <summary>The module featurisation runs for batches of <paramref name="batch"/> (call under <see cref="forwardLock"/>; tests call it directly).</summary>
-    internal BackboneModule InferenceModule(int batch = 1)
+    private void Reconfigure(Action change)
     {
-        if (inferenceModule is not null) return inferenceModule;
-        InferenceLayoutChoice = LayoutCalibration.Resolve(inferenceLayout, Spec, batch, ImageSize, training: false, Device);
-        if (inferencePrecision == FeaturizationPrecision.BFloat16)
+        lock (forwardLock)
         {
-            var saved16 = Module.Layout;
-            Module.Layout = InferenceLayoutChoice.Layout;
-            try
-            {
-                var copy = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device) : Module;
-                // The cast needs a module of its own, never the trained one.
-                if (ReferenceEquals(copy, Module)) copy = Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
-                copy.Layout = InferenceLayoutChoice.Layout;
-                copy.to(Device).to(ScalarType.BFloat16).eval();
-                foreach (var (_, tensor) in copy.state_dict()) tensor.DetachFromDisposeScope();
-                return inferenceModule = copy;
-            }
-            finally
-            {
-                Module.Layout = saved16;
-            }
-        }
-        if (!FoldBatchNormForInference)
-        {
-            Module.Layout = InferenceLayoutChoice.Layout;
-            return inferenceModule = Module;
-        }
-        var saved = Module.Layout;
-        Module.Layout = InferenceLayoutChoice.Layout;
-        try
-        {
-            return inferenceModule = FoldedInferenceCopy.Make(Module, Spec, Device);
-        }
-        finally
-        {
-            if (!ReferenceEquals(inferenceModule, Module)) Module.Layout = saved;
+            change();
+            DropInferenceModules();
         }
     }
 
-    private void DropInferenceModule()
+    /// <summary>
+    /// The module featurisation runs in <paramref name="precision"/> for batches of <paramref name="batch"/> (call under
+    /// <see cref="forwardLock"/>; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
+    /// of it (or of a plain copy) for bfloat16 — never a cast of the trained module itself.
+    /// </summary>
+    internal BackboneModule InferenceModule(int batch = 1, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
-        if (inferenceModule is not null && !ReferenceEquals(inferenceModule, Module)) inferenceModule.Dispose();
-        inferenceModule = null;
+        if (inferenceModules.TryGetValue(precision, out var made)) return made;
+        InferenceLayoutChoice ??= LayoutCalibration.Resolve(inferenceLayout, Spec, batch, ImageSize, training: false, Device);
+        var layout = InferenceLayoutChoice.Layout;
+        var module = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
+        if (precision == FeaturizationPrecision.BFloat16)
+        {
+            module ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
+            module.Layout = layout;
+            module.to(Device).to(ScalarType.BFloat16).eval();
+            foreach (var (_, tensor) in module.state_dict()) tensor.DetachFromDisposeScope();
+        }
+        else if (module is null)
+        {
+            Module.Layout = layout;
+            module = Module;
+        }
+        return inferenceModules[precision] = module;
+    }
+
+    private void DropInferenceModules()
+    {
+        foreach (var module in inferenceModules.Values)
+            if (!ReferenceEquals(module, Module)) module.Dispose();
+        inferenceModules.Clear();
+        InferenceLayoutChoice = null;
     }
 
     /// <summary>Architecture and input size.</summary>
@@ -170,32 +135,35 @@ public sealed class SpatialBackbone : IDisposable
         return new SpatialBackbone(BackboneFactory.Create(spec), spec, "", CPU);
     }
 
-    /// <summary>Pooled features [B, D] of a float image batch [B, 3, S, S] in [0, 1], on the CPU.</summary>
-    internal float[] FeaturizeBatch(Tensor images)
+    /// <summary>Pooled features [B, D] of a float image batch [B, 3, S, S] in [0, 1], computed in <paramref name="precision"/>, on the CPU.</summary>
+    internal float[] FeaturizeBatch(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var module = InferenceModule((int)images.shape[0]);
+            var module = InferenceModule((int)images.shape[0], precision);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            return module.forward(images.to(Device).to(InferenceType)).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
+            return module.forward(images.to(Device).to(TypeOf(precision))).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
         }
     }
 
     /// <summary>Pooled features [B·D] and feature maps [B·C·h·w] of a float image batch in [0, 1], on the CPU.</summary>
-    internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images)
+    internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var module = InferenceModule((int)images.shape[0]);
+            var module = InferenceModule((int)images.shape[0], precision);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            var (pooled, map) = module.PooledAndMap(images.to(Device).to(InferenceType));
+            var (pooled, map) = module.PooledAndMap(images.to(Device).to(TypeOf(precision)));
             return (pooled.to(ScalarType.Float32).to(CPU).data<float>().ToArray(), map.to(ScalarType.Float32).contiguous().to(CPU).data<float>().ToArray());
         }
     }
+
+    private static ScalarType TypeOf(FeaturizationPrecision precision)
+        => precision == FeaturizationPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>Shape (channels, height, width) of the spatial feature map at <see cref="ImageSize"/>.</summary>
     public (int Channels, int Height, int Width) FeatureMapShape
@@ -333,7 +301,7 @@ public sealed class SpatialBackbone : IDisposable
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var report = WeightImport.Into(Module, Kind, tensors, naming, allowMissing, source);
-            DropInferenceModule();
+            DropInferenceModules();
             return report;
         }
     }
@@ -354,7 +322,7 @@ public sealed class SpatialBackbone : IDisposable
         {
             if (disposed) return;
             disposed = true;
-            DropInferenceModule();
+            DropInferenceModules();
             Module.Dispose();
         }
     }

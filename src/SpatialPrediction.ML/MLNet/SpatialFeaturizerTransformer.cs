@@ -41,7 +41,6 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         this.backbone = backbone;
         Resizing = resizing;
         Precision = precision;
-        backbone.InferencePrecision = precision;
         FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -133,10 +132,10 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
             .to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
         if (maps is null)
         {
-            backbone.FeaturizeBatch(batch).CopyTo(pooled);
+            backbone.FeaturizeBatch(batch, Precision).CopyTo(pooled);
             return;
         }
-        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch);
+        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch, Precision);
         pooledValues.CopyTo(pooled);
         mapValues.CopyTo(maps, 0);
     }

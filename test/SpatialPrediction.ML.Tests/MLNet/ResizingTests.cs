@@ -75,9 +75,11 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
         var mlContext = new MLContext(1);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.ResNet18, ImageSize: 32));
         var data = TestScenes.DataView(mlContext, 8);
-        var fp32 = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data).Transform(data).GetColumn<float[]>("Features").ToList();
+        var float32Featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
+        var fp32 = float32Featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { Precision = FeaturizationPrecision.BFloat16 }).Fit(data);
         var bf16 = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
+        var fp32Again = float32Featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
         string path = Path.Combine(Folder, "bf16.zip");
         mlContext.Model.Save(featurizer, data.Schema, path);
         var loaded = (SpatialFeaturizerTransformer)mlContext.Model.Load(path, out _);
@@ -89,6 +91,8 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
             cosine.Should().BeGreaterThan(0.995, "bfloat16 keeps 8 bits of mantissa");
             bf16[i].Should().NotEqual(fp32[i], "bfloat16 really ran");
         }
+        for (int i = 0; i < fp32.Count; i++)
+            fp32Again[i].Should().Equal(fp32[i], "a bfloat16 featuriser on the same backbone leaves a float32 one alone");
         backbone.Module.parameters().Should().OnlyContain(p => p.dtype == TorchSharp.torch.ScalarType.Float32, "the trained module is never cast");
         loaded.Precision.Should().Be(FeaturizationPrecision.BFloat16);
         loaded.Backbone.Dispose();
