@@ -31,6 +31,8 @@ cat > "$app/Consumer.csproj" <<XML
     <Nullable>enable</Nullable>
     <ImplicitUsings>enable</ImplicitUsings>
     <NoWarn>NU1603</NoWarn>
+    <!-- Links instead of copies of libtorch: the CI disk may have little room. -->
+    <CreateHardLinksForCopyLocalIfPossible>true</CreateHardLinksForCopyLocalIfPossible>
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="SpatialPrediction.ML" Version="$version" />
