@@ -34,41 +34,46 @@ internal sealed record PhotometricAugmentation
     };
 
     /// <summary>Returns augmented copies of <paramref name="images"/> ([B, 3, H, W], values in [0, 1]).</summary>
-    public Tensor Apply(Tensor images, Random random)
+    public Tensor Apply(Tensor images, Random random) => Apply(images, Draw(images.shape[0], random));
+
+    /// <summary>Draws the per-sample parameters of one call for a batch of <paramref name="batch"/> images.</summary>
+    internal PhotometricParameters Draw(long batch, Random random)
     {
-        long batch = images.shape[0];
-        var brightness = new float[batch];
-        var contrast = new float[batch];
-        var saturation = new float[batch];
-        var hueRotation = new float[batch * 9];
-        var gray = new float[batch];
-        var sigma = new float[batch];
+        var drawn = new PhotometricParameters(batch);
         for (int i = 0; i < batch; i++)
         {
             bool jitter = random.NextSingle() < JitterProbability;
-            brightness[i] = jitter ? 1 + Brightness * (2 * random.NextSingle() - 1) : 1;
-            contrast[i] = jitter ? 1 + Contrast * (2 * random.NextSingle() - 1) : 1;
-            saturation[i] = jitter ? 1 + Saturation * (2 * random.NextSingle() - 1) : 1;
-            HueRotation(jitter ? Hue * (2 * random.NextSingle() - 1) : 0, hueRotation.AsSpan(i * 9, 9));
-            gray[i] = random.NextSingle() < GrayscaleProbability ? 1 : 0;
-            sigma[i] = random.NextSingle() < BlurProbability ? 0.1f + (MaxBlurSigma - 0.1f) * random.NextSingle() : 0;
+            drawn.Brightness[i] = jitter ? 1 + Brightness * (2 * random.NextSingle() - 1) : 1;
+            drawn.Contrast[i] = jitter ? 1 + Contrast * (2 * random.NextSingle() - 1) : 1;
+            drawn.Saturation[i] = jitter ? 1 + Saturation * (2 * random.NextSingle() - 1) : 1;
+            HueRotation(jitter ? Hue * (2 * random.NextSingle() - 1) : 0, drawn.HueRotation.AsSpan(i * 9, 9));
+            drawn.Gray[i] = random.NextSingle() < GrayscaleProbability ? 1 : 0;
+            drawn.BlurSigma[i] = random.NextSingle() < BlurProbability ? 0.1f + (MaxBlurSigma - 0.1f) * random.NextSingle() : 0;
         }
+        return drawn;
+    }
 
+    /// <summary>Applies drawn parameters: brightness, contrast, saturation, hue rotation, grayscale, then blur.</summary>
+    internal static Tensor Apply(Tensor images, PhotometricParameters parameters)
+    {
+        long batch = images.shape[0];
+        if (parameters.Count != batch)
+            throw new ArgumentException($"Got photometric parameters for {parameters.Count} images and a batch of {batch}.", nameof(parameters));
         using var scope = NewDisposeScope();
         var shape = new long[] { batch, 1, 1, 1 };
         Tensor Factor(float[] values) => tensor(values, shape, dtype: images.dtype, device: images.device);
 
-        var x = images * Factor(brightness);
+        var x = images * Factor(parameters.Brightness);
         var luma = Luma(x);
-        x = (x - luma.mean(new long[] { 1, 2, 3 }, keepdim: true)) * Factor(contrast) + luma.mean(new long[] { 1, 2, 3 }, keepdim: true);
+        x = (x - luma.mean(new long[] { 1, 2, 3 }, keepdim: true)) * Factor(parameters.Contrast) + luma.mean(new long[] { 1, 2, 3 }, keepdim: true);
         x = x.clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
         luma = Luma(x);
-        x = ((x - luma) * Factor(saturation) + luma).clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
-        var rotation = tensor(hueRotation, new long[] { batch, 3, 3 }, dtype: images.dtype, device: images.device);
+        x = ((x - luma) * Factor(parameters.Saturation) + luma).clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
+        var rotation = tensor(parameters.HueRotation, new long[] { batch, 3, 3 }, dtype: images.dtype, device: images.device);
         x = einsum("bij,bjhw->bihw", rotation, x).clamp(Backbones.ProcessScalars.Zero, Backbones.ProcessScalars.One);
-        var grayMask = Factor(gray);
+        var grayMask = Factor(parameters.Gray);
         x = x * (1 - grayMask) + Luma(x) * grayMask;
-        if (sigma.Any(s => s > 0)) x = Blur(x, sigma);
+        if (parameters.BlurSigma.Any(s => s > 0)) x = Blur(x, parameters.BlurSigma);
         return x.MoveToOuterDisposeScope();
     }
 

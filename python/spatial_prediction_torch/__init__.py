@@ -1,0 +1,14 @@
+"""Spatial Prediction (SP) pretraining on PyTorch, with the same definition as SpatialPrediction.ML.
+
+Modules, one idea each:
+  safetensors_io  the weights format shared with the .NET library
+  boxes           view boxes, samplers, SP's relative-box targets and their standardisation
+  views           cropping boxes out of images and the photometric augmentation
+  backbones       SmallResNet, ResNet-18/50 (TorchVision), ViT-Tiny/Small, with the .NET library's weight names
+  heads           projector, SP head and DINO head
+  objectives      SP plug-in, SimCLR and DINO hosts and their losses
+  distributed     collectives with gradients and a batch norm over all ranks (CPU/gloo included)
+  train           the torchrun / DistributedDataParallel training script
+"""
+
+__version__ = "0.1.0"
