@@ -68,7 +68,7 @@ internal sealed class SpatialPredictionPlugin : nn.Module
     /// view carries the same detail: a small box is not visibly blurrier than a large one, and scale cannot be read
     /// from sharpness or aliasing.
     /// </summary>
-    private Tensor Cut(Tensor images, ViewBox[] boxes, bool[] mirrored)
+    internal Tensor Cut(Tensor images, ViewBox[] boxes, bool[] mirrored)
     {
         int local = Settings.LocalResolution, detail = Settings.DetailResolution;
         if (detail <= 0) return ViewCropper.Crop(images, boxes, mirrored, local);
