@@ -129,10 +129,11 @@ def build(args, feature_source=None):
     return Pretraining(backbone, host, spatial, weight)
 
 
-def write_backbone(backbone, path, image_size):
-    state = {k: v for k, v in backbone.native_state_dict().items()}
-    safetensors_io.save(state, path, {"format": "pt", "library": "spatial_prediction_torch", "kind": backbone.kind,
-                                      "image_size": str(image_size), "naming": "Native"})
+def write_backbone(backbone, path, args):
+    """The backbone with the .NET names and the architecture in the metadata (`SpatialBackbone.FromSafetensors` reads it)."""
+    safetensors_io.save(backbone.native_state_dict(), path, {
+        "format": "pt", "library": "spatial_prediction_torch", "kind": backbone.kind, "image_size": str(args.image_size),
+        "width": str(args.width), "patch_size": str(args.patch_size), "naming": "Native"})
 
 
 def main(argv=None):
@@ -260,10 +261,10 @@ def main(argv=None):
                 break
     if args.out and step >= total_steps:
         if rank == 0:
-            write_backbone(model.backbone, args.out, args.image_size)
+            write_backbone(model.backbone, args.out, args)
             print_rank0(f"wrote {args.out}")
         if args.out_every_rank:
-            write_backbone(model.backbone, f"{args.out}.rank{rank}", args.image_size)
+            write_backbone(model.backbone, f"{args.out}.rank{rank}", args)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -6,12 +6,14 @@ import sys
 import torch
 
 from spatial_prediction_torch import backbones, safetensors_io
+from spatial_prediction_torch.train import load_images
 
 
 def main(weights, images, out):
     state, metadata = safetensors_io.load(weights)
-    pictures = safetensors_io.load(images)[0]["images"].float()
-    backbone = backbones.create(metadata["kind"], image_size=int(metadata.get("image_size", pictures.shape[-1])))
+    size = int(metadata["image_size"])
+    pictures = load_images(images, size)
+    backbone = backbones.create(metadata["kind"], int(metadata.get("width", 32)), int(metadata.get("patch_size", 8)), size)
     backbone.load_native_state_dict(state)
     backbone.eval()
     with torch.no_grad():

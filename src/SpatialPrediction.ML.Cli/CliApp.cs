@@ -11,9 +11,9 @@ internal static class CliApp
 {
     public const int Done = 0, Failed = 1, Usage = 2, Stopped = 130;
 
-    private static readonly string[] CommandNames = { "pretrain", "featurize", "evaluate", "export" };
+    private static readonly string[] CommandNames = { "pretrain", "featurize", "evaluate", "export", "import" };
 
-    /// <summary>The root command with its four commands; <paramref name="cancellation"/> stops a pretraining run.</summary>
+    /// <summary>The root command with its five commands; <paramref name="cancellation"/> stops a pretraining run.</summary>
     public static RootCommand Create(TextWriter output, CancellationToken cancellation)
     {
         var root = new RootCommand("spatial-prediction — Spatial Prediction self-supervised pretraining for ML.NET")
@@ -22,6 +22,7 @@ internal static class CliApp
             FeaturizeCommand.Create(output),
             EvaluateCommand.Create(output),
             ExportCommand.Create(output),
+            ImportCommand.Create(output),
         };
         return root;
     }

@@ -76,13 +76,42 @@ internal static class SafetensorsFile
         }
     }
 
-    private static Dictionary<string, Tensor> Read(Stream stream, long length)
+    /// <summary>The text metadata of a file (<c>__metadata__</c>; empty when there is none), without reading its tensors.</summary>
+    /// <exception cref="InvalidDataException">The header is not well-formed; the message names the file.</exception>
+    public static Dictionary<string, string> ReadMetadata(string path)
     {
-        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        using var file = File.OpenRead(path);
+        try
+        {
+            using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
+            var header = ReadHeader(reader, file.Length);
+            if (header["__metadata__"] is not JsonObject metadata) return new Dictionary<string, string>();
+            return metadata.ToDictionary(m => m.Key, m => m.Value is JsonValue v && v.TryGetValue<string>(out var text)
+                ? text : throw new InvalidDataException($"metadata '{m.Key}' is not a string."));
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: not a readable safetensors file ({e.Message}).", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    private static JsonObject ReadHeader(BinaryReader reader, long length)
+    {
         long headerLength = reader.ReadInt64();
         if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > length)
             throw new InvalidDataException($"header length {headerLength} does not fit a {length}-byte file.");
-        var header = JsonNode.Parse(reader.ReadBytes((int)headerLength))?.AsObject() ?? throw new InvalidDataException("empty header.");
+        return JsonNode.Parse(reader.ReadBytes((int)headerLength))?.AsObject() ?? throw new InvalidDataException("empty header.");
+    }
+
+    private static Dictionary<string, Tensor> Read(Stream stream, long length)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        var header = ReadHeader(reader, length);
+        long headerLength = stream.Position - 8;
         long dataStart = 8 + headerLength, dataLength = length - dataStart;
         var result = new Dictionary<string, Tensor>();
         try

@@ -128,6 +128,45 @@ public sealed class SpatialBackbone : IDisposable
         return new SpatialBackbone(module, spec, origin, CPU);
     }
 
+    /// <summary>
+    /// A backbone with the weights of a safetensors file: the architecture is <paramref name="spec"/>, or else read from
+    /// the file's metadata (<c>kind</c>, <c>image_size</c>, <c>width</c>, <c>patch_size</c>, <c>naming</c>: what
+    /// <see cref="ExportSafetensors"/> and the Python companion write). Every name and shape is checked as in
+    /// <see cref="ImportSafetensors"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file names no architecture and none was given, or its weights do not fit it.</exception>
+    public static SpatialBackbone FromSafetensors(string path, BackboneSpec? spec = null, WeightNaming? naming = null)
+    {
+        var metadata = SafetensorsFile.ReadMetadata(path);
+        spec ??= SpecFrom(metadata, path);
+        naming ??= metadata.TryGetValue("naming", out var text) && Enum.TryParse<WeightNaming>(text, out var named) ? named : WeightNaming.Native;
+        var backbone = CreateUntrained(spec);
+        try
+        {
+            backbone.ImportSafetensors(path, naming.Value);
+            return backbone;
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+    }
+
+    private static BackboneSpec SpecFrom(IReadOnlyDictionary<string, string> metadata, string path)
+    {
+        if (!metadata.TryGetValue("kind", out var kindText) || !Enum.TryParse<BackboneKind>(kindText, out var kind))
+            throw new InvalidDataException($"{path}: the metadata names no backbone kind ({string.Join(", ", Enum.GetNames<BackboneKind>())}); pass the BackboneSpec.");
+        int Number(string key, int fallback)
+        {
+            if (!metadata.TryGetValue(key, out var value)) return fallback;
+            return int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int number) && number > 0
+                ? number : throw new InvalidDataException($"{path}: metadata '{key}' is '{value}', not a positive integer.");
+        }
+        var defaults = new BackboneSpec(kind);
+        return new BackboneSpec(kind, Number("width", defaults.Width), Number("patch_size", defaults.PatchSize), Number("image_size", defaults.ImageSize));
+    }
+
     /// <summary>A freshly initialised (untrained) backbone, e.g. as a baseline.</summary>
     public static SpatialBackbone CreateUntrained(BackboneSpec spec, int seed = 1)
     {
@@ -243,10 +282,12 @@ public sealed class SpatialBackbone : IDisposable
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var state = Module.state_dict();
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
             SafetensorsFile.Write(path, state, new Dictionary<string, string>
             {
                 ["format"] = "pt", ["library"] = "SpatialPrediction.ML", ["kind"] = Kind.ToString(),
-                ["image_size"] = ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["image_size"] = ImageSize.ToString(invariant), ["width"] = Spec.Width.ToString(invariant),
+                ["patch_size"] = Spec.PatchSize.ToString(invariant), ["naming"] = nameof(WeightNaming.Native),
             });
         }
     }

@@ -1,4 +1,5 @@
 using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Data;
 using SpatialPrediction.ML.Objectives;
 using static TorchSharp.torch;
 
@@ -89,6 +90,84 @@ public class PythonCompanionTests : TemporaryFolderTest
         finally
         {
             foreach (var t in pythonFeatures.Values.Concat(loaded.Values)) t.Dispose();
+        }
+    }
+
+    [Test]
+    public void A_torchrun_model_featurised_here_probes_exactly_as_when_featurised_in_Python()
+    {
+        string train = Path.Combine(Folder, "train.safetensors"), test = Path.Combine(Folder, "test.safetensors");
+        string trained = Path.Combine(Folder, "trained.safetensors");
+        // Small enough for the suite; test/.../round-trip-at-scale.runsettings runs the same test at the quick start's size.
+        int trainCount = TestContext.Parameters.Get("RoundTripTrainImages", 384), testCount = TestContext.Parameters.Get("RoundTripTestImages", 192);
+        int epochs = TestContext.Parameters.Get("RoundTripEpochs", 3), width = TestContext.Parameters.Get("RoundTripWidth", 16);
+        var trainScenes = SpatialScenes.Generate(trainCount, new SpatialScenesOptions { ImageSize = 32, Seed = 1 });
+        var testScenes = SpatialScenes.Generate(testCount, new SpatialScenesOptions { ImageSize = 32, Seed = 2 });
+        WriteScenes(trainScenes, train);
+        WriteScenes(testScenes, test);
+
+        var (code, output) = PythonProcess.Run(new[]
+        {
+            "-m", "spatial_prediction_torch.torchrun", "--nproc_per_node", "2", "--master_port", "29533", "-m", "spatial_prediction_torch.train",
+            "--images", train, "--image-size", "32", "--backbone", "SmallResNet", "--width", $"{width}", "--host", "simclr", "--batch-size", "64",
+            "--epochs", $"{epochs}", "--out", trained,
+        }, TimeSpan.FromHours(2));
+        code.Should().Be(0, output);
+
+        var mlContext = new Microsoft.ML.MLContext(1);
+        using var backbone = SpatialBackbone.FromSafetensors(trained);
+        backbone.Kind.Should().Be(BackboneKind.SmallResNet);
+        double Accuracy(IReadOnlyList<float[]> trainFeatures, IReadOnlyList<float[]> testFeatures)
+            => ML.Evaluation.LinearProbe.Evaluate(mlContext, trainFeatures, trainScenes.Select(s => s.Label).ToList(), testFeatures,
+                testScenes.Select(s => s.Label).ToList()).MicroAccuracy;
+        var ours = (Train: Featurize(backbone, train), Test: Featurize(backbone, test));
+        var theirs = (Train: PythonFeatures(trained, train), Test: PythonFeatures(trained, test));
+
+        double largest = ours.Train.Concat(ours.Test).Zip(theirs.Train.Concat(theirs.Test), (a, b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max()).Max();
+        largest.Should().BeLessThanOrEqualTo(1e-5, "the same weights must give the same features in both implementations");
+        double accuracy = Accuracy(ours.Train, ours.Test);
+        TestContext.Out.WriteLine($"{trainCount} + {testCount} SpatialScenes, width {width}, {epochs} epochs on 2 processes: linear probe " +
+                                  $"{accuracy:P1} on .NET features; largest feature difference {largest:E1}.\n{output}");
+        Accuracy(theirs.Train, theirs.Test).Should().Be(accuracy);
+        accuracy.Should().BeGreaterThan(1.0 / SpatialScenes.ClassNames.Count, "a pretrained featuriser probes above chance");
+    }
+
+    private static void WriteScenes(IReadOnlyList<SceneImage> scenes, string path)
+    {
+        int side = scenes[0].Width;
+        using var pixels = tensor(scenes.SelectMany(s => s.Rgb).ToArray(), new long[] { scenes.Count, side, side, 3 });
+        using var planar = pixels.permute(0, 3, 1, 2).contiguous();
+        ML.Interop.SafetensorsFile.Write(path, new Dictionary<string, Tensor> { ["images"] = planar });
+    }
+
+    private static List<float[]> Featurize(SpatialBackbone backbone, string images)
+    {
+        var loaded = ML.Interop.SafetensorsFile.Read(images);
+        try
+        {
+            using var scaled = loaded["images"].to_type(ScalarType.Float32).div(255f);
+            return backbone.FeaturizeBatch(scaled).Chunk(backbone.FeatureDimension).ToList();
+        }
+        finally
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+        }
+    }
+
+    private List<float[]> PythonFeatures(string weights, string images)
+    {
+        string features = Path.Combine(Folder, Path.GetFileNameWithoutExtension(images) + ".features.safetensors");
+        var (code, output) = PythonProcess.Run(new[] { "-m", "tests.write_features", weights, images, features }, TimeSpan.FromMinutes(2));
+        code.Should().Be(0, output);
+        var loaded = ML.Interop.SafetensorsFile.Read(features);
+        try
+        {
+            var values = loaded["features"];
+            return values.data<float>().ToArray().Chunk((int)values.shape[1]).ToList();
+        }
+        finally
+        {
+            foreach (var t in loaded.Values) t.Dispose();
         }
     }
 
