@@ -15,11 +15,10 @@ import torch.nn.functional as F
 from . import distributed
 from .boxes import REFERENCE_RELATIVE, RandomResizedCrop, TargetStandardizer, ViewPairSampler, relative_targets
 from .heads import DinoHead, MlpHead, SpatialPredictionHead
-from .views import PhotometricAugmentation, apply_photometric, crop, crop_with_detail
+from .views import PhotometricAugmentation, PhotometricParameters, apply_photometric, crop, crop_with_detail
 
 
 def _stack_parameters(per_image):
-    from .views import PhotometricParameters
     return PhotometricParameters(*[torch.cat([getattr(p, f) for p in per_image]) for f in
                                    ("brightness", "contrast", "saturation", "hue_rotation", "gray", "blur_sigma")])
 
@@ -63,7 +62,7 @@ class SpatialPrediction(nn.Module):
         reference = torch.tensor([p[0] for p in pairs], dtype=torch.float32)
         second = torch.tensor([p[1] for p in pairs], dtype=torch.float32)
         mirror = torch.tensor([p[2] for p in pairs])
-        targets = self.standardizer(relative_targets(reference, second, mirror, self.settings.parameterization))
+        targets = self.standardizer(relative_targets(reference, second, mirror, self.settings.parameterization)).to(images.device)
         a = _augment(self.settings.augmentation, self.cut(images, reference, mirror), rngs)
         b = _augment(self.settings.augmentation, self.cut(images, second, mirror), rngs)
         return a, b, targets

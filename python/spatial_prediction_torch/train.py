@@ -39,7 +39,7 @@ class Pretraining(nn.Module):
         self.spatial_weight = spatial_weight
 
     def forward(self, host_views, spatial_views):
-        zero = torch.zeros(())
+        zero = torch.zeros((), device=next(self.parameters()).device)
         host_loss = self.host.loss(self.backbone, host_views) if self.host is not None else zero
         spatial_loss = self.spatial.loss(self.backbone, *spatial_views) if self.spatial is not None else zero
         return host_loss + self.spatial_weight * spatial_loss, host_loss.detach(), spatial_loss.detach()
@@ -163,13 +163,20 @@ def main(argv=None):
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--stop-after", type=int, default=None, help="stop after this many steps of this invocation (leaves a checkpoint)")
     parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: the rank's GPU when CUDA is available")
     parser.add_argument("--gradients-out", help="rank 0 writes the first step's averaged gradients here (safetensors; for checks)")
     parser.add_argument("--out-every-rank", action="store_true", help="every rank writes OUT.rankN too (to check that they agree)")
     args = parser.parse_args(argv)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    if use_cuda and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: PyTorch sees no CUDA device")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
     if world > 1:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("nccl" if use_cuda else "gloo")
     rank = distributed.rank()
     torch.manual_seed(args.seed)
     if args.batch_size % world:
@@ -180,10 +187,10 @@ def main(argv=None):
         raise SystemExit(f"{images.shape[0]} images are fewer than one batch of {args.batch_size}")
     total_steps = args.steps if args.steps is not None else args.epochs * steps_per_epoch
 
-    model = build(args)
+    model = build(args).to(device)
     if world > 1:
         distributed.convert_batch_norm(model)
-        engine = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+        engine = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if use_cuda else None, broadcast_buffers=False)
     else:
         engine = model
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -195,7 +202,7 @@ def main(argv=None):
     start = 0
     checkpoint_path = os.path.join(args.checkpoint_dir, "checkpoint.pt") if args.checkpoint_dir else None
     if checkpoint_path and os.path.exists(checkpoint_path):
-        saved = torch.load(checkpoint_path, map_location="cpu")
+        saved = torch.load(checkpoint_path, map_location=device)
         if saved["fingerprint"] != key:
             raise SystemExit(f"{checkpoint_path} was written with other settings; use another --checkpoint-dir or delete it")
         model.load_state_dict(saved["model"])
@@ -230,6 +237,7 @@ def main(argv=None):
             if epoch * steps_per_epoch + position < step:
                 continue  # resumed inside this epoch
             rngs = [random.Random(f"{args.seed}:{epoch}:{int(i)}") for i in indices]
+            batch = batch.to(device, non_blocking=True)
             host_views = model.host.make_views(batch, rngs) if model.host is not None else None
             spatial_views = model.spatial.make_views(batch, rngs) if model.spatial is not None else None
             lr = cosine_schedule(args.learning_rate, total_steps, warmup, step)

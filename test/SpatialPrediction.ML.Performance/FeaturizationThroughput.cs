@@ -21,7 +21,8 @@ internal static class FeaturizationThroughput
 {
     public sealed record Rate(string Name, int Batch, double ImagesPerSecond);
 
-    public sealed record Result(List<Rate> Rates, double MaxAbsDiffVsDnn, double MaxAbsDiffVsOnnx, double MaxAbsDiffVsUnoptimised);
+    public sealed record Result(List<Rate> Rates, double MaxAbsDiffVsDnn, double MaxAbsDiffVsOnnx, double MaxAbsDiffVsUnoptimised,
+        IReadOnlyDictionary<int, FeaturizationEngineCalibration.Choice> EngineChoices);
 
     /// <summary>One contender: a name, a batch size, how to run a pass (returning the features) and any switch it needs around it.</summary>
     private sealed record Contender(string Name, int Batch, Func<List<float[]>> Pass, Action? Before = null, Action? After = null)
@@ -51,12 +52,18 @@ internal static class FeaturizationThroughput
         void Unoptimised() { backbone.InferenceLayout = ConvolutionLayout.ChannelsFirst; backbone.FoldBatchNormForInference = false; }
         void Optimised() { backbone.InferenceLayout = ConvolutionLayout.Auto; backbone.FoldBatchNormForInference = true; }
 
+        IEstimator<ITransformer> Ours(int batch, FeaturizationEngine engine)
+            => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch, Engine = engine });
         var contenders = new List<Contender>
         {
-            new("SpatialFeaturize (ours)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32))),
-            new("SpatialFeaturize (ours)", 1, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 1))),
-            new("SpatialFeaturize, unoptimised (NCHW, batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)), Unoptimised, Optimised),
-            new("SpatialFeaturize, channels-last only (batch norm unfolded)", 32, Pipeline(mlContext.Transforms.SpatialFeaturize(backbone, batchSize: 32)),
+            new("SpatialFeaturize (ours, engine by calibration)", 32, Pipeline(Ours(32, FeaturizationEngine.Auto))),
+            new("SpatialFeaturize (ours, engine by calibration)", 1, Pipeline(Ours(1, FeaturizationEngine.Auto))),
+            new("SpatialFeaturize, libtorch engine", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch))),
+            new("SpatialFeaturize, libtorch engine", 1, Pipeline(Ours(1, FeaturizationEngine.LibTorch))),
+            new("SpatialFeaturize, ONNX Runtime engine", 32, Pipeline(Ours(32, FeaturizationEngine.OnnxRuntime))),
+            new("SpatialFeaturize, ONNX Runtime engine", 1, Pipeline(Ours(1, FeaturizationEngine.OnnxRuntime))),
+            new("SpatialFeaturize, unoptimised (libtorch, NCHW, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch)), Unoptimised, Optimised),
+            new("SpatialFeaturize, channels-last only (libtorch, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch)),
                 () => { backbone.InferenceLayout = ConvolutionLayout.ChannelsLast; backbone.FoldBatchNormForInference = false; }, Optimised),
             new("DnnFeaturizeImage", 1, Pipeline(mlContext.Transforms.ExtractPixels("Pixels", "Image")
                 .Append(mlContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(mlContext, m.OutputColumn, m.InputColumn), "Pixels")))),
@@ -86,9 +93,11 @@ internal static class FeaturizationThroughput
         }
         var rates = contenders.Select((c, i) => new Rate(c.Name, c.Batch, images / Statistics.Median(seconds[i]))).ToList();
         foreach (var rate in rates) Console.WriteLine($"  {rate.Name}, batch {rate.Batch}: {rate.ImagesPerSecond:F1} img/s");
+        foreach (var (batch, choice) in backbone.EngineChoices.OrderBy(c => c.Key)) Console.WriteLine($"  engine calibration, batch {batch}: {choice}");
         int Index(string name) => contenders.FindIndex(c => c.Name.StartsWith(name, StringComparison.Ordinal));
         return new Result(rates, MaxAbsDiff(features[0], features[Index("DnnFeaturizeImage")]),
-            MaxAbsDiff(features[0], features[Index("ApplyOnnxModel")]), MaxAbsDiff(features[0], features[Index("SpatialFeaturize, unoptimised")]));
+            MaxAbsDiff(features[0], features[Index("ApplyOnnxModel")]), MaxAbsDiff(features[0], features[Index("SpatialFeaturize, unoptimised")]),
+            backbone.EngineChoices.ToDictionary(c => c.Key, c => c.Value));
     }
 
     /// <summary>ONNX Runtime alone on batches of pre-extracted pixels: the most ORT can do, with no ML.NET row overhead.</summary>

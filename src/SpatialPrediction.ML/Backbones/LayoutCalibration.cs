@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,8 +8,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// Chooses a backbone's convolution layout by measuring, like cuDNN's benchmark mode: on the CPU, a few timed passes of
 /// each candidate on a throwaway module of the same architecture (so no weight, statistic or random stream of the run changes),
 /// for the shape the run uses, training (forward and backward) or inference. The choice and the timings are cached per
-/// CPU model, core and thread count, architecture and shape in the user cache, so a machine measures each shape once
-/// and a resumed run makes the same choice. Which layout wins differs between CPUs: channels-last was faster for
+/// machine, architecture and shape (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs: channels-last was faster for
 /// training on an AMD EPYC (Zen 4) and slower on an Intel Xeon with AVX-512 (issue 20).
 /// </summary>
 internal static class LayoutCalibration
@@ -32,22 +30,20 @@ internal static class LayoutCalibration
     {
         if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
-        string key = string.Join("|", CpuModel(), Environment.ProcessorCount, get_num_threads(), spec.Kind, spec.Width, batch, size, training ? "training" : "inference");
+        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, batch, size, training ? "training" : "inference");
         string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
-        var cache = Read(file);
+        var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
         var candidates = Measure(spec, batch, size, training);
         var choice = new Choice(candidates.MinBy(c => c.Milliseconds)!.Layout, candidates, false, key);
         cache[key] = choice;
-        Write(file, cache);
+        CalibrationCache.Write(file, cache);
         return choice;
     }
 
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
-    public static string DefaultCacheFolder => Path.Combine(
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
-        "spatial-prediction", "calibration");
+    public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
 
     /// <summary>
     /// Times both layouts in alternating passes (a warm-up of each first: oneDNN builds its kernels), so that a busy
@@ -86,46 +82,5 @@ internal static class LayoutCalibration
             var sorted = times[l].Order().ToList();
             return new Candidate(l, sorted[sorted.Count / 2]);
         }).ToList();
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            // Not Linux, or no /proc: the architecture and core count still tell machines apart in the key.
-        }
-        return $"{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
-    }
-
-    private static Dictionary<string, Choice> Read(string file)
-    {
-        try
-        {
-            return File.Exists(file) ? JsonSerializer.Deserialize<Dictionary<string, Choice>>(File.ReadAllText(file)) ?? new() : new();
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            return new(); // a damaged or unreadable cache only costs a new measurement
-        }
-    }
-
-    private static void Write(string file, Dictionary<string, Choice> cache)
-    {
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            string temporary = file + $".{Environment.ProcessId}.tmp";
-            File.WriteAllText(temporary, JsonSerializer.Serialize(cache, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temporary, file, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A read-only home: the choice holds for this run and is measured again next time.
-        }
     }
 }

@@ -103,6 +103,9 @@ public sealed class SpatialBackbone : IDisposable
             if (!ReferenceEquals(module, Module)) module.Dispose();
         inferenceModules.Clear();
         InferenceLayoutChoice = null;
+        onnxRuntime?.Dispose();
+        onnxRuntime = null;
+        engineChoices.Clear();
     }
 
     /// <summary>Architecture and input size.</summary>
@@ -174,17 +177,62 @@ public sealed class SpatialBackbone : IDisposable
         return new SpatialBackbone(BackboneFactory.Create(spec), spec, "", CPU);
     }
 
-    /// <summary>Pooled features [B, D] of a float image batch [B, 3, S, S] in [0, 1], computed in <paramref name="precision"/>, on the CPU.</summary>
-    internal float[] FeaturizeBatch(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
+    /// <summary>
+    /// Pooled features [B, D] of a float image batch [B, 3, S, S] in [0, 1], computed in <paramref name="precision"/> by
+    /// <paramref name="engine"/> (ONNX Runtime only for float32 on the CPU), on the CPU. <see cref="FeaturizationEngine.Auto"/>
+    /// decides once per <paramref name="calibrationBatch"/> (a featuriser's batch size, so its last, shorter batch
+    /// follows the same choice; 0: this batch's size).
+    /// </summary>
+    internal float[] FeaturizeBatch(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32,
+        FeaturizationEngine engine = FeaturizationEngine.LibTorch, int calibrationBatch = 0)
     {
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var module = InferenceModule((int)images.shape[0], precision);
-            using var scope = NewDisposeScope();
-            using var noGrad = inference_mode();
-            return module.forward(images.to(Device).to(TypeOf(precision))).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
+            int batch = calibrationBatch > 0 ? calibrationBatch : (int)images.shape[0];
+            if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(batch, engine) is { } onnxRuntime)
+                return onnxRuntime.Featurize(images);
+            return LibTorchFeatures(images, precision);
         }
+    }
+
+    private float[] LibTorchFeatures(Tensor images, FeaturizationPrecision precision)
+    {
+        var module = InferenceModule((int)images.shape[0], precision);
+        using var scope = NewDisposeScope();
+        using var noGrad = inference_mode();
+        return module.forward(images.to(Device).to(TypeOf(precision))).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
+    }
+
+    private Interop.Onnx.OnnxRuntimeFeaturizer? onnxRuntime;
+
+    private readonly Dictionary<int, FeaturizationEngineCalibration.Choice> engineChoices = new();
+
+    /// <summary>How <see cref="FeaturizationEngine.Auto"/> decided for this backbone, per batch size (for the report and tests).</summary>
+    internal IReadOnlyDictionary<int, FeaturizationEngineCalibration.Choice> EngineChoices => engineChoices;
+
+    /// <summary>The ONNX Runtime engine when <paramref name="engine"/> asks for it or Auto chose it; null for libtorch.</summary>
+    private Interop.Onnx.OnnxRuntimeFeaturizer? OnnxRuntimeFor(int batch, FeaturizationEngine engine)
+    {
+        if (engine == FeaturizationEngine.LibTorch || Device.type != DeviceType.CPU) return null;
+        if (engine == FeaturizationEngine.OnnxRuntime) return onnxRuntime ??= new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+        if (!engineChoices.TryGetValue(batch, out var choice))
+        {
+            Interop.Onnx.OnnxRuntimeFeaturizer candidate;
+            try
+            {
+                candidate = onnxRuntime ?? new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                engineChoices[batch] = new(FeaturizationEngine.LibTorch, Array.Empty<FeaturizationEngineCalibration.Timing>(), double.NaN, false, $"no ONNX Runtime engine: {e.Message}");
+                return null;
+            }
+            choice = engineChoices[batch] = FeaturizationEngineCalibration.Choose(x => LibTorchFeatures(x, FeaturizationPrecision.Float32), candidate.Featurize, Spec, batch, ImageSize);
+            if (choice.Engine == FeaturizationEngine.OnnxRuntime) onnxRuntime = candidate;
+            else if (!ReferenceEquals(candidate, onnxRuntime)) candidate.Dispose();
+        }
+        return choice.Engine == FeaturizationEngine.OnnxRuntime ? onnxRuntime : null;
     }
 
     /// <summary>Pooled features [B·D] and feature maps [B·C·h·w] of a float image batch in [0, 1], on the CPU.</summary>
@@ -224,11 +272,14 @@ public sealed class SpatialBackbone : IDisposable
 
     private (int, int, int)? featureMapShape;
 
-    /// <summary>Features of one image.</summary>
-    public float[] Featurize(MLImage image)
+    /// <summary>Features of one image (float32, libtorch).</summary>
+    public float[] Featurize(MLImage image) => Featurize(image, FeaturizationPrecision.Float32, FeaturizationEngine.LibTorch, 1);
+
+    /// <summary>Features of one image as a featuriser with these settings computes them.</summary>
+    internal float[] Featurize(MLImage image, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
     {
         using var scope = NewDisposeScope();
-        return FeaturizeBatch(ImageColumn.ToTensor(image, ImageSize, CPU, "(image)", -1, nameof(SpatialBackbone)));
+        return FeaturizeBatch(ImageColumn.ToTensor(image, ImageSize, CPU, "(image)", -1, nameof(SpatialBackbone)), precision, engine, calibrationBatch);
     }
 
     /// <summary>Saves to a file (written to a temporary name, then renamed).</summary>

@@ -44,7 +44,7 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
         ArgumentNullException.ThrowIfNull(input);
         var backbone = Backbone.Device.type == device.type && Backbone.Device.index == device.index ? Backbone : Backbone.CopyTo(device);
         var transformer = new SpatialFeaturizerTransformer(backbone, options.InputColumnName, options.OutputColumnName,
-            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing, options.Precision);
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing, options.Precision, options.Engine);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -73,6 +73,11 @@ public sealed class SpatialFeaturizeOptions
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
     /// <summary>The number format features are computed in. Default <see cref="FeaturizationPrecision.Float32"/>.</summary>
     public FeaturizationPrecision Precision { get; set; } = FeaturizationPrecision.Float32;
+    /// <summary>
+    /// What runs the backbone for float32 features on the CPU. Default <see cref="FeaturizationEngine.Auto"/>: ONNX Runtime
+    /// when it measures faster on this machine and agrees with libtorch, else libtorch.
+    /// </summary>
+    public FeaturizationEngine Engine { get; set; } = FeaturizationEngine.Auto;
 
     internal void Validate()
     {
@@ -82,5 +87,6 @@ public sealed class SpatialFeaturizeOptions
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
         if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
         if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32 or BFloat16.");
+        if (!Enum.IsDefined(Engine)) throw new ArgumentOutOfRangeException(nameof(Engine), Engine, "Engine must be Auto, LibTorch or OnnxRuntime.");
     }
 }

@@ -36,11 +36,12 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
         int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
         ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop,
-        FeaturizationPrecision precision = FeaturizationPrecision.Float32)
+        FeaturizationPrecision precision = FeaturizationPrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto)
     {
         this.backbone = backbone;
         Resizing = resizing;
         Precision = precision;
+        Engine = engine;
         FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -71,6 +72,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public ImageResizingEstimator.ResizingKind Resizing { get; }
     /// <summary>The number format features are computed in (<see cref="FeaturizationPrecision"/>).</summary>
     public FeaturizationPrecision Precision { get; }
+    /// <summary>What runs the backbone for float32 features on the CPU (<see cref="FeaturizationEngine"/>).</summary>
+    public FeaturizationEngine Engine { get; }
     /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
     public int PixelHeight { get; }
     /// <summary>Width of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
@@ -113,8 +116,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new FeaturizerRowMapper(this, inputSchema);
 
-    /// <summary>Features of one image.</summary>
-    public float[] Featurize(MLImage image) => backbone.Featurize(image);
+    /// <summary>Features of one image, computed as this featuriser's columns are (its precision and engine).</summary>
+    public float[] Featurize(MLImage image) => backbone.Featurize(image, Precision, Engine, BatchSize);
 
     internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component, Resizing);
 
@@ -132,7 +135,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
             .to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
         if (maps is null)
         {
-            backbone.FeaturizeBatch(batch, Precision).CopyTo(pooled);
+            backbone.FeaturizeBatch(batch, Precision, Engine, BatchSize).CopyTo(pooled);
             return;
         }
         var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch, Precision);
@@ -183,8 +186,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SPFEATUR",
-        verWrittenCur: 0x00010004, // 1.2 adds the feature-map column name, 1.3 the resizing kind, 1.4 the precision
-        verReadableCur: 0x00010004,
+        verWrittenCur: 0x00010005, // 1.2 adds the feature-map column name, 1.3 the resizing kind, 1.4 the precision, 1.5 the engine
+        verReadableCur: 0x00010005,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
@@ -194,7 +197,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null;
-        // int32 resizing kind; int32 precision.
+        // int32 resizing kind; int32 precision; int32 engine.
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write(PixelHeight);
         ctx.Writer.Write(PixelWidth);
@@ -203,6 +206,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.SaveStringOrNull(FeatureMapColumnName);
         ctx.Writer.Write((int)Resizing);
         ctx.Writer.Write((int)Precision);
+        ctx.Writer.Write((int)Engine);
         ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
     }
 
@@ -223,11 +227,14 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         if (!Enum.IsDefined(resizing)) throw new InvalidDataException($"{Component}: unknown resizing kind {(int)resizing} in the model.");
         var precision = ctx.Header.ModelVerWritten >= 0x00010004 ? (FeaturizationPrecision)ctx.Reader.ReadInt32() : FeaturizationPrecision.Float32;
         if (!Enum.IsDefined(precision)) throw new InvalidDataException($"{Component}: unknown precision {(int)precision} in the model.");
+        // Models written before 1.5 keep libtorch, so they give exactly the features they gave when saved.
+        var engine = ctx.Header.ModelVerWritten >= 0x00010005 ? (FeaturizationEngine)ctx.Reader.ReadInt32() : FeaturizationEngine.LibTorch;
+        if (!Enum.IsDefined(engine)) throw new InvalidDataException($"{Component}: unknown engine {(int)engine} in the model.");
         SpatialBackbone? loaded = null;
         var environment = env as IHostEnvironmentInternal;
         var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
         if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
             throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
-        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing, precision);
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing, precision, engine);
     }
 }

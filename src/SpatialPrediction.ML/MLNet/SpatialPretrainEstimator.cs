@@ -56,6 +56,6 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
-            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.FeaturizationPrecision);
+            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.FeaturizationPrecision, Options.FeaturizationEngine);
     }
 }

@@ -64,6 +64,8 @@ public sealed class SpatialPretrainOptions
 
     /// <summary>The number format the returned featuriser computes in (training is float32). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
     public FeaturizationPrecision FeaturizationPrecision { get; set; } = FeaturizationPrecision.Float32;
+    /// <summary>What runs the returned featuriser's backbone for float32 features on the CPU. Default <see cref="ML.FeaturizationEngine.Auto"/>.</summary>
+    public FeaturizationEngine FeaturizationEngine { get; set; } = FeaturizationEngine.Auto;
 
     /// <summary>Folder for the file of <see cref="TrainingImageCache.Disk"/> (and Auto past its limit); null: the system's temporary folder.</summary>
     public string? ImageCacheFolder { get; set; }
@@ -240,6 +242,7 @@ public sealed class SpatialPretrainOptions
         if (PixelHeight < 0 || PixelWidth < 0) throw new ArgumentOutOfRangeException(nameof(PixelHeight), "PixelHeight and PixelWidth must not be negative.");
         if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
         if (!Enum.IsDefined(FeaturizationPrecision)) throw new ArgumentOutOfRangeException(nameof(FeaturizationPrecision), FeaturizationPrecision, "FeaturizationPrecision must be Float32 or BFloat16.");
+        if (!Enum.IsDefined(FeaturizationEngine)) throw new ArgumentOutOfRangeException(nameof(FeaturizationEngine), FeaturizationEngine, "FeaturizationEngine must be Auto, LibTorch or OnnxRuntime.");
         if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
         if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));

@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace SpatialPrediction.ML.Backbones;
+
+/// <summary>
+/// Calibration results kept in the user cache ($XDG_CACHE_HOME/spatial-prediction/calibration, default ~/.cache/…) as
+/// JSON, keyed by machine and shape, so a machine measures each shape once and a resumed run makes the same choice. A
+/// damaged, unreadable or read-only cache only costs a new measurement.
+/// </summary>
+internal static class CalibrationCache
+{
+    /// <summary>The cache folder.</summary>
+    public static string DefaultFolder => Path.Combine(
+        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
+        "spatial-prediction", "calibration");
+
+    /// <summary>What tells machines apart in a key: CPU model, cores and libtorch threads.</summary>
+    public static string MachineKey() => string.Join("|", CpuModel(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads());
+
+    public static Dictionary<string, T> Read<T>(string file)
+    {
+        try
+        {
+            return File.Exists(file) ? JsonSerializer.Deserialize<Dictionary<string, T>>(File.ReadAllText(file)) ?? new() : new();
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return new();
+        }
+    }
+
+    public static void Write<T>(string file, Dictionary<string, T> cache)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            string temporary = file + $".{Environment.ProcessId}.tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(cache, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, file, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only home: the choice holds for this process and is measured again next time.
+        }
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+            // Not Linux, or no /proc: the architecture and core count still tell machines apart in the key.
+        }
+        return $"{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
+    }
+}

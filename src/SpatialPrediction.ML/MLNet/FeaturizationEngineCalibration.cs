@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using SpatialPrediction.ML.Backbones;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML;
+
+/// <summary>
+/// Chooses between libtorch and ONNX Runtime for a float32 featuriser on the CPU (<see cref="FeaturizationEngine.Auto"/>):
+/// first both engines featurise one batch of this backbone, and ONNX Runtime is ruled out unless its features agree
+/// within <see cref="Tolerance"/>; then, unless the cache knows the answer for this machine and shape, both are timed in
+/// alternating passes and the faster one is kept.
+/// </summary>
+internal static class FeaturizationEngineCalibration
+{
+    /// <summary>Largest feature difference allowed, relative to the largest feature (the ONNX export's parity tolerance).</summary>
+    public const double Tolerance = 1e-4;
+
+    /// <summary>Milliseconds per batch of one engine.</summary>
+    public sealed record Timing(FeaturizationEngine Engine, double Milliseconds);
+
+    /// <summary>The engine chosen, the timings, the features' relative difference and where the choice came from.</summary>
+    public sealed record Choice(FeaturizationEngine Engine, IReadOnlyList<Timing> Timings, double RelativeDifference, bool Cached, string Reason = "")
+    {
+        public override string ToString() => Timings.Count == 0
+            ? $"{Engine}{(Reason.Length > 0 ? $" ({Reason})" : "")}"
+            : $"{Engine} ({string.Join(", ", Timings.Select(t => $"{t.Engine} {t.Milliseconds:F1} ms"))} per batch{(Cached ? ", cached" : ", measured")}; " +
+              $"features agree to {RelativeDifference:E1})";
+    }
+
+    public static Choice Choose(Func<Tensor, float[]> libTorch, Func<Tensor, float[]> onnxRuntime, BackboneSpec spec, int batch, int size,
+        string? cacheFolder = null)
+    {
+        using var scope = NewDisposeScope();
+        // A fixed pattern rather than random pixels: the run's random stream is left alone.
+        using var images = (arange(batch * 3L * size * size, dtype: ScalarType.Float32) % 251).div(250f).reshape(batch, 3, size, size);
+        float[] reference = libTorch(images), candidate = onnxRuntime(images);
+        double scale = Math.Max(reference.Max(Math.Abs), 1e-6);
+        double difference = reference.Zip(candidate, (a, b) => (double)Math.Abs(a - b)).Max() / scale;
+        if (candidate.Length != reference.Length || !(difference <= Tolerance))
+            return new Choice(FeaturizationEngine.LibTorch, Array.Empty<Timing>(), difference, false,
+                $"ONNX Runtime's features differ by {difference:E1} relative, more than {Tolerance:E0}");
+
+        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, batch, size, "featurization-engine");
+        string file = Path.Combine(cacheFolder ?? CalibrationCache.DefaultFolder, "engines.json");
+        var cache = CalibrationCache.Read<Choice>(file);
+        if (cache.TryGetValue(key, out var known)) return known with { Cached = true, RelativeDifference = difference };
+
+        var engines = new (FeaturizationEngine Engine, Func<Tensor, float[]> Run)[] { (FeaturizationEngine.LibTorch, libTorch), (FeaturizationEngine.OnnxRuntime, onnxRuntime) };
+        var times = engines.ToDictionary(e => e.Engine, _ => new List<double>());
+        for (int round = 0; round < 5; round++)
+        foreach (var (engine, run) in engines)
+        {
+            var clock = Stopwatch.StartNew();
+            run(images);
+            if (round > 0) times[engine].Add(clock.Elapsed.TotalMilliseconds);
+        }
+        var timings = engines.Select(e => new Timing(e.Engine, times[e.Engine].Order().ElementAt(times[e.Engine].Count / 2))).ToList();
+        var choice = new Choice(timings.MinBy(t => t.Milliseconds)!.Engine, timings, difference, false);
+        cache[key] = choice;
+        CalibrationCache.Write(file, cache);
+        return choice;
+    }
+}
