@@ -79,6 +79,7 @@ internal abstract class DatasetRun : IDisposable
             },
         };
         if (f.FeaturizationPrecision is { } precision) options.FeaturizationPrecision = precision;
+        if (f.TrainingPrecision is { } trainingPrecision) options.TrainingPrecision = trainingPrecision;
         if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
         if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
         if (f.WarmupFraction is double warmup) options.WarmupFraction = warmup;

@@ -29,6 +29,7 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }
     public SpatialPrediction.ML.FeaturizationPrecision? FeaturizationPrecision { get; init; }
+    public SpatialPrediction.ML.TrainingPrecision? TrainingPrecision { get; init; }
     public int? FrozenStages { get; init; }
     public bool? FreezeBatchNormStatistics { get; init; }
     public bool? RecalibrateBatchNorm { get; init; }

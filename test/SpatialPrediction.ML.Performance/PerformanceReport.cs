@@ -67,6 +67,8 @@ internal static class PerformanceReport
                 new TrainingWorkload(SslFramework.Dino, false, 64, 64),
                 new TrainingWorkload(SslFramework.Dino, true, 64, 64),
                 new TrainingWorkload(SslFramework.SimClr, false, 96, 64),
+                new TrainingWorkload(SslFramework.SimClr, false, 64, 64, BFloat16: true),
+                new TrainingWorkload(SslFramework.SimClr, true, 64, 64, BFloat16: true),
             };
             string? peerBlas = null;
             foreach (var workload in workloads)
@@ -103,6 +105,10 @@ internal static class PerformanceReport
                     "PyTorch", peer?.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.2),
                     $"{share:F0} % of the matmul figure{(hardwarePeak > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / hardwarePeak:F0} % of the hardware peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
                 consumption[$"{workload.Name} {workload.ImageSize}"] = ours;
+                string float32Name = $"{(workload with { BFloat16 = false }).Name} {workload.ImageSize}";
+                if (workload.BFloat16 && consumption.TryGetValue(float32Name, out double float32))
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px: bfloat16 step vs our float32 step", ours, "img/s",
+                        "ours, float32", float32, BenchmarkTarget.RatioAtLeast(1.5), "bfloat16 compute on float32 master weights (TrainingPrecision.BFloat16)"));
             }
             if (peerBlas is not null) notes.Add($"Training peer: {peerBlas}; median step of {steps} after {warmup} warm-up, " +
                                                 $"{rounds} alternating round(s) each (median of rounds), views made on the training thread in both.");

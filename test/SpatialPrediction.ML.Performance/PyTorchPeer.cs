@@ -32,6 +32,7 @@ internal static class PyTorchPeer
                  })
             start.ArgumentList.Add(argument);
         if (workload.SpatialPrediction) start.ArgumentList.Add("--sp");
+        if (workload.BFloat16) start.ArgumentList.Add("--bf16");
         foreach (var variable in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" }) start.Environment[variable] = $"{threads}";
 
         using var process = Process.Start(start)!;

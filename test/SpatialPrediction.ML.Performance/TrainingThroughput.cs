@@ -30,6 +30,7 @@ internal static class TrainingThroughput
             ValidationFraction = 0,
             Progress = clock,
             ConvolutionLayout = layout,
+            TrainingPrecision = workload.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
         };
         var result = SpatialPretrainer.Train(images, settings, CPU);
         result.Backbone.Dispose();

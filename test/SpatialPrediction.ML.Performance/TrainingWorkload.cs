@@ -3,9 +3,9 @@ using SpatialPrediction.ML.Objectives;
 namespace SpatialPrediction.ML.Performance;
 
 /// <summary>One training configuration measured on our engine and on the PyTorch peer alike.</summary>
-internal sealed record TrainingWorkload(SslFramework Framework, bool SpatialPrediction, int ImageSize, int BatchSize)
+internal sealed record TrainingWorkload(SslFramework Framework, bool SpatialPrediction, int ImageSize, int BatchSize, bool BFloat16 = false)
 {
-    public string Name => $"{(Framework == SslFramework.Dino ? "DINO" : "SimCLR")}{(SpatialPrediction ? " + SP" : "")}";
+    public string Name => $"{(Framework == SslFramework.Dino ? "DINO" : "SimCLR")}{(SpatialPrediction ? " + SP" : "")}{(BFloat16 ? ", bfloat16" : "")}";
 
     /// <summary>
     /// Counted FLOPs of one training step per image: three forward costs for every view the student sees (SimCLR: two

@@ -97,12 +97,17 @@ public sealed class SpatialBackbone : IDisposable
         return inferenceModules[precision] = module;
     }
 
-    private void DropInferenceModules()
+    /// <summary>
+    /// Drops the inference copies (after a change of layout or folding); with <paramref name="weightsChanged"/> also the
+    /// ONNX Runtime engine built from the weights and the engine choices measured with it.
+    /// </summary>
+    private void DropInferenceModules(bool weightsChanged = false)
     {
         foreach (var module in inferenceModules.Values)
             if (!ReferenceEquals(module, Module)) module.Dispose();
         inferenceModules.Clear();
         InferenceLayoutChoice = null;
+        if (!weightsChanged) return;
         onnxRuntime?.Dispose();
         onnxRuntime = null;
         engineChoices.Clear();
@@ -393,7 +398,7 @@ public sealed class SpatialBackbone : IDisposable
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var report = WeightImport.Into(Module, Kind, tensors, naming, allowMissing, source);
-            DropInferenceModules();
+            DropInferenceModules(weightsChanged: true);
             return report;
         }
     }
@@ -414,7 +419,7 @@ public sealed class SpatialBackbone : IDisposable
         {
             if (disposed) return;
             disposed = true;
-            DropInferenceModules();
+            DropInferenceModules(weightsChanged: true);
             Module.Dispose();
         }
     }

@@ -62,7 +62,12 @@ public sealed class SpatialPretrainOptions
     /// </summary>
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
 
-    /// <summary>The number format the returned featuriser computes in (training is float32). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
+    /// <summary>
+    /// The number format pretraining computes the backbone in (<see cref="ML.TrainingPrecision"/>: float32, or bfloat16 on
+    /// float32 master weights). Default <see cref="ML.TrainingPrecision.Float32"/>.
+    /// </summary>
+    public TrainingPrecision TrainingPrecision { get; set; } = TrainingPrecision.Float32;
+    /// <summary>The number format the returned featuriser computes in (independent of <see cref="TrainingPrecision"/>). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
     public FeaturizationPrecision FeaturizationPrecision { get; set; } = FeaturizationPrecision.Float32;
     /// <summary>What runs the returned featuriser's backbone for float32 features on the CPU. Default <see cref="ML.FeaturizationEngine.Auto"/>.</summary>
     public FeaturizationEngine FeaturizationEngine { get; set; } = FeaturizationEngine.Auto;
@@ -278,6 +283,7 @@ public sealed class SpatialPretrainOptions
             WarmupFraction = WarmupFraction,
             GradientClipNorm = GradientClipNorm,
             ClipGradientPerPart = ClipGradientPerPart,
+            TrainingPrecision = TrainingPrecision,
             ValidationFraction = ValidationFraction,
             Seed = Seed,
             CheckpointDirectory = CheckpointDirectory,

@@ -10,26 +10,20 @@ namespace SpatialPrediction.ML.Objectives;
 /// own heads, and returns its loss. SP is added next to it by the training engine and needs nothing from it.
 /// </summary>
 /// <remarks>
-/// Views are made by <see cref="MakeViews"/> on the loader thread (CPU-side randomness only, from the
-/// <see cref="Random"/> given), and consumed by <see cref="Loss"/> on the training thread.
+/// Views are made by <see cref="Training.TrainingTerm.MakeViews"/> on the loader thread (CPU-side randomness only, from the
+/// <see cref="Random"/> given), and consumed by <see cref="Training.TrainingTerm.Loss"/> on the training thread.
 /// </remarks>
-internal abstract class HostObjective : nn.Module
+internal abstract class HostObjective : Training.TrainingTerm
 {
     /// <summary>Creates the module.</summary>
     protected HostObjective(string name) : base(name) { }
 
-    /// <summary>The views this objective trains on, for a batch of images [B, 3, H, W] in [0, 1].</summary>
-    public abstract ViewSet MakeViews(Tensor images, Random random);
-
-    /// <summary>The host loss on views made by <see cref="MakeViews"/>.</summary>
-    public abstract Tensor Loss(BackboneModule backbone, ViewSet views);
+    /// <inheritdoc />
+    public override string TermName => "host";
 
     /// <summary>Momentum the teacher starts from (its schedule rises to 1 by a cosine); null for hosts without a teacher.</summary>
     public virtual double? DefaultTeacherMomentum => null;
 
     /// <summary>Called after every optimiser step: teacher-based hosts move their teacher towards the student.</summary>
     public virtual void UpdateTeacher(BackboneModule backbone, double momentum) { }
-
-    /// <summary>Parameters the optimiser updates: everything with <c>requires_grad</c>, so teachers are left out.</summary>
-    public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
 }

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Spatial;
 /// Spatial Prediction as a plug-in: its own view pairs, head and loss, sharing the host's backbone. A training engine
 /// adds <c>Weight * Loss(...)</c> to whatever its host objective computes; nothing else in the host changes.
 /// </summary>
-internal sealed class SpatialPredictionPlugin : nn.Module
+internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
 {
     /// <summary>Assembles the plug-in for a backbone of <paramref name="featureDimension"/> features.</summary>
     public SpatialPredictionPlugin(long featureDimension, SpatialPredictionSettings settings) : base(nameof(SpatialPredictionPlugin))
@@ -35,7 +35,7 @@ internal sealed class SpatialPredictionPlugin : nn.Module
     /// resolution, augments each view independently (with <paramref name="augmentation"/>, by default the settings'
     /// one), and returns [reference, second] views with the standardised targets [B·pairs, 4].
     /// </summary>
-    public ViewSet MakeViews(Tensor images, Random random, PhotometricAugmentation? augmentation = null)
+    public ViewSet MakeViews(Tensor images, Random random, PhotometricAugmentation? augmentation)
     {
         augmentation ??= Settings.Augmentation;
         int pairs = Settings.PairsPerImage;
@@ -77,8 +77,14 @@ internal sealed class SpatialPredictionPlugin : nn.Module
         return nn.functional.interpolate(reduced, new long[] { local, local }, mode: InterpolationMode.Bilinear, align_corners: false);
     }
 
-    /// <summary>SP loss on views made by <see cref="MakeViews"/>: both views go through the shared backbone in one batch.</summary>
-    public Tensor Loss(BackboneModule backbone, ViewSet views)
+    /// <inheritdoc />
+    public override string TermName => "SP";
+
+    /// <summary>The views with the settings' augmentation (see <see cref="MakeViews(Tensor, Random, PhotometricAugmentation?)"/>).</summary>
+    public override ViewSet MakeViews(Tensor images, Random random) => MakeViews(images, random, null);
+
+    /// <summary>SP loss on views made by <see cref="MakeViews(Tensor, Random)"/>: both views go through the shared backbone in one batch.</summary>
+    public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         var features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));
         float scale = Settings.BackboneGradientScale;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Views;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,8 +9,8 @@ namespace SpatialPrediction.ML.Training;
 
 /// <summary>
 /// Produces the micro-batches of a run, in order, on a loader thread that stays at most <c>prefetch</c> batches ahead
-/// (bounded, so memory does not grow when the model is the bottleneck): it gathers images, makes the host's and SP's
-/// views and augmentations, and moves them to the device. Batch <c>g</c> depends only on (seed, g): image order from
+/// (bounded, so memory does not grow when the model is the bottleneck): it gathers images, makes every training term's
+/// views and augmentations (in the terms' order, from one stream), and moves them to the device. Batch <c>g</c> depends only on (seed, g): image order from
 /// the epoch's own random stream, views from the batch's own stream; so a resumed run sees exactly the batches an
 /// uninterrupted one would have.
 /// </summary>
@@ -18,8 +19,7 @@ internal sealed class BatchLoader : IDisposable
     private readonly TrainingImages images;
     private readonly long[] trainIndices;
     private readonly int batchSize, seed;
-    private readonly HostObjective? host;
-    private readonly SpatialPredictionPlugin? plugin;
+    private readonly IReadOnlyList<TrainingTerm> terms;
     private readonly Device device;
     private readonly long end;
     private readonly BlockingCollection<TrainingBatch>? queue;
@@ -30,15 +30,14 @@ internal sealed class BatchLoader : IDisposable
     private (int Epoch, long[] Order)? order;
 
     /// <summary>Starts producing micro-batches <paramref name="start"/> … <paramref name="end"/> − 1.</summary>
-    public BatchLoader(TrainingImages images, long[] trainIndices, int batchSize, int seed, HostObjective? host, SpatialPredictionPlugin? plugin,
+    public BatchLoader(TrainingImages images, long[] trainIndices, int batchSize, int seed, IReadOnlyList<TrainingTerm> terms,
         Device device, long start, long end, int prefetch)
     {
         this.images = images;
         this.trainIndices = trainIndices;
         this.batchSize = batchSize;
         this.seed = seed;
-        this.host = host;
-        this.plugin = plugin;
+        this.terms = terms;
         this.device = device;
         this.end = end;
         next = start;
@@ -112,9 +111,17 @@ internal sealed class BatchLoader : IDisposable
         var random = SeedStreams.For(seed, SeedStreams.Batch, micro);
         using var scope = NewDisposeScope();
         var batch = images.Gather(cached.Order.AsSpan(position * batchSize, batchSize), device);
-        var hostViews = host?.MakeViews(batch, random).Detach();
-        var spatialViews = plugin?.MakeViews(batch, random).Detach();
-        return new TrainingBatch(micro, epoch, hostViews, spatialViews);
+        var views = new List<ViewSet>(terms.Count);
+        try
+        {
+            foreach (var term in terms) views.Add(term.MakeViews(batch, random).Detach());
+        }
+        catch
+        {
+            foreach (var made in views) made.Dispose();
+            throw;
+        }
+        return new TrainingBatch(micro, epoch, views);
     }
 
     /// <summary>Stops the loader thread and releases batches it had prepared.</summary>

@@ -4,27 +4,24 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Training;
 
 /// <summary>
-/// Tells apart how much of a step's backbone gradient each loss term contributed: the accumulated gradient is read
-/// after the host's backward and after SP's, and the differences are summed over micro-batches. Its tensors live in the
-/// step's dispose scope; costs three flat copies of the backbone's gradient per micro-batch.
+/// Tells apart how much of a step's backbone gradient each training term contributed: the accumulated gradient is read
+/// after each term's backward and the differences are summed over micro-batches. Its tensors live in the step's
+/// dispose scope; costs one flat copy of the backbone's gradient per term and micro-batch, plus the sums.
 /// </summary>
-internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
+internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters, int termCount)
 {
-    private Tensor? before, host, spatial;
+    private Tensor? before;
+    private readonly Tensor?[] sums = new Tensor?[termCount];
 
     /// <summary>Call after zero_grad.</summary>
     public void StartStep()
     {
         before = null;
-        host = null;
-        spatial = null;
+        Array.Clear(sums);
     }
 
-    /// <summary>Call after the host term's backward.</summary>
-    public void AfterHost() => host = Accumulate(host);
-
-    /// <summary>Call after SP's backward.</summary>
-    public void AfterSpatial() => spatial = Accumulate(spatial);
+    /// <summary>Call after term <paramref name="term"/>'s backward.</summary>
+    public void AfterTerm(int term) => sums[term] = Accumulate(sums[term]);
 
     /// <summary>Adds what the last backward added to the gradient to <paramref name="sum"/>.</summary>
     private Tensor Accumulate(Tensor? sum)
@@ -39,10 +36,8 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters)
     /// <summary>The micro-batch's own dispose scope ends before the step does; these sums belong to the step's.</summary>
     private static Tensor Keep(Tensor tensor) => tensor.MoveToOuterDisposeScope();
 
-    /// <summary>‖∇host‖ and ‖∇λ·SP‖ at the backbone for the step; NaN for a term that is not trained.</summary>
-    public (float Host, float Spatial) EndStep(bool hasHost, bool hasSpatial)
-        => (hasHost && host is not null ? host.norm().item<float>() : float.NaN,
-            hasSpatial && spatial is not null ? spatial.norm().item<float>() : float.NaN);
+    /// <summary>‖∇ weight·term‖ at the backbone for the step, per term; NaN for a term that sent none.</summary>
+    public float[] EndStep() => sums.Select(s => s is null ? float.NaN : s.norm().item<float>()).ToArray();
 
     /// <summary>L2 norm of the gradients of <paramref name="parameters"/> (those without a gradient count as 0).</summary>
     public static float Norm(IEnumerable<Parameter> parameters)

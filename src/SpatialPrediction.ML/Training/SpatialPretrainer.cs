@@ -17,7 +17,8 @@ internal sealed record PretrainingResult(BackboneModule Backbone, PretrainingHis
 public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);
 
 /// <summary>
-/// The training engine: composes a backbone, a host objective and the SP plug-in, and optimises host + λ·SP with
+/// The training engine: composes a backbone with its training terms (a host objective and the SP plug-in, each a
+/// <see cref="TrainingTerm"/> with its own weight schedule), and optimises the weighted sum of their losses with
 /// AdamW (warm-up + cosine learning rate, cosine weight decay, gradient clipping and accumulation), moving teachers
 /// by EMA after each step. Batches come from a <see cref="BatchLoader"/> thread. Checkpoints are written every N
 /// steps, on cancellation and at the end; a run whose checkpoint folder holds its own checkpoint resumes from it and
@@ -90,9 +91,16 @@ internal static class SpatialPretrainer
         backbone.to(device);
         host?.to(device);
         plugin?.to(device);
+        // The terms in the order they make their views (from one random stream) and go backward; each with its weight at a step.
+        var terms = new List<(TrainingTerm Term, Func<int, int, float> WeightAt)>();
+        if (host is not null) terms.Add((host, (_, _) => 1f));
+        if (plugin is not null) terms.Add((plugin, settings.SpatialPredictionWeightAt));
+        if (terms.Count == 0) throw new InvalidOperationException("Nothing to train: no host objective and SP is off.");
+        var termModules = terms.Select(t => t.Term).ToList();
+        // The history names the two roles a run has today; a term that is not trained reads 0 (loss) and NaN (gradient).
+        int hostIndex = host is null ? -1 : 0, spatialIndex = plugin is null ? -1 : terms.Count - 1;
         var modules = new List<nn.Module> { backbone };
-        if (host is not null) modules.Add(host);
-        if (plugin is not null) modules.Add(plugin);
+        modules.AddRange(termModules);
 
         var (trainIndices, validationIndices) = Split(images.Count, settings);
         var history = new PretrainingHistory
@@ -106,8 +114,7 @@ internal static class SpatialPretrainer
         // The parts a per-part clip treats on its own; together, everything the optimiser updates.
         var backboneParameters = freezing.TrainableParameters().ToList();
         var parts = new List<IReadOnlyList<TorchSharp.Modules.Parameter>> { backboneParameters };
-        if (host is not null) parts.Add(host.TrainableParameters().ToList());
-        if (plugin is not null) parts.Add(plugin.parameters().ToList());
+        parts.AddRange(termModules.Select(t => t.TrainableParameters().ToList()));
         var parameters = parts.SelectMany(p => p).ToList();
 
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
@@ -138,7 +145,8 @@ internal static class SpatialPretrainer
 
         settings.Log?.Invoke($"Pretraining {settings.Framework}{(plugin is null ? "" : $" + SP (λ = {settings.SpatialPredictionWeight})")} " +
                              $"on {spec.Kind} ({backbone.FeatureDimension} features), {trainIndices.Length} images, {totalSteps} steps " +
-                             $"of {batchSize}×{accumulation} images on {device}.");
+                             $"of {batchSize}×{accumulation} images on {device}" +
+                             (settings.TrainingPrecision == TrainingPrecision.BFloat16 ? ", the backbone in bfloat16 on float32 master weights." : "."));
         var clock = Stopwatch.StartNew();
         string SaveCheckpoint(int completedSteps)
         {
@@ -150,10 +158,12 @@ internal static class SpatialPretrainer
         }
 
         freezing.Train();
-        host?.train();
-        plugin?.train();
-        var gradients = new GradientNorms(backboneParameters);
-        using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, host, plugin, device,
+        foreach (var term in termModules) term.train();
+        // The terms compute on this; with bfloat16 it is a working copy whose gradients go to the float32 master (see BFloat16Backbone).
+        using var bfloat16 = settings.TrainingPrecision == TrainingPrecision.BFloat16 ? new BFloat16Backbone(backbone, () => BackboneFactory.Create(spec)) : null;
+        BackboneModule computing = bfloat16 ?? (BackboneModule)backbone;
+        var gradients = new GradientNorms(backboneParameters, terms.Count);
+        using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, termModules, device,
                    (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
         {
             for (int step = startStep; step < totalSteps; step++)
@@ -176,49 +186,48 @@ internal static class SpatialPretrainer
                 }
 
                 optimizer.zero_grad();
+                bfloat16?.Pull();
                 gradients.StartStep();
-                float hostSum = 0, spatialSum = 0, totalSum = 0;
-                float lambda = settings.SpatialPredictionWeightAt(step, totalSteps);
+                var weights = terms.Select(t => t.WeightAt(step, totalSteps)).ToArray();
+                var sums = new float[terms.Count];
+                float totalSum = 0;
                 int epoch = 0;
                 for (int micro = 0; micro < accumulation; micro++)
                 {
                     using var batch = loader.Next();
                     using var scope = NewDisposeScope();
                     epoch = batch.Epoch;
-                    var hostLoss = host?.Loss(backbone, batch.HostViews!);
-                    var spatialLoss = plugin?.Loss(backbone, batch.SpatialViews!);
-                    if (hostLoss is null && spatialLoss is null) throw new InvalidOperationException("Nothing to train: no host objective and SP is off.");
-                    float hostValue = hostLoss?.item<float>() ?? 0f, spatialValue = spatialLoss?.item<float>() ?? 0f;
-                    float totalValue = hostValue + lambda * spatialValue;
+                    var losses = terms.Select((t, i) => t.Term.Loss(computing, batch.Views[i])).ToList();
+                    var values = losses.Select(l => l.item<float>()).ToArray();
+                    float totalValue = 0;
+                    for (int i = 0; i < values.Length; i++) totalValue += i == hostIndex ? values[i] : weights[i] * values[i];
                     if (!float.IsFinite(totalValue))
                         throw new TrainingDivergedException(
                             $"Training diverged at step {step + 1} of {totalSteps} (epoch {epoch + 1}): total loss {totalValue} " +
-                            $"(host {hostValue}, SP {spatialValue}); no weights were updated with it. " +
+                            $"({string.Join(", ", terms.Select((t, i) => $"{t.Term.TermName} {values[i]}"))}); no weights were updated with it. " +
                             (lastCheckpoint is null ? "No checkpoint was written. " : $"Last good checkpoint: {lastCheckpoint}. ") +
                             "Lower LearningRate, raise GradientClipNorm's protection (a smaller value), or check the images for NaN/Inf.");
                     // The terms go backward one after the other (their graphs share only the parameters), so each one's
                     // gradient at the backbone can be told apart; the sum is the same as one backward of the total.
-                    if (hostLoss is not null)
+                    for (int i = 0; i < losses.Count; i++)
                     {
-                        (hostLoss / accumulation).backward();
-                        gradients.AfterHost();
+                        (i == hostIndex ? losses[i] / accumulation : losses[i] * (weights[i] / accumulation)).backward();
+                        bfloat16?.PushGradients();
+                        gradients.AfterTerm(i);
+                        sums[i] += values[i];
                     }
-                    if (spatialLoss is not null)
-                    {
-                        (spatialLoss * (lambda / accumulation)).backward();
-                        gradients.AfterSpatial();
-                    }
-                    hostSum += hostValue;
-                    spatialSum += spatialValue;
                     totalSum += totalValue;
+                    bfloat16?.PushStatistics();
                 }
-                var (hostNorm, spatialNorm) = gradients.EndStep(host is not null, plugin is not null);
+                var termNorms = gradients.EndStep();
                 var (totalNorm, clipped) = Clip(settings, parameters, parts);
                 optimizer.step();
                 if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
 
-                var record = new StepRecord(step, epoch, hostSum / accumulation, spatialSum / accumulation, totalSum / accumulation, lr,
-                    plugin is null ? 0f : lambda, hostNorm, spatialNorm, totalNorm, clipped);
+                float Of(float[] values, int index, float missing) => index < 0 ? missing : values[index];
+                var record = new StepRecord(step, epoch, Of(sums, hostIndex, 0f) / accumulation, Of(sums, spatialIndex, 0f) / accumulation,
+                    totalSum / accumulation, lr, Of(weights, spatialIndex, 0f), Of(termNorms, hostIndex, float.NaN), Of(termNorms, spatialIndex, float.NaN),
+                    totalNorm, clipped);
                 history.AddSteps(new[] { record });
                 Report(settings, record, totalSteps, startStep, batchSize * accumulation, clock.Elapsed);
                 bool last = step + 1 == totalSteps;

@@ -2,17 +2,15 @@ using SpatialPrediction.ML.Views;
 
 namespace SpatialPrediction.ML.Training;
 
-/// <summary>One micro-batch, ready to train on: the host's views and SP's views. Disposing it releases their tensors.</summary>
+/// <summary>One micro-batch, ready to train on: each training term's views, in the terms' order. Disposing it releases them.</summary>
 /// <param name="MicroBatch">Global micro-batch index (epochs × micro-batches per epoch).</param>
 /// <param name="Epoch">0-based epoch.</param>
-/// <param name="HostViews">The host objective's views, or null without a host.</param>
-/// <param name="SpatialViews">SP's view pairs and targets, or null with SP off.</param>
-internal sealed record TrainingBatch(long MicroBatch, int Epoch, ViewSet? HostViews, ViewSet? SpatialViews) : IDisposable
+/// <param name="Views">The views of each term (see <see cref="TrainingTerm"/>), in the order of the run's terms.</param>
+internal sealed record TrainingBatch(long MicroBatch, int Epoch, IReadOnlyList<ViewSet> Views) : IDisposable
 {
     /// <inheritdoc />
     public void Dispose()
     {
-        HostViews?.Dispose();
-        SpatialViews?.Dispose();
+        foreach (var views in Views) views.Dispose();
     }
 }

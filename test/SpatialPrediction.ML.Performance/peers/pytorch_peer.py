@@ -251,6 +251,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--bf16", action="store_true", help="the losses under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -275,12 +276,14 @@ def main():
         views = host.views(batch, rng)
         sp = spatial_views(batch, rng) if sp_head is not None else None
         optimizer.zero_grad()
-        host_loss = host.loss(backbone, views)
-        total = host_loss
-        if sp is not None:
-            ref, tgt = backbone(torch.cat([sp[0], sp[1]])).chunk(2)
-            sp_loss = F.smooth_l1_loss(sp_head(torch.cat([ref, tgt, ref - tgt], 1)), sp[2])
-            total = host_loss + sp_loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            host_loss = host.loss(backbone, views)
+            total = host_loss
+            if sp is not None:
+                ref, tgt = backbone(torch.cat([sp[0], sp[1]])).chunk(2)
+                sp_loss = F.smooth_l1_loss(sp_head(torch.cat([ref, tgt, ref - tgt], 1)), sp[2])
+                total = host_loss + sp_loss
+        host_loss, total = host_loss.float(), total.float()
         host_loss.item(), total.item()
         total.backward()
         nn.utils.clip_grad_norm_(parameters, 3.0)

@@ -15,9 +15,10 @@ public class CheckpointResumeTests
     [TearDown]
     public void DeleteFolder() => Directory.Delete(directory, recursive: true);
 
-    private static PretrainingSettings Settings(SslFramework framework) => new()
+    private static PretrainingSettings Settings(SslFramework framework, TrainingPrecision precision = TrainingPrecision.Float32) => new()
     {
         Framework = framework,
+        TrainingPrecision = precision,
         BackboneWidth = 4,
         ImageSize = TestScenes.ImageSize,
         LocalCrops = 2,
@@ -39,17 +40,18 @@ public class CheckpointResumeTests
             stateA[key].allclose(stateB[key], rtol: 0, atol: 0).Should().BeTrue($"{key} should be identical after resuming");
     }
 
-    [TestCase(SslFramework.SimClr)]
-    [TestCase(SslFramework.Dino)]
-    public void Cancel_halfway_then_resume_gives_the_weights_of_an_uninterrupted_run(SslFramework framework)
+    [TestCase(SslFramework.SimClr, TrainingPrecision.Float32)]
+    [TestCase(SslFramework.Dino, TrainingPrecision.Float32)]
+    [TestCase(SslFramework.SimClr, TrainingPrecision.BFloat16)]
+    public void Cancel_halfway_then_resume_gives_the_weights_of_an_uninterrupted_run(SslFramework framework, TrainingPrecision precision)
     {
         using var images = TestScenes.Tensor(64);
-        var straight = SpatialPretrainer.Train(images, Settings(framework), CPU);
+        var straight = SpatialPretrainer.Train(images, Settings(framework, precision), CPU);
         using var expected = straight.Backbone;
         int total = straight.History.Steps.Count;
 
         using var cancellation = new CancellationTokenSource();
-        var interrupted = Settings(framework) with
+        var interrupted = Settings(framework, precision) with
         {
             CheckpointDirectory = directory,
             CheckpointEverySteps = 1000,
@@ -60,7 +62,7 @@ public class CheckpointResumeTests
             .Should().Throw<OperationCanceledException>().WithMessage($"*after {total / 2} of {total} steps*checkpoint*");
         File.Exists(Path.Combine(directory, Checkpoint.LatestFileName)).Should().BeTrue();
 
-        var resumedRun = SpatialPretrainer.Train(images, Settings(framework) with { CheckpointDirectory = directory }, CPU);
+        var resumedRun = SpatialPretrainer.Train(images, Settings(framework, precision) with { CheckpointDirectory = directory }, CPU);
         using var resumed = resumedRun.Backbone;
 
         ExpectSameWeights(expected, resumed);

@@ -1,0 +1,30 @@
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Views;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Training;
+
+/// <summary>
+/// One term of the training objective on the shared backbone — a host objective, SP, or any other loss. It makes its
+/// own views of a batch (on the loader thread, from the batch's random stream, in the order the terms are listed) and
+/// computes its loss from them (on the training thread). The engine weights each term by its own schedule, sums them,
+/// backpropagates them one after the other and logs each term's loss and gradient norm at the backbone.
+/// </summary>
+internal abstract class TrainingTerm : nn.Module
+{
+    /// <summary>Creates the module.</summary>
+    protected TrainingTerm(string name) : base(name) { }
+
+    /// <summary>The term's name in logs and errors.</summary>
+    public abstract string TermName { get; }
+
+    /// <summary>The views this term trains on, for a batch of images [B, 3, H, W] in [0, 1].</summary>
+    public abstract ViewSet MakeViews(Tensor images, Random random);
+
+    /// <summary>The term's loss on views made by <see cref="MakeViews"/>.</summary>
+    public abstract Tensor Loss(BackboneModule backbone, ViewSet views);
+
+    /// <summary>Parameters the optimiser updates: everything with <c>requires_grad</c>, so teachers are left out.</summary>
+    public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
+}

@@ -1,0 +1,57 @@
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Objectives;
+using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Training;
+using static TorchSharp.torch;
+
+namespace SpatialPrediction.ML.Tests.Training;
+
+public class BFloat16TrainingTests
+{
+    private static PretrainingSettings Settings(BackboneKind kind, TrainingPrecision precision) => new()
+    {
+        Framework = SslFramework.SimClr,
+        Backbone = kind,
+        BackboneWidth = 8,
+        ImageSize = 32,
+        Epochs = 1,
+        BatchSize = 16,
+        ValidationFraction = 0,
+        Seed = 3,
+        TrainingPrecision = precision,
+        SpatialPrediction = new SpatialPredictionSettings { LocalResolution = 32, HeadWidth = 32 },
+    };
+
+    [TestCase(BackboneKind.ResNet18)]
+    [TestCase(BackboneKind.SmallResNet)]
+    public void BFloat16_training_updates_float32_master_weights_and_statistics_and_tracks_float32(BackboneKind kind)
+    {
+        using var images = TestScenes.Tensor(64);
+        var fp32 = SpatialPretrainer.Train(images, Settings(kind, TrainingPrecision.Float32), CPU);
+        var bf16 = SpatialPretrainer.Train(images, Settings(kind, TrainingPrecision.BFloat16), CPU);
+        using var fp32Backbone = fp32.Backbone;
+        using var bf16Backbone = bf16.Backbone;
+        manual_seed(3);
+        using var untrained = BackboneFactory.Create(Settings(kind, TrainingPrecision.Float32).BackboneSpec);
+
+        bf16Backbone.state_dict().Values.Where(t => t.is_floating_point()).Should().OnlyContain(t => t.dtype == ScalarType.Float32,
+            "the master weights and statistics stay float32");
+        var trained = bf16Backbone.state_dict();
+        var start = untrained.state_dict();
+        var moved = trained.Keys.Where(k => k.EndsWith("weight", StringComparison.Ordinal)).Count(k => !trained[k].allclose(start[k]));
+        moved.Should().BeGreaterThan(trained.Keys.Count(k => k.EndsWith("weight", StringComparison.Ordinal)) / 2, "the optimiser updated the master weights");
+        trained.Where(t => t.Key.EndsWith("running_mean", StringComparison.Ordinal)).Should().Contain(t => !t.Value.allclose(start[t.Key]),
+            "the working copy's batch-norm statistics reach the master");
+
+        // The same first batch: bfloat16 rounds (so the losses differ) but stays close to float32.
+        float first32 = fp32.History.Steps[0].TotalLoss, first16 = bf16.History.Steps[0].TotalLoss;
+        first16.Should().NotBe(first32, "the backbone really computed in bfloat16");
+        Math.Abs(first16 - first32).Should().BeLessThan(0.02f * Math.Abs(first32));
+        bf16.History.Steps.Should().OnlyContain(s => float.IsFinite(s.TotalLoss) && float.IsFinite(s.HostGradientNorm) && float.IsFinite(s.SpatialGradientNorm));
+    }
+
+    [Test]
+    public void The_precision_is_part_of_the_fingerprint_so_a_float32_checkpoint_never_resumes_a_bfloat16_run()
+        => Settings(BackboneKind.SmallResNet, TrainingPrecision.BFloat16).Fingerprint()
+            .Should().NotBe(Settings(BackboneKind.SmallResNet, TrainingPrecision.Float32).Fingerprint());
+}
