@@ -201,6 +201,24 @@ public sealed class SpatialBackbone : IDisposable
         }
     }
 
+    /// <summary>
+    /// Pooled features of planar RGB bytes (<paramref name="count"/> images of 3·S·S), as <see cref="FeaturizeBatch"/>
+    /// computes them; the ONNX Runtime engine takes the bytes without a libtorch operation in between.
+    /// </summary>
+    internal float[] FeaturizeBytes(byte[] planes, int count, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
+                return onnxRuntime.Featurize(planes, count);
+        }
+        using var scope = NewDisposeScope();
+        var batch = tensor(planes, new long[] { count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
+            .to_type(ScalarType.Float32).div_(ProcessScalars.ByteMax);
+        return FeaturizeBatch(batch, precision, engine, calibrationBatch);
+    }
+
     private float[] LibTorchFeatures(Tensor images, FeaturizationPrecision precision)
     {
         var module = InferenceModule((int)images.shape[0], precision);

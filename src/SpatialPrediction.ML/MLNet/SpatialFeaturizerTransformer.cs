@@ -130,14 +130,14 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         int plane = 3 * ImageSize * ImageSize;
         var all = new byte[images.Count * plane];
         for (int i = 0; i < images.Count; i++) images[i].CopyTo(all, i * plane);
+        if (maps is null)
+        {
+            backbone.FeaturizeBytes(all, images.Count, Precision, Engine, BatchSize).CopyTo(pooled);
+            return;
+        }
         using var scope = NewDisposeScope();
         var batch = tensor(all, new long[] { images.Count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
             .to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
-        if (maps is null)
-        {
-            backbone.FeaturizeBatch(batch, Precision, Engine, BatchSize).CopyTo(pooled);
-            return;
-        }
         var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch, Precision);
         pooledValues.CopyTo(pooled);
         mapValues.CopyTo(maps, 0);

@@ -33,7 +33,23 @@ internal sealed class OnnxRuntimeFeaturizer : IDisposable
         long batch = images.shape[0];
         float[] pixels;
         using (NewDisposeScope()) pixels = images.to(CPU).to_type(ScalarType.Float32).mul(Backbones.ProcessScalars.ByteMax).contiguous().data<float>().ToArray();
-        var input = new DenseTensor(pixels, new[] { (int)batch, 3, imageSize, imageSize });
+        return Run(pixels, (int)batch);
+    }
+
+    /// <summary>
+    /// Pooled features [B·D] of planar RGB bytes (B·3·S·S), converted here rather than by libtorch: a libtorch operation
+    /// just before would leave its worker threads spinning on the cores ONNX Runtime's threads need.
+    /// </summary>
+    public float[] Featurize(ReadOnlySpan<byte> planes, int batch)
+    {
+        var pixels = new float[planes.Length];
+        for (int i = 0; i < planes.Length; i++) pixels[i] = planes[i];
+        return Run(pixels, batch);
+    }
+
+    private float[] Run(float[] pixels, int batch)
+    {
+        var input = new DenseTensor(pixels, new[] { batch, 3, imageSize, imageSize });
         using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(InputName, input) });
         return results[0].AsTensor<float>().ToArray();
     }
