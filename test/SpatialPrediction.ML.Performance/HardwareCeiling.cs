@@ -37,4 +37,18 @@ internal static class HardwareCeiling
         double peak = cores * mhz / 1000 * u.Lanes * 2 * u.Units;
         return new Peak(peak, FormattableString.Invariant($"{cores} cores × {mhz / 1000:F2} GHz × {u.Lanes} lanes × 2 (FMA) × {u.Units} units; {u.Part}"));
     }
+
+    /// <summary>
+    /// The bfloat16 peak where the CPU has AVX512-BF16 (without AMX): VDPBF16PS multiplies two bfloat16 pairs into every
+    /// float32 lane, twice the float32 rate on the same pipes; null where the flag is missing.
+    /// </summary>
+    public static Peak? EstimateBFloat16(string cpuinfo, int cores)
+    {
+        if (Estimate(cpuinfo, cores) is not { } fp32) return null;
+        var flags = cpuinfo.Split('\n').FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':', 2)[1].Split(' ').ToHashSet() ?? new HashSet<string>();
+        if (!flags.Contains("avx512_bf16")) return null;
+        return new Peak(2 * fp32.GigaflopsPerSecond, $"2 × the float32 peak: AVX512-BF16's VDPBF16PS does two bfloat16 products per float32 lane{(flags.Contains("amx_bf16") ? " (AMX, present, is faster still)" : "")}");
+    }
+
+    public static Peak? EstimateBFloat16() => File.Exists("/proc/cpuinfo") ? EstimateBFloat16(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
 }

@@ -65,4 +65,12 @@ public class HardwareCeilingTests
         zen5.How.Should().Contain("2 cores × 2.60 GHz × 16 lanes");
         SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("SomeVendor", 1, "neon"), 2).Should().BeNull("an unknown part is not guessed");
     }
+
+    [Test]
+    public void The_bfloat16_peak_is_twice_the_float32_peak_only_where_AVX512_BF16_is_present()
+    {
+        var withBf16 = SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 26, "fpu avx2 fma avx512f avx512_bf16"), 2)!;
+        withBf16.GigaflopsPerSecond.Should().BeApproximately(2 * (2 * 2.6 * 16 * 2 * 2), 1e-9);
+        SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f"), 2).Should().BeNull();
+    }
 }
