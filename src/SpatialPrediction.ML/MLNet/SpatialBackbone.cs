@@ -234,11 +234,31 @@ public sealed class SpatialBackbone : IDisposable
     /// <summary>How <see cref="FeaturizationEngine.Auto"/> decided for this backbone, per batch size (for the report and tests).</summary>
     internal IReadOnlyDictionary<int, FeaturizationEngineCalibration.Choice> EngineChoices => engineChoices;
 
+    /// <summary>
+    /// Whether <paramref name="e"/> says ONNX Runtime's native library is absent: the package depends on ONNX Runtime's
+    /// managed part only (as ML.NET's ApplyOnnxModel does), so an application without Microsoft.ML.OnnxRuntime has none.
+    /// </summary>
+    private static bool IsMissingNativeOnnxRuntime(Exception e)
+        => e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException
+           || e.InnerException is DllNotFoundException or EntryPointNotFoundException;
+
     /// <summary>The ONNX Runtime engine when <paramref name="engine"/> asks for it or Auto chose it; null for libtorch.</summary>
     private Interop.Onnx.OnnxRuntimeFeaturizer? OnnxRuntimeFor(int batch, FeaturizationEngine engine)
     {
         if (engine == FeaturizationEngine.LibTorch || Device.type != DeviceType.CPU) return null;
-        if (engine == FeaturizationEngine.OnnxRuntime) return onnxRuntime ??= new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+        if (engine == FeaturizationEngine.OnnxRuntime)
+        {
+            try
+            {
+                return onnxRuntime ??= new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+            }
+            catch (Exception e) when (IsMissingNativeOnnxRuntime(e))
+            {
+                throw new InvalidOperationException(
+                    "FeaturizationEngine.OnnxRuntime needs ONNX Runtime's native library, which this application does not have: add the " +
+                    "Microsoft.ML.OnnxRuntime package (CPU) or Microsoft.ML.OnnxRuntime.Gpu, or use FeaturizationEngine.Auto or LibTorch.", e);
+            }
+        }
         if (!engineChoices.TryGetValue(batch, out var choice))
         {
             Interop.Onnx.OnnxRuntimeFeaturizer candidate;
@@ -246,9 +266,12 @@ public sealed class SpatialBackbone : IDisposable
             {
                 candidate = onnxRuntime ?? new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
             }
-            catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+                                          || IsMissingNativeOnnxRuntime(e))
             {
-                engineChoices[batch] = new(FeaturizationEngine.LibTorch, Array.Empty<FeaturizationEngineCalibration.Timing>(), double.NaN, false, $"no ONNX Runtime engine: {e.Message}");
+                engineChoices[batch] = new(FeaturizationEngine.LibTorch, Array.Empty<FeaturizationEngineCalibration.Timing>(), double.NaN, false, IsMissingNativeOnnxRuntime(e)
+                    ? "ONNX Runtime's native library is not in this application (add the Microsoft.ML.OnnxRuntime package to use it)"
+                    : $"no ONNX Runtime engine: {e.Message}");
                 return null;
             }
             choice = engineChoices[batch] = FeaturizationEngineCalibration.Choose(x => LibTorchFeatures(x, FeaturizationPrecision.Float32), candidate.Featurize, Spec, batch, ImageSize);
