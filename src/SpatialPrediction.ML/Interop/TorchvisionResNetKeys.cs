@@ -14,13 +14,7 @@ internal static partial class TorchvisionResNetKeys
     /// <summary>Our name for a TorchVision ResNet parameter or buffer name, or null when it has no counterpart.</summary>
     public static string? ToOurs(string name, BackboneKind kind)
     {
-        int[] depths = kind switch
-        {
-            BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
-            BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
-            BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision-style names exist for ResNet18, CntkResNet18 and ResNet50 only."),
-        };
+        int[] depths = Depths(kind);
         if (name.StartsWith("conv1.", StringComparison.Ordinal)) return "stem.0." + name["conv1.".Length..];
         if (name.StartsWith("bn1.", StringComparison.Ordinal)) return "stem.1." + name["bn1.".Length..];
         var match = LayerPattern().Match(name);
@@ -33,6 +27,48 @@ internal static partial class TorchvisionResNetKeys
             : kind != BackboneKind.ResNet50 ? rest : BottleneckName(rest);
         return $"stages.{flat}.{inner}";
     }
+
+    /// <summary>
+    /// TorchVision's name for one of our ResNet tensor names (the inverse of <see cref="ToOurs"/>), or null for a tensor
+    /// TorchVision's ResNet does not have (the mean-image input buffer of the ImageNet import).
+    /// </summary>
+    public static string? ToTorchvision(string ours, BackboneKind kind)
+    {
+        int[] depths = Depths(kind);
+        if (ours.StartsWith("stem.0.", StringComparison.Ordinal)) return "conv1." + ours["stem.0.".Length..];
+        if (ours.StartsWith("stem.1.", StringComparison.Ordinal)) return "bn1." + ours["stem.1.".Length..];
+        var match = StagePattern().Match(ours);
+        if (!match.Success) return null;
+        int flat = int.Parse(match.Groups[1].Value), layer = 0;
+        while (layer < depths.Length && flat >= depths[layer]) flat -= depths[layer++];
+        if (layer == depths.Length) return null;
+        string rest = match.Groups[2].Value;
+        string inner = rest.StartsWith("shortcut.", StringComparison.Ordinal) ? "downsample." + rest["shortcut.".Length..]
+            : rest.StartsWith("body.", StringComparison.Ordinal) ? TorchvisionBottleneckName(rest["body.".Length..]) : rest;
+        return $"layer{layer + 1}.{flat}.{inner}";
+    }
+
+    private static string TorchvisionBottleneckName(string rest)
+    {
+        var part = rest.Split('.', 2);
+        string name = part[0] switch
+        {
+            "0" => "conv1", "1" => "bn1", "3" => "conv2", "4" => "bn2", "6" => "conv3", "7" => "bn3",
+            _ => throw new ArgumentException($"Bottleneck layer {part[0]} has no TorchVision name.", nameof(rest)),
+        };
+        return $"{name}.{part[1]}";
+    }
+
+    private static int[] Depths(BackboneKind kind) => kind switch
+    {
+        BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
+        BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
+        BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision-style names exist for ResNet18, CntkResNet18 and ResNet50 only."),
+    };
+
+    [GeneratedRegex(@"^stages\.(\d+)\.(.+)$")]
+    private static partial Regex StagePattern();
 
     private static string BottleneckName(string rest)
     {

@@ -370,21 +370,32 @@ public sealed class SpatialBackbone : IDisposable
     }
 
     /// <summary>
-    /// Writes the weights as safetensors with this library's names (and the architecture in the metadata), for
-    /// PyTorch (<c>safetensors.torch.load_file</c>) or any other safetensors reader.
+    /// Writes the weights as safetensors (with the architecture in the metadata), for PyTorch
+    /// (<c>safetensors.torch.load_file</c>) or any other safetensors reader: with this library's names, or with
+    /// <see cref="WeightNaming.TorchvisionResNet"/> a ResNet-18/50's under TorchVision's names, so that
+    /// <c>torchvision.models.resnet18().load_state_dict(...)</c> takes every tensor but the classifier's.
     /// </summary>
-    public void ExportSafetensors(string path)
+    /// <exception cref="ArgumentException">TorchVision names were asked for a backbone that is not a ResNet.</exception>
+    public void ExportSafetensors(string path, WeightNaming naming = WeightNaming.Native)
     {
         lock (forwardLock)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var state = Module.state_dict();
+            if (naming == WeightNaming.TorchvisionResNet)
+            {
+                if (!BackboneFactory.SupportsChannelsLast(Kind))
+                    throw new ArgumentException($"TorchVision names exist for the ResNets only, not for {Kind}; export with WeightNaming.Native.", nameof(naming));
+                state = new Dictionary<string, Tensor>(state
+                    .Select(t => (Name: TorchvisionResNetKeys.ToTorchvision(t.Key, Kind), t.Value))
+                    .Where(t => t.Name is not null).Select(t => KeyValuePair.Create(t.Name!, t.Value)));
+            }
             var invariant = System.Globalization.CultureInfo.InvariantCulture;
             SafetensorsFile.Write(path, state, new Dictionary<string, string>
             {
                 ["format"] = "pt", ["library"] = "SpatialPrediction.ML", ["kind"] = Kind.ToString(),
                 ["image_size"] = ImageSize.ToString(invariant), ["width"] = Spec.Width.ToString(invariant),
-                ["patch_size"] = Spec.PatchSize.ToString(invariant), ["naming"] = nameof(WeightNaming.Native),
+                ["patch_size"] = Spec.PatchSize.ToString(invariant), ["naming"] = naming.ToString(),
             });
         }
     }

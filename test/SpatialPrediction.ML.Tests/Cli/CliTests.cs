@@ -134,6 +134,9 @@ public class CliTests : TemporaryFolderTest
         var featurize = Run("featurize", "--model", model, "--data", data, "--out", csv);
         var evaluate = Run("evaluate", "--model", model, "--train", data, "--test", data, "--out", Path.Combine(Folder, "report.md"));
         var export = Run("export", "--model", model, "--onnx", Path.Combine(Folder, "b.onnx"), "--safetensors", Path.Combine(Folder, "b.safetensors"));
+        var import = Run("import", "--safetensors", Path.Combine(Folder, "b.safetensors"), "--out", Path.Combine(Folder, "imported.zip"));
+        var importedFeatures = Run("featurize", "--model", Path.Combine(Folder, "imported.zip"), "--data", data, "--out", Path.Combine(Folder, "imported.csv"));
+        var torchvisionNames = Run("export", "--model", model, "--safetensors", Path.Combine(Folder, "tv.safetensors"), "--naming", "TorchvisionResNet");
         var again = Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray());
 
         pretrain.Code.Should().Be(CliApp.Done, pretrain.Error);
@@ -149,6 +152,16 @@ public class CliTests : TemporaryFolderTest
         export.Code.Should().Be(CliApp.Done, export.Error);
         new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);
         File.Exists(Path.Combine(Folder, "b.safetensors")).Should().BeTrue();
+        import.Code.Should().Be(CliApp.Done, import.Error);
+        import.Output.Should().Contain("SmallResNet from").And.Contain("32 features out");
+        importedFeatures.Code.Should().Be(CliApp.Done, importedFeatures.Error);
+        static double[] Values(string row) => row.Split(',').Skip(2).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var importedRows = File.ReadAllLines(Path.Combine(Folder, "imported.csv"));
+        importedRows.Should().HaveCount(rows.Length);
+        for (int r = 1; r < rows.Length; r++)
+            Values(importedRows[r]).Zip(Values(rows[r]), (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4, "the imported weights are the exported ones");
+        torchvisionNames.Code.Should().Be(CliApp.Failed);
+        torchvisionNames.Error.Should().Contain("TorchVision names exist for the ResNets only, not for SmallResNet");
         again.Code.Should().Be(CliApp.Usage, "the finished run's checkpoint is still there");
         again.Error.Should().Contain("pass --resume");
     }

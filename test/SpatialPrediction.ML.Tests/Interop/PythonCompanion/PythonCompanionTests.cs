@@ -93,6 +93,40 @@ public class PythonCompanionTests : TemporaryFolderTest
         }
     }
 
+    [TestCase(BackboneKind.ResNet18)]
+    [TestCase(BackboneKind.ResNet50)]
+    public void An_exported_ResNet_loads_into_TorchVision_by_name_but_for_the_classifier_and_featurises_the_same(BackboneKind kind)
+    {
+        var spec = new BackboneSpec(kind, ImageSize: 32);
+        string weights = Path.Combine(Folder, "torchvision.safetensors"), images = Path.Combine(Folder, "images.safetensors");
+        string features = Path.Combine(Folder, "features.safetensors");
+        manual_seed(9);
+        using var pictures = rand(4, 3, 32, 32);
+        ML.Interop.SafetensorsFile.Write(images, new Dictionary<string, Tensor> { ["images"] = pictures });
+        using var backbone = SpatialBackbone.CreateUntrained(spec, seed: 2);
+        backbone.ExportSafetensors(weights, ML.Interop.WeightNaming.TorchvisionResNet);
+
+        var (code, output) = PythonProcess.Run(new[] { "-m", "tests.torchvision_load", weights, kind.ToString(), images, features }, TimeSpan.FromMinutes(2));
+
+        code.Should().Be(0, output);
+        using var names = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n').First(l => l.StartsWith('{')));
+        names.RootElement.GetProperty("missing").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(new[] { "fc.bias", "fc.weight" });
+        names.RootElement.GetProperty("unexpected").EnumerateArray().Should().BeEmpty();
+        var loaded = ML.Interop.SafetensorsFile.Read(features);
+        try
+        {
+            float[] theirs = loaded["features"].data<float>().ToArray(), ours = backbone.FeaturizeBatch(pictures);
+            ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-4f * Math.Max(1f, ours.Max(Math.Abs)));
+        }
+        finally
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+        }
+        // And back: the same file, its naming read from the metadata.
+        using var again = SpatialBackbone.FromSafetensors(weights);
+        again.FeaturizeBatch(pictures).Should().Equal(backbone.FeaturizeBatch(pictures));
+    }
+
     [Test]
     public void A_torchrun_model_featurised_here_probes_exactly_as_when_featurised_in_Python()
     {
