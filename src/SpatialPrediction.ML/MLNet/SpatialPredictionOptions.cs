@@ -6,6 +6,9 @@ namespace SpatialPrediction.ML;
 /// <summary>Options of the Spatial Prediction plug-in (the SP head, loss and view-pair sampler).</summary>
 public sealed class SpatialPredictionOptions
 {
+    // The SP defaults live in the engine's records (settings, pair sampler, augmentation); the options take them from there.
+    private static readonly Spatial.SpatialPredictionSettings Defaults = new();
+
     /// <summary>Whether SP is added to the host loss. Default true. <c>Enabled = false</c> or <c>Weight = 0</c> turns SP off.</summary>
     public bool Enabled { get; set; } = true;
 
@@ -32,62 +35,60 @@ public sealed class SpatialPredictionOptions
     /// Factor on SP's gradient where it enters the backbone (the SP head still learns at full rate): 1 passes it whole,
     /// 0 detaches the embeddings (SP then trains only its head: a control that keeps SP's forward passes). Default 1.
     /// </summary>
-    public float BackboneGradientScale { get; set; } = 1f;
+    public float BackboneGradientScale { get; set; } = Defaults.BackboneGradientScale;
 
     /// <summary>Side in pixels both local views are resized to. Default 32.</summary>
-    public int LocalResolution { get; set; } = 32;
+    public int LocalResolution { get; set; } = Defaults.LocalResolution;
 
     /// <summary>Smallest local-view area, as a fraction of the image. Default 0.08.</summary>
-    public float MinViewArea { get; set; } = 0.08f;
+    public float MinViewArea { get; set; } = Defaults.Sampler.MinArea;
 
     /// <summary>Largest local-view area, as a fraction of the image. Default 0.35.</summary>
-    public float MaxViewArea { get; set; } = 0.35f;
+    public float MaxViewArea { get; set; } = Defaults.Sampler.MaxArea;
 
     /// <summary>Smallest width/height ratio of a view. Default 3/4.</summary>
-    public float MinAspectRatio { get; set; } = 3f / 4f;
+    public float MinAspectRatio { get; set; } = Defaults.Sampler.MinAspect;
 
     /// <summary>Largest width/height ratio of a view. Default 4/3.</summary>
-    public float MaxAspectRatio { get; set; } = 4f / 3f;
+    public float MaxAspectRatio { get; set; } = Defaults.Sampler.MaxAspect;
 
     /// <summary>Largest intersection-over-union between the two views of a pair. Default 0.3.</summary>
-    public float MaxOverlap { get; set; } = 0.3f;
+    public float MaxOverlap { get; set; } = Defaults.Sampler.MaxIoU;
 
     /// <summary>When positive, the two views must be at least this far apart (fraction of the image). Default 0.</summary>
-    public float MinGap { get; set; }
+    public float MinGap { get; set; } = Defaults.Sampler.MinGap;
 
     /// <summary>Probability a pair is shown mirrored; its targets are then computed in the mirrored frame. Default 0.5.</summary>
-    public float MirrorProbability { get; set; } = 0.5f;
+    public float MirrorProbability { get; set; } = Defaults.Sampler.MirrorProbability;
 
     /// <summary>Probability of blurring each view (independently of the other). Default 0.2.</summary>
-    public float BlurProbability { get; set; } = 0.2f;
+    public float BlurProbability { get; set; } = Defaults.Augmentation.BlurProbability;
 
     /// <summary>Target parameterisation. Default <see cref="TargetParameterization.ReferenceRelative"/>.</summary>
-    public TargetParameterization Targets { get; set; } = TargetParameterization.ReferenceRelative;
+    public TargetParameterization Targets { get; set; } = Defaults.Parameterization;
 
     /// <summary>Hidden width of the SP head. Default 256.</summary>
-    public int HeadWidth { get; set; } = 256;
+    public int HeadWidth { get; set; } = Defaults.HeadWidth;
 
     /// <summary>Hidden layers of the SP head (0 makes it linear). Default 2.</summary>
-    public int HeadDepth { get; set; } = 2;
+    public int HeadDepth { get; set; } = Defaults.HeadDepth;
 
     /// <summary>
     /// When positive, every local view is reduced (antialiased) to this side before it is resized to
     /// <see cref="LocalResolution"/>, so a small box is not blurrier than a large one and relative scale cannot be read
     /// from sharpness; at most <see cref="LocalResolution"/>. Default 0 (off).
     /// </summary>
-    public int DetailResolution { get; set; }
+    public int DetailResolution { get; set; } = Defaults.DetailResolution;
 
     /// <summary>
     /// Width of a projector (Linear, BatchNorm, ReLU, Linear) that each view's embedding goes through before the head,
-    /// as the host objectives have; 0: none, the head reads the pooled embedding that the probe uses. Default 256: on the
-    /// emoji validation split (SimCLR, λ = 1, 3 seeds) it cut SP's cost to the Twitter style shift from −0.043 to
-    /// −0.016 and turned OpenMoji's +0.007 into +0.025 at the same patch-pair R² gain (+0.061 vs +0.065)
-    /// (samples/AccuracyExperiments/results/sp-ablation/).
+    /// as the host objectives have; 0: none, the head reads the pooled embedding that the probe uses. Default 256, chosen
+    /// on the emoji validation split (docs/objectives.md; samples/AccuracyExperiments/results/sp-ablation/).
     /// </summary>
-    public int ProjectorWidth { get; set; } = 256;
+    public int ProjectorWidth { get; set; } = Defaults.ProjectorWidth;
 
     /// <summary>View pairs drawn from each image per step. Default 1.</summary>
-    public int PairsPerImage { get; set; } = 1;
+    public int PairsPerImage { get; set; } = Defaults.PairsPerImage;
 
     internal SpatialPredictionSettings ToSettings()
     {

@@ -13,6 +13,9 @@ namespace SpatialPrediction.ML;
 /// </example>
 public sealed class SpatialPretrainOptions
 {
+    // The training defaults live in the engine's settings record; the options take them from there.
+    private static readonly PretrainingSettings Defaults = new();
+
     /// <summary>Image column to train on and featurise: an ML.NET image (MLImage), encoded image bytes, or ExtractPixels floats. Default "Image".</summary>
     public string InputColumnName { get; set; } = "Image";
 
@@ -52,7 +55,7 @@ public sealed class SpatialPretrainOptions
     /// a few timed steps of each layout the first time a machine trains a shape, then the cached choice (the run's log
     /// states it); the faster one differs between CPUs. Other backbones and CUDA use channels-first.
     /// </summary>
-    public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Backbones.ConvolutionLayout.Auto;
+    public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Defaults.ConvolutionLayout;
 
     /// <summary>
     /// How a picture that is not square becomes a square of <see cref="ImageSize"/>, for training and in the returned
@@ -66,7 +69,7 @@ public sealed class SpatialPretrainOptions
     /// The number format pretraining computes the backbone in (<see cref="ML.TrainingPrecision"/>: float32, or bfloat16 on
     /// float32 master weights). Default <see cref="ML.TrainingPrecision.Float32"/>.
     /// </summary>
-    public TrainingPrecision TrainingPrecision { get; set; } = TrainingPrecision.Float32;
+    public TrainingPrecision TrainingPrecision { get; set; } = Defaults.TrainingPrecision;
     /// <summary>The number format the returned featuriser computes in (independent of <see cref="TrainingPrecision"/>). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
     public FeaturizationPrecision FeaturizationPrecision { get; set; } = FeaturizationPrecision.Float32;
     /// <summary>What runs the returned featuriser's backbone for float32 features on the CPU. Default <see cref="ML.FeaturizationEngine.Auto"/>.</summary>
@@ -93,19 +96,19 @@ public sealed class SpatialPretrainOptions
     public int PixelWidth { get; set; }
 
     /// <summary>Host self-supervised objective SP is plugged into: None (SP alone), SimClr, MoCoV3, Byol or Dino. Default <see cref="SslFramework.SimClr"/>.</summary>
-    public SslFramework Framework { get; set; } = SslFramework.SimClr;
+    public SslFramework Framework { get; set; } = Defaults.Framework;
 
     /// <summary>Backbone architecture: SmallResNet, ResNet18, ResNet50, VitTiny or VitSmall. Default <see cref="BackboneKind.SmallResNet"/>.</summary>
-    public BackboneKind Backbone { get; set; } = BackboneKind.SmallResNet;
+    public BackboneKind Backbone { get; set; } = Defaults.Backbone;
 
     /// <summary>Base channel width of the small ResNet (its feature dimension is 8× this). Default 32.</summary>
-    public int BackboneWidth { get; set; } = 32;
+    public int BackboneWidth { get; set; } = Defaults.BackboneWidth;
 
     /// <summary>Patch side in pixels for the ViT backbones (ImageSize and every view size must be multiples of it). Default 8.</summary>
-    public int PatchSize { get; set; } = 8;
+    public int PatchSize { get; set; } = Defaults.PatchSize;
 
     /// <summary>DINO only: local crops per image next to the two global ones. Default 4.</summary>
-    public int LocalCrops { get; set; } = 4;
+    public int LocalCrops { get; set; } = Defaults.LocalCrops;
 
     /// <summary>DINO only: side of the local crops in pixels; 0 (default) means half of <see cref="ImageSize"/>.</summary>
     public int LocalCropSize { get; set; }
@@ -114,13 +117,13 @@ public sealed class SpatialPretrainOptions
     public SpatialPredictionOptions SpatialPrediction { get; set; } = new();
 
     /// <summary>Passes over the training images. 0 returns the randomly initialised backbone (a baseline). Default 10.</summary>
-    public int Epochs { get; set; } = 10;
+    public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Images per optimisation step. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    public int BatchSize { get; set; } = Defaults.BatchSize;
 
     /// <summary>Side in pixels images are resized to for training and featurisation. Default 64.</summary>
-    public int ImageSize { get; set; } = 64;
+    public int ImageSize { get; set; } = Defaults.ImageSize;
 
     /// <summary>
     /// Side in pixels the returned featuriser resizes images to; 0 (default) means <see cref="ImageSize"/>. Continued
@@ -149,13 +152,13 @@ public sealed class SpatialPretrainOptions
     public bool RecalibrateBatchNorm { get; set; }
 
     /// <summary>Micro-batches of <see cref="BatchSize"/> whose gradients are summed before each step (effective batch = product). Default 1.</summary>
-    public int GradientAccumulationSteps { get; set; } = 1;
+    public int GradientAccumulationSteps { get; set; } = Defaults.GradientAccumulationSteps;
 
     /// <summary>Peak AdamW learning rate (after warm-up; cosine decay to 0 follows). Default 0.002.</summary>
-    public double LearningRate { get; set; } = 2e-3;
+    public double LearningRate { get; set; } = Defaults.LearningRate;
 
     /// <summary>AdamW weight decay. Default 1e-4.</summary>
-    public double WeightDecay { get; set; } = 1e-4;
+    public double WeightDecay { get; set; } = Defaults.WeightDecay;
 
     /// <summary>Weight decay at the end of training, reached by a cosine from <see cref="WeightDecay"/> (DINO uses 0.04 → 0.4). Null (default) keeps it constant.</summary>
     public double? FinalWeightDecay { get; set; }
@@ -164,10 +167,10 @@ public sealed class SpatialPretrainOptions
     public double? TeacherMomentum { get; set; }
 
     /// <summary>Fraction of the steps spent in linear learning-rate warm-up. Default 0.1.</summary>
-    public double WarmupFraction { get; set; } = 0.1;
+    public double WarmupFraction { get; set; } = Defaults.WarmupFraction;
 
     /// <summary>Clip the global gradient norm to this value; 0 disables clipping. Default 3.</summary>
-    public double GradientClipNorm { get; set; } = 3.0;
+    public double GradientClipNorm { get; set; } = Defaults.GradientClipNorm;
 
     /// <summary>
     /// When true, <see cref="GradientClipNorm"/> applies to the backbone, the host's heads and the SP head each on its
@@ -177,10 +180,10 @@ public sealed class SpatialPretrainOptions
     public bool ClipGradientPerPart { get; set; }
 
     /// <summary>Fraction of the images held out (never trained on) to report the SP validation loss. Default 0.1.</summary>
-    public double ValidationFraction { get; set; } = 0.1;
+    public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
 
     /// <summary>Seed of every random choice; the same seed on the CPU gives the same weights. Default 1.</summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>
     /// "cpu", "cuda" or "cuda:N". Null (default) follows ML.NET: <c>MLContext.GpuDeviceId</c> selects a GPU and
@@ -196,7 +199,7 @@ public sealed class SpatialPretrainOptions
     public string? CheckpointDirectory { get; set; }
 
     /// <summary>Steps between checkpoints. Default 100.</summary>
-    public int CheckpointEverySteps { get; set; } = 100;
+    public int CheckpointEverySteps { get; set; } = Defaults.CheckpointEverySteps;
 
     /// <summary>
     /// Batches prepared ahead (views and augmentation) on a loader thread; 0 prepares them on the training thread.

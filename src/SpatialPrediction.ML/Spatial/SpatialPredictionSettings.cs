@@ -22,8 +22,8 @@ internal sealed record SpatialPredictionSettings
     /// <see cref="LocalResolution"/>, so all views carry the same detail whatever their box size; 0: off.
     /// </summary>
     public int DetailResolution { get; init; }
-    /// <summary>Width of a per-view projector between the backbone and the head; 0: none (the head reads the pooled embedding).</summary>
-    public int ProjectorWidth { get; init; }
+    /// <summary>Width of a per-view projector between the backbone and the head; 0: none (the head reads the pooled embedding). Default 256.</summary>
+    public int ProjectorWidth { get; init; } = 256;
     /// <summary>The regression loss.</summary>
     public SpatialPredictionLoss Loss { get; init; } = new();
     /// <summary>
