@@ -79,7 +79,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 self.running_mean.mul_(1 - self.momentum).add_(mean.detach() * self.momentum)
-                self.running_var.mul_(1 - self.momentum).add_(var.detach() * (count / (count - 1)) * self.momentum)
+                self.running_var.mul_(1 - self.momentum).add_(var.detach() * (count / max(count - 1, 1)) * self.momentum)
         y = centred / torch.sqrt(var.reshape(shape) + self.eps)
         if self.affine:
             y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
@@ -90,7 +90,8 @@ def convert_batch_norm(module):
     """Replaces every BatchNorm1d/2d in `module` by a GlobalBatchNorm holding the same parameters and statistics."""
     for name, child in list(module.named_children()):
         if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)) and not isinstance(child, GlobalBatchNorm):
-            replacement = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            replacement = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats,
+                                          device=child.running_mean.device if child.running_mean is not None else None)
             replacement.load_state_dict(child.state_dict())
             replacement.train(child.training)
             for p_new, p_old in zip(replacement.parameters(), child.parameters()):

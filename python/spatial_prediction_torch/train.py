@@ -102,10 +102,15 @@ class IndexedImages(torch.utils.data.Dataset):
         return index, self.images[index]
 
 
-def fingerprint(args):
-    keys = ["backbone", "width", "patch_size", "image_size", "host", "spatial_weight", "no_spatial", "batch_size", "epochs", "steps",
+def fingerprint(args, image_count):
+    """The settings a checkpoint must share to be resumed, the data (path and image count) and the starting weights included."""
+    keys = ["images", "init", "backbone", "width", "patch_size", "image_size", "host", "spatial_weight", "no_spatial", "batch_size", "epochs", "steps",
             "learning_rate", "weight_decay", "warmup_fraction", "clip", "seed", "local_resolution", "detail_resolution", "local_crops"]
-    text = json.dumps({k: getattr(args, k) for k in keys}, sort_keys=True)
+    values = {k: getattr(args, k) for k in keys}
+    values["images"] = os.path.abspath(args.images)
+    values["init"] = os.path.abspath(args.init) if args.init else None
+    values["image_count"] = image_count
+    text = json.dumps(values, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -187,9 +192,11 @@ def main(argv=None):
         raise SystemExit(f"{images.shape[0]} images are fewer than one batch of {args.batch_size}")
     total_steps = args.steps if args.steps is not None else args.epochs * steps_per_epoch
 
-    model = build(args).to(device)
+    model = build(args)
     if world > 1:
-        distributed.convert_batch_norm(model)
+        distributed.convert_batch_norm(model)  # before the move, so the new batch norms go to the device too
+    model = model.to(device)
+    if world > 1:
         engine = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if use_cuda else None, broadcast_buffers=False)
     else:
         engine = model
@@ -198,7 +205,7 @@ def main(argv=None):
     warmup = round(args.warmup_fraction * total_steps)
     print_rank0 = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
 
-    key = fingerprint(args)
+    key = fingerprint(args, images.shape[0])
     start = 0
     checkpoint_path = os.path.join(args.checkpoint_dir, "checkpoint.pt") if args.checkpoint_dir else None
     if checkpoint_path and os.path.exists(checkpoint_path):
@@ -245,8 +252,12 @@ def main(argv=None):
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             total, host_loss, spatial_loss = engine(host_views, spatial_views)
-            if not torch.isfinite(total):
-                raise SystemExit(f"training diverged at step {step + 1}: loss {total.item()}; lower --learning-rate")
+            # Every rank decides together: one rank leaving alone would leave the others waiting in DDP's all-reduce.
+            diverged = torch.tensor([0.0 if bool(torch.isfinite(total)) else 1.0], device=device)
+            if world > 1:
+                dist.all_reduce(diverged)
+            if diverged.item() > 0:
+                raise SystemExit(f"training diverged at step {step + 1}: loss {total.item()} (on this rank); lower --learning-rate")
             total.backward()
             if args.gradients_out and rank == 0 and step == start:
                 safetensors_io.save({n: p.grad for n, p in model.named_parameters() if p.grad is not None}, args.gradients_out)

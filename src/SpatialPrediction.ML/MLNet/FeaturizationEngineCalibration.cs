@@ -40,7 +40,7 @@ internal static class FeaturizationEngineCalibration
             return new Choice(FeaturizationEngine.LibTorch, Array.Empty<Timing>(), difference, false,
                 $"ONNX Runtime's features differ by {difference:E1} relative, more than {Tolerance:E0}");
 
-        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, batch, size, "featurization-engine");
+        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, spec.PatchSize, batch, size, "featurization-engine");
         string file = Path.Combine(cacheFolder ?? CalibrationCache.DefaultFolder, "engines.json");
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true, RelativeDifference = difference };

@@ -148,10 +148,18 @@ public sealed class SpatialBackbone : IDisposable
         var metadata = SafetensorsFile.ReadMetadata(path);
         spec ??= SpecFrom(metadata, path);
         naming ??= metadata.TryGetValue("naming", out var text) && Enum.TryParse<WeightNaming>(text, out var named) ? named : WeightNaming.Native;
-        var backbone = CreateUntrained(spec);
+        // The weights come from the file: the fresh module's initialisation must not move the process's random stream.
+        using var rng = get_rng_state();
+        var backbone = new SpatialBackbone(BackboneFactory.Create(spec), spec, "", CPU);
+        set_rng_state(rng);
         try
         {
-            backbone.ImportSafetensors(path, naming.Value);
+            var report = backbone.ImportSafetensors(path, naming.Value);
+            // A classifier is fine to leave behind; anything else means the file is not the backbone the metadata names.
+            var foreign = report.Unexpected.Where(n => !n.StartsWith("fc.", StringComparison.Ordinal)).ToList();
+            if (foreign.Count > 0)
+                throw new InvalidDataException($"{path}: tensors with no place in a {spec.Kind} backbone ({spec.Normalization} input): " +
+                                               $"{string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", ..." : "")}.");
             return backbone;
         }
         catch
@@ -172,7 +180,10 @@ public sealed class SpatialBackbone : IDisposable
                 ? number : throw new InvalidDataException($"{path}: metadata '{key}' is '{value}', not a positive integer.");
         }
         var defaults = new BackboneSpec(kind);
-        return new BackboneSpec(kind, Number("width", defaults.Width), Number("patch_size", defaults.PatchSize), Number("image_size", defaults.ImageSize));
+        var normalization = InputNormalization.ImageNet;
+        if (metadata.TryGetValue("normalization", out var text) && (!Enum.TryParse(text, out normalization) || !Enum.IsDefined(normalization)))
+            throw new InvalidDataException($"{path}: metadata 'normalization' is '{text}', not one of {string.Join(", ", Enum.GetNames<InputNormalization>())}.");
+        return new BackboneSpec(kind, Number("width", defaults.Width), Number("patch_size", defaults.PatchSize), Number("image_size", defaults.ImageSize), normalization);
     }
 
     /// <summary>A freshly initialised (untrained) backbone, e.g. as a baseline.</summary>
@@ -274,7 +285,15 @@ public sealed class SpatialBackbone : IDisposable
                     : $"no ONNX Runtime engine: {e.Message}");
                 return null;
             }
-            choice = engineChoices[batch] = FeaturizationEngineCalibration.Choose(x => LibTorchFeatures(x, FeaturizationPrecision.Float32), candidate.Featurize, Spec, batch, ImageSize);
+            try
+            {
+                choice = FeaturizationEngineCalibration.Choose(x => LibTorchFeatures(x, FeaturizationPrecision.Float32), candidate.Featurize, Spec, batch, ImageSize);
+            }
+            catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException)
+            {
+                choice = new(FeaturizationEngine.LibTorch, Array.Empty<FeaturizationEngineCalibration.Timing>(), double.NaN, false, $"ONNX Runtime failed on this backbone: {e.Message}");
+            }
+            engineChoices[batch] = choice;
             if (choice.Engine == FeaturizationEngine.OnnxRuntime) onnxRuntime = candidate;
             else if (!ReferenceEquals(candidate, onnxRuntime)) candidate.Dispose();
         }
@@ -384,8 +403,10 @@ public sealed class SpatialBackbone : IDisposable
             var state = Module.state_dict();
             if (naming == WeightNaming.TorchvisionResNet)
             {
-                if (!BackboneFactory.SupportsChannelsLast(Kind))
-                    throw new ArgumentException($"TorchVision names exist for the ResNets only, not for {Kind}; export with WeightNaming.Native.", nameof(naming));
+                if (Kind is not (BackboneKind.ResNet18 or BackboneKind.ResNet50))
+                    throw new ArgumentException($"TorchVision names exist for ResNet18 and ResNet50 only, not for {Kind}" +
+                        (Kind == BackboneKind.CntkResNet18 ? " (its last stage has a third block and its input a mean image, which TorchVision's resnet18 lacks)" : "") +
+                        "; export with WeightNaming.Native.", nameof(naming));
                 state = new Dictionary<string, Tensor>(state
                     .Select(t => (Name: TorchvisionResNetKeys.ToTorchvision(t.Key, Kind), t.Value))
                     .Where(t => t.Name is not null).Select(t => KeyValuePair.Create(t.Name!, t.Value)));
@@ -396,6 +417,7 @@ public sealed class SpatialBackbone : IDisposable
                 ["format"] = "pt", ["library"] = "SpatialPrediction.ML", ["kind"] = Kind.ToString(),
                 ["image_size"] = ImageSize.ToString(invariant), ["width"] = Spec.Width.ToString(invariant),
                 ["patch_size"] = Spec.PatchSize.ToString(invariant), ["naming"] = naming.ToString(),
+                ["normalization"] = Spec.Normalization.ToString(),
             });
         }
     }

@@ -119,3 +119,58 @@ public class SafetensorsTests : TemporaryFolderTest
         return names;
     }
 }
+
+public class SafetensorsArchitectureTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-safetensors-spec-";
+
+    [Test]
+    public void The_ImageNet_network_comes_back_from_its_file_with_its_mean_image_input()
+    {
+        using var imageNet = SpatialBackbone.ImageNetResNet18();
+        string path = Path.Combine(Folder, "imagenet.safetensors");
+        imageNet.ExportSafetensors(path);
+        manual_seed(4);
+        using var images = rand(2, 3, imageNet.ImageSize, imageNet.ImageSize);
+
+        using var again = SpatialBackbone.FromSafetensors(path);
+
+        again.Spec.Should().Be(imageNet.Spec);
+        again.FeaturizeBatch(images).Should().Equal(imageNet.FeaturizeBatch(images));
+    }
+
+    [Test]
+    public void TorchVision_names_are_refused_for_the_ImageNet_network_whose_layout_TorchVision_lacks()
+    {
+        using var imageNet = SpatialBackbone.ImageNetResNet18();
+        FluentActions.Invoking(() => imageNet.ExportSafetensors(Path.Combine(Folder, "x.safetensors"), WeightNaming.TorchvisionResNet))
+            .Should().Throw<ArgumentException>().WithMessage("*ResNet18 and ResNet50 only, not for CntkResNet18*third block*");
+    }
+
+    [Test]
+    public void Reading_a_backbone_from_a_file_leaves_the_random_stream_alone()
+    {
+        var spec = new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32);
+        string path = Path.Combine(Folder, "small.safetensors");
+        using (var source = SpatialBackbone.CreateUntrained(spec)) source.ExportSafetensors(path);
+
+        manual_seed(11);
+        using var expected = rand(4);
+        manual_seed(11);
+        using (SpatialBackbone.FromSafetensors(path)) { }
+        using var actual = rand(4);
+
+        actual.data<float>().ToArray().Should().Equal(expected.data<float>().ToArray());
+    }
+
+    [Test]
+    public void A_file_whose_tensors_are_not_the_named_backbone_is_refused_naming_them()
+    {
+        var small = new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32);
+        string path = Path.Combine(Folder, "small.safetensors");
+        using (var source = SpatialBackbone.CreateUntrained(small)) source.ExportSafetensors(path);
+
+        FluentActions.Invoking(() => SpatialBackbone.FromSafetensors(path, new BackboneSpec(BackboneKind.VitTiny, PatchSize: 8, ImageSize: 32), WeightNaming.Native))
+            .Should().Throw<InvalidDataException>();
+    }
+}
