@@ -161,7 +161,7 @@ public class CliTests : TemporaryFolderTest
         for (int r = 1; r < rows.Length; r++)
             Values(importedRows[r]).Zip(Values(rows[r]), (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4, "the imported weights are the exported ones");
         torchvisionNames.Code.Should().Be(CliApp.Failed);
-        torchvisionNames.Error.Should().Contain("TorchVision names exist for the ResNets only, not for SmallResNet");
+        torchvisionNames.Error.Should().Contain("TorchVision names exist for ResNet18 and ResNet50 only, not for SmallResNet");
         again.Code.Should().Be(CliApp.Usage, "the finished run's checkpoint is still there");
         again.Error.Should().Contain("pass --resume");
     }
