@@ -178,9 +178,80 @@ class Dino(nn.Module):
                     t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
 
 
+class MomentumHost(nn.Module):
+    """MoCo v3 and BYOL's shape: the student runs backbone → projector → predictor on both views, an EMA teacher
+    (backbone and projector copies) runs on both without gradients; subclasses compare predictions with the teacher's
+    output of the other view. Views as SimCLR."""
+
+    spatial_weight = 1.0
+    teacher_momentum = 0.99
+
+    def __init__(self, backbone, image_size, projector, predictor):
+        super().__init__()
+        self.projector = projector
+        self.predictor = predictor
+        self.teacher_backbone = copy.deepcopy(backbone)
+        self.teacher_projector = copy.deepcopy(projector)
+        for p in list(self.teacher_backbone.parameters()) + list(self.teacher_projector.parameters()):
+            p.requires_grad_(False)
+        self.families = [(2, RandomResizedCrop(0.2, 1.0), image_size)]
+        self.augmentation = PhotometricAugmentation()
+
+    def make_views(self, images, rngs):
+        return multi_crop(images, rngs, self.families, self.augmentation)
+
+    def loss(self, backbone, views):
+        both = torch.cat([views[0], views[1]], 0)
+        predictions = self.predictor(self.projector(backbone(both))).chunk(2, 0)
+        with torch.no_grad():
+            targets = self.teacher_projector(self.teacher_backbone(both)).chunk(2, 0)
+        return self.cross_view_loss(predictions, targets)
+
+    def update_teacher(self, backbone, momentum):
+        with torch.no_grad():
+            for teacher, student in ((self.teacher_backbone, backbone), (self.teacher_projector, self.projector)):
+                for t, s in zip(teacher.parameters(), student.parameters()):
+                    t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
+
+
+class Byol(MomentumHost):
+    """BYOL: 2 − 2·cos between one view's prediction and the teacher's projection of the other, symmetrised; projector
+    and predictor D → 512 → 128."""
+
+    def __init__(self, backbone, image_size, hidden=512, out=128):
+        super().__init__(backbone, image_size, MlpHead([backbone.feature_dimension, hidden, out]), MlpHead([out, hidden, out]))
+
+    @staticmethod
+    def cosine_regression(p, z):
+        return (2 - 2 * (F.normalize(p, dim=1) * F.normalize(z, dim=1)).sum(1)).mean()
+
+    def cross_view_loss(self, predictions, targets):
+        return (self.cosine_regression(predictions[0], targets[1]) + self.cosine_regression(predictions[1], targets[0])) / 2
+
+
+class MoCoV3(MomentumHost):
+    """MoCo v3: InfoNCE (τ = 0.2, scaled by 2τ) of queries against the teacher's keys of the other view, the keys of
+    every rank as negatives; projector D → 512 → 512 → 128 and predictor 128 → 512 → 128, each ending in a
+    non-affine batch norm."""
+
+    def __init__(self, backbone, image_size, hidden=512, out=128, temperature=0.2):
+        super().__init__(backbone, image_size, MlpHead([backbone.feature_dimension, hidden, hidden, out], final_batch_norm=True),
+                         MlpHead([out, hidden, out], final_batch_norm=True))
+        self.temperature = temperature
+
+    def info_nce(self, queries, keys):
+        q = F.normalize(queries, dim=1)
+        k = F.normalize(distributed.gather(keys), dim=1)  # the teacher's keys: no gradient to route back
+        labels = torch.arange(q.shape[0], device=q.device) + distributed.rank() * q.shape[0]
+        return F.cross_entropy(q @ k.t() / self.temperature, labels) * (2 * self.temperature)
+
+    def cross_view_loss(self, queries, keys):
+        return self.info_nce(queries[0], keys[1]) + self.info_nce(queries[1], keys[0])
+
+
 def teacher_momentum_at(base, step, total_steps):
     """base → 1 by a half cosine, as the .NET `MomentumTeacher.Schedule`."""
     return 1 - (1 - base) * (math.cos(math.pi * step / max(1, total_steps)) + 1) / 2
 
 
-HOSTS = {"simclr": SimCLR, "dino": Dino}
+HOSTS = {"simclr": SimCLR, "dino": Dino, "mocov3": MoCoV3, "byol": Byol}

@@ -49,18 +49,22 @@ class DistributedTest(unittest.TestCase):
         # The first step's averaged gradient equals one process's with the whole batch (global batch norm, gathered
         # negatives, global DINO centre): only float summation order differs.
         g1, g2 = flat(one + ".grad"), flat(two + ".grad")
-        # (Measured: about 1e-4; with per-rank batch norm instead, about 1.)
-        self.assertLess(((g1 - g2).norm() / g1.norm()).item(), 1e-3, f"{host}: 2-process gradient differs from 1 process")
+        # A real error (per-rank batch norm, local negatives) misses by 0.25 to 1; float order alone stays near 1e-4
+        # (MoCo v3's final non-affine batch norms amplify it to about 1e-3). See docs/distributed.md.
+        self.assertLess(((g1 - g2).norm() / g1.norm()).item(), 1e-2, f"{host}: 2-process gradient differs from 1 process")
         # After three AdamW steps the weights agree to float noise that Adam's per-element normalisation amplifies
         # where a gradient is near zero; a wrong gradient (unsynchronised batch norm, local negatives) misses by far more.
         w1, w2 = flat(one + ".safetensors"), flat(two + ".safetensors")
-        self.assertLess(((w1 - w2).norm() / w1.norm()).item(), 1e-3, f"{host}: 2-process weights differ from 1 process")
+        self.assertLess(((w1 - w2).norm() / w1.norm()).item(), 1e-2, f"{host}: 2-process weights differ from 1 process")
 
     def test_simclr_plus_sp_on_two_processes_equals_one(self):
         self.check_host("simclr")
 
     def test_dino_plus_sp_on_two_processes_equals_one(self):
         self.check_host("dino")
+
+    def test_mocov3_plus_sp_on_two_processes_equals_one(self):
+        self.check_host("mocov3")
 
     def test_a_stopped_two_process_run_resumes_to_the_same_weights(self):
         straight, resumed = os.path.join(self.folder, "straight.safetensors"), os.path.join(self.folder, "resumed.safetensors")

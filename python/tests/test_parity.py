@@ -36,11 +36,12 @@ def sub_state(tensors, prefix):
 def load_state(backbone, host, spatial, tensors, prefix):
     backbone.load_native_state_dict(sub_state(tensors, prefix + "backbone."))
     host_state = sub_state(tensors, prefix + "host.")
-    if hasattr(host, "teacherBackbone"):
-        host.teacherBackbone.load_native_state_dict(sub_state(host_state, "teacherBackbone."))
-        host_state = {k: v for k, v in host_state.items() if not k.startswith("teacherBackbone.")}
+    teacher = teacher_name(host)
+    if teacher:
+        getattr(host, teacher).load_native_state_dict(sub_state(host_state, teacher + "."))
+        host_state = {k: v for k, v in host_state.items() if not k.startswith(teacher + ".")}
         missing, unexpected = host.load_state_dict(host_state, strict=False)
-        missing = [m for m in missing if not m.startswith("teacherBackbone.")]
+        missing = [m for m in missing if not m.startswith(teacher + ".")]
         if missing or unexpected:
             raise KeyError(f"host state: missing {missing}, unexpected {unexpected}")
     else:
@@ -48,14 +49,20 @@ def load_state(backbone, host, spatial, tensors, prefix):
     spatial.load_state_dict(sub_state(tensors, prefix + "plugin."), strict=True)
 
 
+def teacher_name(host):
+    """The attribute holding the host's teacher backbone (DINO's and the momentum hosts' .NET names), or None."""
+    return next((name for name in ("teacherBackbone", "teacher_backbone") if hasattr(host, name)), None)
+
+
 def state(backbone, host, spatial):
     """Every tensor under the .NET names (backbones translated)."""
     out = {"backbone." + k: v for k, v in backbone.native_state_dict().items()}
+    teacher = teacher_name(host)
     for k, v in host.state_dict().items():
-        if not k.startswith("teacherBackbone."):
+        if not (teacher and k.startswith(teacher + ".")):
             out["host." + k] = v
-    if hasattr(host, "teacherBackbone"):
-        out.update({"host.teacherBackbone." + k: v for k, v in host.teacherBackbone.native_state_dict().items()})
+    if teacher:
+        out.update({f"host.{teacher}." + k: v for k, v in getattr(host, teacher).native_state_dict().items()})
     out.update({"plugin." + k: v for k, v in spatial.state_dict().items()})
     return out
 

@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Tests.Interop.PythonCompanion;
 /// <summary>One configuration the Python companion must reproduce.</summary>
 /// <param name="Name">Shown in test names.</param>
 /// <param name="Spec">The backbone.</param>
-/// <param name="Host">SimClr or Dino.</param>
+/// <param name="Host">SimClr, Dino, MoCoV3 or Byol.</param>
 /// <param name="Options">The SP options (their defaults are the library's, so a changed default changes the fixture only).</param>
 public sealed record ParityCase(string Name, BackboneSpec Spec, SslFramework Host, SpatialPredictionOptions Options)
 {
@@ -53,7 +53,9 @@ internal static class ParityFixture
         {
             SslFramework.SimClr => new SimClrObjective(backbone.FeatureDimension, size),
             SslFramework.Dino => new DinoObjective(backbone, () => BackboneFactory.Create(spec), size, localCrops, localSize),
-            _ => throw new ArgumentOutOfRangeException(nameof(@case), @case.Host, "The companion has SimClr and Dino."),
+            SslFramework.MoCoV3 => new MoCoV3Objective(backbone, () => BackboneFactory.Create(spec), size),
+            SslFramework.Byol => new ByolObjective(backbone, () => BackboneFactory.Create(spec), size),
+            _ => throw new ArgumentOutOfRangeException(nameof(@case), @case.Host, "The companion has SimClr, Dino, MoCoV3 and Byol."),
         };
         float lambda = HostRegistry.For(@case.Host)!.SpatialWeight;
 
@@ -123,7 +125,7 @@ internal static class ParityFixture
             ["case"] = JsonSerializer.Serialize(new
             {
                 name = @case.Name, kind = spec.Kind.ToString(), width = spec.Width, patch_size = spec.PatchSize, image_size = size,
-                host = @case.Host == SslFramework.SimClr ? "simclr" : "dino", spatial_weight = lambda,
+                host = @case.Host.ToString().ToLowerInvariant(), spatial_weight = lambda,
                 local_resolution = spatial.LocalResolution, detail_resolution = spatial.DetailResolution,
                 projector_width = spatial.ProjectorWidth, head_width = spatial.HeadWidth, head_depth = spatial.HeadDepth,
                 parameterization = spatial.Parameterization == TargetParameterization.ReferenceRelative ? "reference-relative" : "image-normalized",

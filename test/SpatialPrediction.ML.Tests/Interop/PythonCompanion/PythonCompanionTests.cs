@@ -29,6 +29,8 @@ public class PythonCompanionTests : TemporaryFolderTest
     {
         yield return new("SmallResNet, SimCLR + SP", new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32), SslFramework.SimClr, Defaults());
         yield return new("SmallResNet, DINO + SP", new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32), SslFramework.Dino, Defaults());
+        yield return new("SmallResNet, MoCo v3 + SP", new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32), SslFramework.MoCoV3, Defaults());
+        yield return new("SmallResNet, BYOL + SP", new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32), SslFramework.Byol, Defaults());
         yield return new("ResNet18, SimCLR + SP with detail resolution", new BackboneSpec(BackboneKind.ResNet18, ImageSize: 32), SslFramework.SimClr,
             Defaults(o => o.DetailResolution = 16));
         yield return new("ViT-Tiny, SimCLR + SP, image-normalised targets, no projector", new BackboneSpec(BackboneKind.VitTiny, PatchSize: 8, ImageSize: 32),
