@@ -172,10 +172,7 @@ class Dino(nn.Module):
         return total / pairs
 
     def update_teacher(self, backbone, momentum):
-        with torch.no_grad():
-            for teacher, student in ((self.teacherBackbone, backbone), (self.teacherHead, self.head)):
-                for t, s in zip(teacher.parameters(), student.parameters()):
-                    t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
+        move_teacher(((self.teacherBackbone, backbone), (self.teacherHead, self.head)), momentum)
 
 
 class MomentumHost(nn.Module):
@@ -208,10 +205,7 @@ class MomentumHost(nn.Module):
         return self.cross_view_loss(predictions, targets)
 
     def update_teacher(self, backbone, momentum):
-        with torch.no_grad():
-            for teacher, student in ((self.teacher_backbone, backbone), (self.teacher_projector, self.projector)):
-                for t, s in zip(teacher.parameters(), student.parameters()):
-                    t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
+        move_teacher(((self.teacher_backbone, backbone), (self.teacher_projector, self.projector)), momentum)
 
 
 class Byol(MomentumHost):
@@ -247,6 +241,14 @@ class MoCoV3(MomentumHost):
 
     def cross_view_loss(self, queries, keys):
         return self.info_nce(queries[0], keys[1]) + self.info_nce(queries[1], keys[0])
+
+
+def move_teacher(pairs, momentum):
+    """θ_teacher ← m·θ_teacher + (1 − m)·θ_student for each (teacher, student) module pair (the .NET `MomentumTeacher.Update`)."""
+    with torch.no_grad():
+        for teacher, student in pairs:
+            for t, s in zip(teacher.parameters(), student.parameters()):
+                t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
 
 
 def teacher_momentum_at(base, step, total_steps):

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,10 +44,7 @@ internal static class LayoutCalibration
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
     public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
 
-    /// <summary>
-    /// Times both layouts in alternating passes (a warm-up of each first: oneDNN builds its kernels), so that a busy
-    /// spell of a shared machine hits both alike; the median pass of each.
-    /// </summary>
+    /// <summary>Times both layouts with <see cref="AlternatingTimer"/>: the median pass of each.</summary>
     private static List<Candidate> Measure(BackboneSpec spec, int batch, int size, bool training)
     {
         using var scope = NewDisposeScope();
@@ -60,27 +56,16 @@ internal static class LayoutCalibration
         foreach (var parameter in module.parameters()) parameter.requires_grad = training;
         using var input = ones(batch, 3, size, size);
         var layouts = new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast };
-        var times = layouts.ToDictionary(l => l, _ => new List<double>());
-        for (int round = 0; round < 4; round++)
-        foreach (var layout in layouts)
+        return AlternatingTimer.Medians(layouts, layout =>
         {
             module.Layout = layout;
-            var clock = Stopwatch.StartNew();
-            using (var passScope = NewDisposeScope())
+            using var passScope = NewDisposeScope();
+            if (training) module.forward(input).mean().backward();
+            else
             {
-                if (training) module.forward(input).mean().backward();
-                else
-                {
-                    using var noGrad = inference_mode();
-                    module.forward(input);
-                }
+                using var noGrad = inference_mode();
+                module.forward(input);
             }
-            if (round > 0) times[layout].Add(clock.Elapsed.TotalMilliseconds);
-        }
-        return layouts.Select(l =>
-        {
-            var sorted = times[l].Order().ToList();
-            return new Candidate(l, sorted[sorted.Count / 2]);
-        }).ToList();
+        }, rounds: 4).Select(t => new Candidate(t.Candidate, t.Milliseconds)).ToList();
     }
 }

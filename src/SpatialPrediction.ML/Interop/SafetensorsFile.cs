@@ -59,35 +59,26 @@ internal static class SafetensorsFile
 
     /// <summary>Reads every tensor of a file onto the CPU; the caller disposes them.</summary>
     /// <exception cref="InvalidDataException">The file is not well-formed safetensors; the message names the file and the problem.</exception>
-    public static Dictionary<string, Tensor> Read(string path)
-    {
-        using var file = File.OpenRead(path);
-        try
-        {
-            return Read(file, file.Length);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: not a readable safetensors file ({e.Message}).", e);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-    }
+    public static Dictionary<string, Tensor> Read(string path) => Open(path, (file, reader) => Read(reader, file.Length));
 
     /// <summary>The text metadata of a file (<c>__metadata__</c>; empty when there is none), without reading its tensors.</summary>
     /// <exception cref="InvalidDataException">The header is not well-formed; the message names the file.</exception>
-    public static Dictionary<string, string> ReadMetadata(string path)
+    public static Dictionary<string, string> ReadMetadata(string path) => Open(path, (file, reader) =>
+    {
+        var header = ReadHeader(reader, file.Length);
+        if (header["__metadata__"] is not JsonObject metadata) return new Dictionary<string, string>();
+        return metadata.ToDictionary(m => m.Key, m => m.Value is JsonValue v && v.TryGetValue<string>(out var text)
+            ? text : throw new InvalidDataException($"metadata '{m.Key}' is not a string."));
+    });
+
+    /// <summary>Runs <paramref name="read"/> on the open file; every malformation becomes an error that names the file.</summary>
+    private static T Open<T>(string path, Func<FileStream, BinaryReader, T> read)
     {
         using var file = File.OpenRead(path);
+        using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
         try
         {
-            using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
-            var header = ReadHeader(reader, file.Length);
-            if (header["__metadata__"] is not JsonObject metadata) return new Dictionary<string, string>();
-            return metadata.ToDictionary(m => m.Key, m => m.Value is JsonValue v && v.TryGetValue<string>(out var text)
-                ? text : throw new InvalidDataException($"metadata '{m.Key}' is not a string."));
+            return read(file, reader);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or EndOfStreamException or ArgumentException)
         {
@@ -107,9 +98,9 @@ internal static class SafetensorsFile
         return JsonNode.Parse(reader.ReadBytes((int)headerLength))?.AsObject() ?? throw new InvalidDataException("empty header.");
     }
 
-    private static Dictionary<string, Tensor> Read(Stream stream, long length)
+    private static Dictionary<string, Tensor> Read(BinaryReader reader, long length)
     {
-        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        var stream = reader.BaseStream;
         var header = ReadHeader(reader, length);
         long headerLength = stream.Position - 8;
         long dataStart = 8 + headerLength, dataLength = length - dataStart;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
@@ -45,16 +44,9 @@ internal static class FeaturizationEngineCalibration
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true, RelativeDifference = difference };
 
-        var engines = new (FeaturizationEngine Engine, Func<Tensor, float[]> Run)[] { (FeaturizationEngine.LibTorch, libTorch), (FeaturizationEngine.OnnxRuntime, onnxRuntime) };
-        var times = engines.ToDictionary(e => e.Engine, _ => new List<double>());
-        for (int round = 0; round < 5; round++)
-        foreach (var (engine, run) in engines)
-        {
-            var clock = Stopwatch.StartNew();
-            run(images);
-            if (round > 0) times[engine].Add(clock.Elapsed.TotalMilliseconds);
-        }
-        var timings = engines.Select(e => new Timing(e.Engine, times[e.Engine].Order().ElementAt(times[e.Engine].Count / 2))).ToList();
+        var engines = new[] { FeaturizationEngine.LibTorch, FeaturizationEngine.OnnxRuntime };
+        var timings = AlternatingTimer.Medians(engines, engine => (engine == FeaturizationEngine.LibTorch ? libTorch : onnxRuntime)(images), rounds: 5)
+            .Select(t => new Timing(t.Candidate, t.Milliseconds)).ToList();
         var choice = new Choice(timings.MinBy(t => t.Milliseconds)!.Engine, timings, difference, false);
         cache[key] = choice;
         CalibrationCache.Write(file, cache);

@@ -106,10 +106,11 @@ internal static class ImageColumn
 
     /// <summary>One image as a float tensor [1, 3, size, size] in [0, 1] on <paramref name="device"/>.</summary>
     public static Tensor ToTensor(MLImage image, int size, Device device, string columnName, long row, string component)
-    {
-        var planes = ToRgbPlanes(image, size, columnName, row, component);
-        return tensor(planes, new long[] { 1, 3, size, size }, dtype: ScalarType.Byte).to(device).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
-    }
+        => UnitBatch(ToRgbPlanes(image, size, columnName, row, component), 1, size, device);
+
+    /// <summary><paramref name="count"/> images of planar RGB bytes (3·size·size each) as a float batch in [0, 1].</summary>
+    public static Tensor UnitBatch(byte[] planes, int count, int size, Device? device = null)
+        => tensor(planes, new long[] { count, 3, size, size }, dtype: ScalarType.Byte).to(device ?? CPU).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
 
     /// <summary>Channel-planar RGB bytes of the image, resized (area-averaged when shrinking) to size×size.</summary>
     public static byte[] ToRgbPlanes(MLImage? image, int size, string columnName, long row, string component,

@@ -223,11 +223,9 @@ public sealed class SpatialBackbone : IDisposable
             ObjectDisposedException.ThrowIf(disposed, this);
             if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(planes, count);
+            using var scope = NewDisposeScope();
+            return LibTorchFeatures(ImageColumn.UnitBatch(planes, count, ImageSize), precision);
         }
-        using var scope = NewDisposeScope();
-        var batch = tensor(planes, new long[] { count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
-            .to_type(ScalarType.Float32).div_(ProcessScalars.ByteMax);
-        return FeaturizeBatch(batch, precision, engine, calibrationBatch);
     }
 
     private float[] LibTorchFeatures(Tensor images, FeaturizationPrecision precision)

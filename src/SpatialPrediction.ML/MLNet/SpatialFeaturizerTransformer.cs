@@ -136,9 +136,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
             return;
         }
         using var scope = NewDisposeScope();
-        var batch = tensor(all, new long[] { images.Count, 3, ImageSize, ImageSize }, dtype: ScalarType.Byte)
-            .to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
-        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(batch, Precision);
+        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(ImageColumn.UnitBatch(all, images.Count, ImageSize), Precision);
         pooledValues.CopyTo(pooled);
         mapValues.CopyTo(maps, 0);
     }

@@ -77,21 +77,25 @@ public class PythonCompanionTests : TemporaryFolderTest
         var report = imported.ImportSafetensors(trained);
         report.Missing.Should().BeEmpty();
         report.Unexpected.Should().BeEmpty();
-        var pythonFeatures = ML.Interop.SafetensorsFile.Read(features);
-        var loaded = ML.Interop.SafetensorsFile.Read(images);
+        float[] theirs = ReadTensor(features, "features", t => t.data<float>().ToArray());
+        var (ours, before) = ReadTensor(images, "images", t => (imported.FeaturizeBatch(t), dotnetStart.FeaturizeBatch(t)));
+        ours.Length.Should().Be(theirs.Length);
+        ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-5f, "features of Python-trained weights must agree across implementations");
+        // Training changed the weights: the featuriser is not just reading the start back.
+        before.Zip(ours, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f);
+    }
+
+    /// <summary>What <paramref name="use"/> makes of one tensor of a safetensors file; every tensor read is disposed.</summary>
+    private static T ReadTensor<T>(string path, string name, Func<Tensor, T> use)
+    {
+        var loaded = ML.Interop.SafetensorsFile.Read(path);
         try
         {
-            float[] ours = imported.FeaturizeBatch(loaded["images"]);
-            float[] theirs = pythonFeatures["features"].data<float>().ToArray();
-            ours.Length.Should().Be(theirs.Length);
-            ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-5f, "features of Python-trained weights must agree across implementations");
-            // Training changed the weights: the featuriser is not just reading the start back.
-            float[] before = dotnetStart.FeaturizeBatch(loaded["images"]);
-            before.Zip(ours, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f);
+            return use(loaded[name]);
         }
         finally
         {
-            foreach (var t in pythonFeatures.Values.Concat(loaded.Values)) t.Dispose();
+            foreach (var tensor in loaded.Values) tensor.Dispose();
         }
     }
 
@@ -114,16 +118,8 @@ public class PythonCompanionTests : TemporaryFolderTest
         using var names = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n').First(l => l.StartsWith('{')));
         names.RootElement.GetProperty("missing").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(new[] { "fc.bias", "fc.weight" });
         names.RootElement.GetProperty("unexpected").EnumerateArray().Should().BeEmpty();
-        var loaded = ML.Interop.SafetensorsFile.Read(features);
-        try
-        {
-            float[] theirs = loaded["features"].data<float>().ToArray(), ours = backbone.FeaturizeBatch(pictures);
-            ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-4f * Math.Max(1f, ours.Max(Math.Abs)));
-        }
-        finally
-        {
-            foreach (var t in loaded.Values) t.Dispose();
-        }
+        float[] theirs = ReadTensor(features, "features", t => t.data<float>().ToArray()), ours = backbone.FeaturizeBatch(pictures);
+        ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-4f * Math.Max(1f, ours.Max(Math.Abs)));
         // And back: the same file, its naming read from the metadata.
         using var again = SpatialBackbone.FromSafetensors(weights);
         again.FeaturizeBatch(pictures).Should().Equal(backbone.FeaturizeBatch(pictures));
@@ -176,35 +172,18 @@ public class PythonCompanionTests : TemporaryFolderTest
         ML.Interop.SafetensorsFile.Write(path, new Dictionary<string, Tensor> { ["images"] = planar });
     }
 
-    private static List<float[]> Featurize(SpatialBackbone backbone, string images)
+    private static List<float[]> Featurize(SpatialBackbone backbone, string images) => ReadTensor(images, "images", pictures =>
     {
-        var loaded = ML.Interop.SafetensorsFile.Read(images);
-        try
-        {
-            using var scaled = loaded["images"].to_type(ScalarType.Float32).div(255f);
-            return backbone.FeaturizeBatch(scaled).Chunk(backbone.FeatureDimension).ToList();
-        }
-        finally
-        {
-            foreach (var t in loaded.Values) t.Dispose();
-        }
-    }
+        using var scaled = pictures.to_type(ScalarType.Float32).div(255f);
+        return backbone.FeaturizeBatch(scaled).Chunk(backbone.FeatureDimension).ToList();
+    });
 
     private List<float[]> PythonFeatures(string weights, string images)
     {
         string features = Path.Combine(Folder, Path.GetFileNameWithoutExtension(images) + ".features.safetensors");
         var (code, output) = PythonProcess.Run(new[] { "-m", "tests.write_features", weights, images, features }, TimeSpan.FromMinutes(2));
         code.Should().Be(0, output);
-        var loaded = ML.Interop.SafetensorsFile.Read(features);
-        try
-        {
-            var values = loaded["features"];
-            return values.data<float>().ToArray().Chunk((int)values.shape[1]).ToList();
-        }
-        finally
-        {
-            foreach (var t in loaded.Values) t.Dispose();
-        }
+        return ReadTensor(features, "features", values => values.data<float>().ToArray().Chunk((int)values.shape[1]).ToList());
     }
 
     [Test]
