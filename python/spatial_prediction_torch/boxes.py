@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .views import box_from_pixels
+
 TARGET_NAMES = ("dx", "dy", "log_w", "log_h")
+ESTIMATION_SIDE = 1024  # the square picture target statistics are estimated in, as in the .NET library
 REFERENCE_RELATIVE = "reference-relative"
 IMAGE_NORMALIZED = "image-normalized"
 
@@ -42,16 +45,22 @@ class RandomResizedCrop:
     min_aspect: float = 3 / 4
     max_aspect: float = 4 / 3
 
-    def sample(self, rng: random.Random):
+    def sample(self, rng: random.Random, width, height):
+        """A box of whole pixels inside a width × height picture, the aspect ratio measured in pixels (the .NET
+        library's recipe and order of draws; its random stream is its own)."""
+        pixels = width * height
         for _ in range(10):
-            area = self.min_area + (self.max_area - self.min_area) * rng.random()
+            area = (self.min_area + (self.max_area - self.min_area) * rng.random()) * pixels
             aspect = math.exp(math.log(self.min_aspect) + (math.log(self.max_aspect) - math.log(self.min_aspect)) * rng.random())
-            width, height = math.sqrt(area * aspect), math.sqrt(area / aspect)
-            if width > 1 or height > 1:
+            w, h = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+            if w < 1 or h < 1 or w > width or h > height:
                 continue
-            return (width / 2 + (1 - width) * rng.random(), height / 2 + (1 - height) * rng.random(), width, height)
+            left = min(int((width - w + 1) * rng.random()), width - w)
+            top = min(int((height - h + 1) * rng.random()), height - h)
+            return box_from_pixels(left, top, w, h, width, height)
         side = math.sqrt(min(max(self.max_area, self.min_area), 1.0))
-        return (0.5, 0.5, side, side)
+        w, h = max(1, round(side * width)), max(1, round(side * height))
+        return box_from_pixels((width - w) // 2, (height - h) // 2, w, h, width, height)
 
 
 @dataclass(frozen=True)
@@ -75,11 +84,11 @@ class ViewPairSampler:
         if not (0 <= self.max_iou <= 1) or not (0 <= self.min_gap < 1) or not (0 <= self.mirror_probability <= 1):
             raise ValueError("max_iou and mirror_probability must be in [0, 1], min_gap in [0, 1)")
 
-    def sample(self, rng: random.Random):
-        """(reference box, second box, mirrored) meeting every constraint."""
+    def sample(self, rng: random.Random, width, height):
+        """(reference box, second box, mirrored) of a width × height picture meeting every constraint."""
         crops = RandomResizedCrop(self.min_area, self.max_area, self.min_aspect, self.max_aspect)
         for _ in range(self.max_attempts):
-            a, b = crops.sample(rng), crops.sample(rng)
+            a, b = crops.sample(rng, width, height), crops.sample(rng, width, height)
             if iou(a, b) > self.max_iou:
                 continue
             if self.min_gap > 0 and gap(a, b) < self.min_gap:
@@ -118,7 +127,7 @@ class TargetStandardizer:
     def estimate(sampler, parameterization=REFERENCE_RELATIVE, draws=16384, seed=20260):
         """Statistics from `draws` pairs of a fixed stream (the .NET library estimates its own from its own stream)."""
         rng = random.Random(seed)
-        pairs = [sampler.sample(rng) for _ in range(draws)]
+        pairs = [sampler.sample(rng, ESTIMATION_SIDE, ESTIMATION_SIDE) for _ in range(draws)]
         t = relative_targets(torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs]),
                              torch.tensor([p[2] for p in pairs]), parameterization).double()
         return TargetStandardizer(t.mean(0), t.std(0, unbiased=False).clamp_min(1e-6))

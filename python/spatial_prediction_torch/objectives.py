@@ -58,7 +58,7 @@ class SpatialPrediction(nn.Module):
 
     def make_views(self, images, rngs):
         """(reference views, second views, standardised targets) for one pair per image."""
-        pairs = [self.settings.sampler.sample(rng) for rng in rngs]
+        pairs = [self.settings.sampler.sample(rng, images[i].shape[2], images[i].shape[1]) for i, rng in enumerate(rngs)]
         reference = torch.tensor([p[0] for p in pairs], dtype=torch.float32)
         second = torch.tensor([p[1] for p in pairs], dtype=torch.float32)
         mirror = torch.tensor([p[2] for p in pairs])
@@ -82,8 +82,8 @@ def multi_crop(images, rngs, families, augmentation, flip_probability=0.5):
     for count, sampler, resolution in families:
         for _ in range(count):
             boxes, flips = [], []
-            for rng in rngs:
-                boxes.append(sampler.sample(rng))
+            for i, rng in enumerate(rngs):
+                boxes.append(sampler.sample(rng, images[i].shape[2], images[i].shape[1]))
                 flips.append(rng.random() < flip_probability)
             crops = crop(images, torch.tensor(boxes, dtype=torch.float32), torch.tensor(flips), resolution)
             views.append(_augment(augmentation, crops, rngs))

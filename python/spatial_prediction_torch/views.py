@@ -8,29 +8,49 @@ import torch
 import torch.nn.functional as F
 
 
-def crop(images, boxes, flips, size):
-    """Crops boxes[i] ([B, 4]) of images[i] ([B, C, H, W], float) to [B, C, size, size] in one affine grid_sample,
-    mirroring crop i where flips[i]; border padding, bilinear, align_corners=False."""
-    boxes = boxes.to(images.dtype)
-    batch = images.shape[0]
-    sign = torch.where(flips.to(torch.bool), -1.0, 1.0).to(images.dtype)
-    theta = torch.zeros(batch, 2, 3, dtype=images.dtype)
-    theta[:, 0, 0] = boxes[:, 2] * sign
-    theta[:, 0, 2] = 2 * boxes[:, 0] - 1
-    theta[:, 1, 1] = boxes[:, 3]
-    theta[:, 1, 2] = 2 * boxes[:, 1] - 1
-    grid = F.affine_grid(theta.to(images.device), [batch, images.shape[1], size, size], align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+def pixel_box(box, width, height):
+    """(left, top, w, h) in whole pixels of a width × height picture for a box (centre x, centre y, w, h as fractions,
+    float32): rounded in float32 as the .NET library rounds, at least one pixel, inside the picture."""
+    cx, cy, bw, bh = (torch.as_tensor(v, dtype=torch.float32) for v in box)
+    w = min(max(int(torch.round(bw * width)), 1), width)
+    h = min(max(int(torch.round(bh * height)), 1), height)
+    left = min(max(int(torch.round((cx - bw / 2) * width)), 0), width - w)
+    top = min(max(int(torch.round((cy - bh / 2) * height)), 0), height - h)
+    return left, top, w, h
 
 
-def crop_with_detail(images, boxes, flips, size, detail):
-    """SP's crop: with `detail` > 0, sampled at 2·size, reduced (antialiased) to `detail` and enlarged back to `size`, so
-    every view carries the same detail whatever its box."""
-    if detail <= 0:
-        return crop(images, boxes, flips, size)
-    fine = crop(images, boxes, flips, 2 * size)
-    reduced = F.interpolate(fine, size=(detail, detail), mode="bilinear", align_corners=False, antialias=True)
-    return F.interpolate(reduced, size=(size, size), mode="bilinear", align_corners=False)
+def box_from_pixels(left, top, w, h, width, height):
+    """The fractional box of whole pixels, computed in float32 as the .NET library does."""
+    f = torch.float32
+    return tuple(float(v) for v in ((torch.tensor(left, dtype=f) + torch.tensor(w, dtype=f) / 2) / width,
+                                     (torch.tensor(top, dtype=f) + torch.tensor(h, dtype=f) / 2) / height,
+                                     torch.tensor(w, dtype=f) / width, torch.tensor(h, dtype=f) / height))
+
+
+def _resize(region, size):
+    if region.shape[2] == size and region.shape[3] == size:
+        return region
+    return F.interpolate(region, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+def crop(pictures, boxes, flips, size, detail=0):
+    """Cuts boxes[i] ([B, 4]) out of pictures[i] (a [B, C, H, W] batch or a list of [C, H, W], bytes or floats in [0, 1])
+    as the .NET library does: the box's whole pixels sliced, resized once (bilinear, antialiased) to size × size — with
+    `detail` > 0 first reduced to that side and enlarged back — and mirrored where flips[i]."""
+    crops = []
+    for i, picture in enumerate(pictures):
+        left, top, w, h = pixel_box(boxes[i], picture.shape[2], picture.shape[1])
+        region = picture[:, top:top + h, left:left + w].unsqueeze(0)
+        region = region.float() / 255 if region.dtype == torch.uint8 else region
+        out = _resize(_resize(region, detail), size) if detail > 0 else _resize(region, size)
+        crops.append(out.flip(3) if bool(flips[i]) else out)
+    return torch.cat(crops, 0)
+
+
+def crop_with_detail(pictures, boxes, flips, size, detail):
+    """SP's crop: with `detail` > 0, reduced (antialiased) to `detail` and enlarged back to `size`, so every view carries
+    the same detail whatever its box."""
+    return crop(pictures, boxes, flips, size, detail)
 
 
 @dataclass

@@ -57,8 +57,8 @@ return 0;
 
 static FileTrainingImages ToFile(Tensor images, string folder)
 {
-    using var writer = FileTrainingImages.Create((int)images.shape[2], folder);
-    for (long i = 0; i < images.shape[0]; i++) writer.Append(images[i].contiguous().bytes);
+    using var writer = FileTrainingImages.Create(folder);
+    for (long i = 0; i < images.shape[0]; i++) writer.Append(new DecodedPicture(images[i].contiguous().bytes.ToArray(), (int)images.shape[2], (int)images.shape[3]));
     return writer.Finish();
 }
 

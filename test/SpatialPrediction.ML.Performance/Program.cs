@@ -6,6 +6,10 @@
 //       BenchmarkDotNet micro-benchmarks of the hot spots (e.g. --filter '*ViewMaking*').
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- streaming [N...] [Auto|Memory|Disk...] [--steps K]
 //       peak memory of Fit against the number of pictures (each size in its own process).
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- write-jpegs FOLDER N
+//       writes N JPEG files (400×320 and 320×400 scenes) for the next mode; never commit them.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- jpeg-training FOLDER [--epochs 2] [--cache Auto|Memory|Disk]
+//       SimCLR + SP from the folder, resident memory after every step and its trend across the epochs.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
 //       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).
 using BenchmarkDotNet.Running;
@@ -22,6 +26,10 @@ switch (mode)
         return StreamingMemory.Run(args[1..]);
     case "streaming-child":
         return StreamingMemory.Child(args[1..]);
+    case "write-jpegs":
+        return JpegFolderTraining.Write(args[1..]);
+    case "jpeg-training":
+        return JpegFolderTraining.Train(args[1..]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args[1..]);
         return 0;

@@ -160,8 +160,15 @@ public sealed class ImageDataset
             return new Cursor(this, columnsNeeded.Select(c => c.Index).ToHashSet(), order);
         }
 
+        /// <summary>Up to <paramref name="n"/> cursors over interleaved rows, so that files decode on several threads; row ids are the rows' indices.</summary>
         public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
-            => new[] { GetRowCursor(columnsNeeded, rand) };
+        {
+            int[] order = Enumerable.Range(0, entries.Count).ToArray();
+            if (rand is not null) rand.Shuffle(order);
+            n = Math.Clamp(n, 1, Math.Max(1, entries.Count));
+            var active = columnsNeeded.Select(c => c.Index).ToHashSet();
+            return Enumerable.Range(0, n).Select(k => (DataViewRowCursor)new Cursor(this, active, order.Where((_, i) => i % n == k).ToArray())).ToArray();
+        }
 
         private sealed class Cursor(ImageFileDataView view, HashSet<int> active, int[] order) : DataViewRowCursor
         {

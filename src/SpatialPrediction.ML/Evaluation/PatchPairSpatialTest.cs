@@ -67,7 +67,7 @@ public static class PatchPairSpatialTest
         for (int i = 0; i < images.Count; i++)
         {
             var random = SeedStreams.For(options.Seed, SeedStreams.Validation, i);
-            var pairs = Enumerable.Range(0, options.PairsPerImage).Select(_ => options.Sampler.Sample(random)).ToList();
+            var pairs = Enumerable.Range(0, options.PairsPerImage).Select(_ => options.Sampler.Sample(random, images[i].Width, images[i].Height)).ToList();
             var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
             if (features.Length != 2 * pairs.Count)
                 throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {2 * pairs.Count} patches.");
@@ -132,9 +132,10 @@ public static class PatchPairSpatialTest
     {
         var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(images)", index, nameof(PatchPairSpatialTest));
         using var scope = NewDisposeScope();
-        var source = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
+        var source = tensor(planes, new long[] { 3, height, width }, dtype: ScalarType.Byte);
         var boxes = pairs.SelectMany(p => new[] { p.Reference, p.Target }).ToArray();
-        var crops = ViewCropper.Crop(source.expand(boxes.Length, -1, -1, -1), boxes, null, resolution);
+        using var pictures = new PictureBatch(Enumerable.Repeat(source, boxes.Length).ToList(), owned: false);
+        var crops = ViewCropper.Crop(pictures, boxes, null, resolution);
         return Enumerable.Range(0, boxes.Length).Select(i => ImageColumn.ToMLImage(crops[i])).ToList();
     }
 }

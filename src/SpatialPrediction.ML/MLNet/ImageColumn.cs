@@ -32,76 +32,57 @@ internal static class ImageColumn
     }
 
     /// <summary>
-    /// Reads every image of the column, resized to <paramref name="size"/>×<paramref name="size"/>, as RGB bytes: into
-    /// one tensor in memory, or, for <see cref="TrainingImageCache.Disk"/> and for <see cref="TrainingImageCache.Auto"/>
-    /// past <paramref name="memoryLimitBytes"/>, into a temporary file, so that memory does not grow with the dataset.
+    /// Reads every image of the column with its own aspect ratio, shrunk (antialiased) where its shorter side is longer
+    /// than <paramref name="maxSide"/>, never enlarged, into the store the cache policy names. Rows are decoded on up to
+    /// <paramref name="decodeThreads"/> threads (0: one per core) through the view's own cursor set, and kept in the
+    /// order of their row ids, so the result does not depend on the number of threads. With <paramref name="skipped"/>
+    /// set, unreadable rows are listed there ("row N: reason") instead of failing the read.
     /// </summary>
-    public static TrainingImages ReadImages(IDataView data, ImageInput input, string name, int size, List<string>? skipped,
-        TrainingImageCache cache, long memoryLimitBytes, string? folder, Action<string>? log)
+    public static TrainingImages ReadImages(IDataView data, ImageInput input, string name, int maxSide, List<string>? skipped,
+        TrainingImageCache cache, long memoryLimitBytes, string? folder, int decodeThreads, Action<string>? log)
     {
-        int plane = 3 * size * size;
-        var inMemory = new List<byte[]>();
-        FileTrainingImages.Writer? file = cache == TrainingImageCache.Disk ? FileTrainingImages.Create(size, folder) : null;
+        var columns = new[] { data.Schema[name] };
+        int threads = decodeThreads > 0 ? decodeThreads : Environment.ProcessorCount;
+        var cursors = threads > 1 ? data.GetRowCursorSet(columns, threads) : new[] { data.GetRowCursor(columns) };
+        var failures = new List<(UInt128 Key, string Message)>();
+        using var writer = new TrainingImageWriter(cache, memoryLimitBytes, folder, log);
         try
         {
-            using (var cursor = data.GetRowCursor(new[] { data.Schema[name] }))
+            Parallel.ForEach(cursors, new ParallelOptions { MaxDegreeOfParallelism = cursors.Length }, cursor =>
             {
-                var read = input.Getter(cursor);
+                var getId = cursor.GetIdGetter();
+                DataViewRowId id = default;
+                var read = input.NativeGetter(cursor, maxSide, () => { getId(ref id); return (long)id.Low; });
                 while (cursor.MoveNext())
                 {
-                    byte[] planes;
+                    getId(ref id);
+                    var key = new UInt128(id.High, id.Low);
+                    DecodedPicture picture;
                     try
                     {
-                        planes = read();
+                        picture = read();
                     }
                     catch (Exception e) when (skipped is not null && e is InvalidDataException or InvalidOperationException)
                     {
-                        skipped.Add($"row {cursor.Position}: {e.Message}");
+                        lock (failures) failures.Add((key, $"row {id.Low}: {e.Message}"));
                         continue;
                     }
-                    if (file is not null)
-                    {
-                        file.Append(planes);
-                        continue;
-                    }
-                    inMemory.Add(planes);
-                    if (cache == TrainingImageCache.Auto && (long)inMemory.Count * plane > memoryLimitBytes)
-                    {
-                        file = FileTrainingImages.Create(size, folder);
-                        foreach (var kept in inMemory) file.Append(kept);
-                        inMemory.Clear();
-                        log?.Invoke($"More than {memoryLimitBytes >> 20} MB of training images: the rest of the run reads them from a temporary file.");
-                    }
+                    writer.Add(key, picture);
                 }
-            }
-            if (file is not null)
-            {
-                var images = file.Finish();
-                log?.Invoke($"Training images: {images.Count} pictures of {size} px in {images.Location} ({images.Count * plane >> 20} MB on disk).");
-                return images;
-            }
-            // Copied into the tensor in chunks, each row released as it goes, so the peak is one dataset and a chunk.
-            var all = zeros(new long[] { inMemory.Count, 3, size, size }, dtype: ScalarType.Byte);
-            const int chunk = 256;
-            for (int start = 0; start < inMemory.Count; start += chunk)
-            {
-                int count = Math.Min(chunk, inMemory.Count - start);
-                var buffer = new byte[count * plane];
-                for (int i = 0; i < count; i++)
-                {
-                    inMemory[start + i].CopyTo(buffer, i * plane);
-                    inMemory[start + i] = null!;
-                }
-                using var part = tensor(buffer, new long[] { count, 3, size, size }, dtype: ScalarType.Byte);
-                all.narrow(0, start, count).copy_(part);
-            }
-            return new TensorTrainingImages(all, owned: true);
+            });
         }
-        catch
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
         {
-            file?.Dispose();
+            // The first failure as the caller would have seen it from one thread, with its own message and type.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             throw;
         }
+        finally
+        {
+            foreach (var cursor in cursors) cursor.Dispose();
+        }
+        skipped?.AddRange(failures.OrderBy(f => f.Key).Select(f => f.Message));
+        return writer.Finish();
     }
 
     /// <summary>One image as a float tensor [1, 3, size, size] in [0, 1] on <paramref name="device"/>.</summary>
@@ -162,6 +143,23 @@ internal static class ImageColumn
             rgba[q + 3] = 255;
         }
         return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, rgba);
+    }
+
+    /// <summary>
+    /// The picture with its aspect ratio kept and its shorter side at most <paramref name="maxSide"/> (shrunk bilinear
+    /// and antialiased; never enlarged).
+    /// </summary>
+    public static DecodedPicture Shrink(byte[] planes, int height, int width, int maxSide)
+    {
+        int shorter = Math.Min(height, width);
+        if (maxSide <= 0 || shorter <= maxSide) return new DecodedPicture(planes, height, width);
+        double scale = (double)maxSide / shorter;
+        int h = height == shorter ? maxSide : Math.Max(1, (int)Math.Round(height * scale));
+        int w = width == shorter ? maxSide : Math.Max(1, (int)Math.Round(width * scale));
+        using var scope = NewDisposeScope();
+        var original = tensor(planes, new long[] { 1, 3, height, width }, dtype: ScalarType.Byte).to_type(ScalarType.Float32);
+        var resized = nn.functional.interpolate(original, new long[] { h, w }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+        return new DecodedPicture(resized.round().clamp(0, 255).to_type(ScalarType.Byte).data<byte>().ToArray(), h, w);
     }
 
     /// <summary>

@@ -118,6 +118,59 @@ internal sealed class ImageInput
         }
     }
 
+    /// <summary>
+    /// A getter for the current row of <paramref name="row"/> that returns the picture at its own size and aspect ratio,
+    /// its shorter side shrunk to at most <paramref name="maxSide"/>; errors name the row by <paramref name="rowNumber"/>
+    /// (default: the cursor's position).
+    /// </summary>
+    public Func<Training.DecodedPicture> NativeGetter(DataViewRow row, int maxSide, Func<long>? rowNumber = null)
+    {
+        rowNumber ??= () => row.Position;
+        var schemaColumn = row.Schema[column];
+        switch (Kind)
+        {
+            case ImageInputKind.Image:
+            {
+                var get = row.GetGetter<MLImage>(schemaColumn);
+                MLImage image = null!;
+                return () =>
+                {
+                    get(ref image);
+                    var (planes, height, width) = ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
+                    return ImageColumn.Shrink(planes, height, width, maxSide);
+                };
+            }
+            case ImageInputKind.EncodedBytes:
+            {
+                var get = row.GetGetter<VBuffer<byte>>(schemaColumn);
+                var bytes = default(VBuffer<byte>);
+                return () =>
+                {
+                    get(ref bytes);
+                    var dense = bytes.DenseValues().ToArray();
+                    if (dense.Length == 0)
+                        throw new InvalidOperationException($"{component}: row {rowNumber()} of column '{column}' holds no bytes; expected an encoded image.");
+                    using var image = ImageDecoder.Decode(dense, $"{component}: row {rowNumber()} of column '{column}'");
+                    var (planes, height, width) = ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
+                    return ImageColumn.Shrink(planes, height, width, maxSide);
+                };
+            }
+            default:
+            {
+                var get = row.GetGetter<VBuffer<float>>(schemaColumn);
+                var pixels = default(VBuffer<float>);
+                return () =>
+                {
+                    get(ref pixels);
+                    var dense = pixels.DenseValues().ToArray();
+                    var planes = new byte[dense.Length];
+                    for (int i = 0; i < dense.Length; i++) planes[i] = (byte)Math.Clamp(MathF.Round(dense[i]), 0f, 255f);
+                    return ImageColumn.Shrink(planes, pixelHeight, pixelWidth, maxSide);
+                };
+            }
+        }
+    }
+
     private static (int Height, int Width) ResolvePixelShape(int length, int height, int width, string component, string name)
     {
         if (height > 0 && width > 0)

@@ -45,8 +45,8 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component, Options.Resizing);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
-        using var images = ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.ImageSize, skipped,
-            Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, log);
+        using var images = ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.EffectiveImageCacheShorterSide, skipped,
+            Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, Options.DecodeThreads, log);
         foreach (var row in skipped ?? new List<string>()) log($"Skipped unreadable image, {row}");
         if (images.Count == 0)
             throw new ArgumentException(skipped is { Count: > 0 }

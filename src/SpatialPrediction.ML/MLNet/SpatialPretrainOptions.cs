@@ -39,9 +39,25 @@ public sealed class SpatialPretrainOptions
     /// <summary>
     /// Where the training images are kept while training (<see cref="TrainingImageCache"/>). Default
     /// <see cref="TrainingImageCache.Auto"/>: in memory for datasets up to <see cref="ImageCacheMemoryLimitMegabytes"/>
-    /// (256 MB: about 21,800 pictures at 64 px), in a temporary file beyond. The same batches either way, byte for byte.
+    /// (256 MB: about 5,400 square pictures at the default 128 px side for 64 px training), in a temporary file beyond.
+    /// The same batches either way, byte for byte.
     /// </summary>
     public TrainingImageCache ImageCache { get; set; } = TrainingImageCache.Auto;
+
+    /// <summary>
+    /// Shorter side, in pixels, that the training pictures are kept at — the originals every view is cut from, each with
+    /// its own aspect ratio (shrunk once, antialiased; never enlarged). Default 0: twice <see cref="ImageSize"/>, about all
+    /// the detail the views can use (SP's smallest view, 8 % of a picture at 32 px, uses 113 px of a 128 px side; a host
+    /// view of 20 % at 64 px uses 143). A picture costs 3 · side² · aspect bytes in the cache: 49 KB for a square one at
+    /// 128 px, 4× what a copy at 64 px would.
+    /// </summary>
+    public int ImageCacheShorterSide { get; set; }
+
+    /// <summary>Threads that decode the input while <c>Fit</c> reads it (0: one per core), through the view's cursor set.</summary>
+    public int DecodeThreads { get; set; }
+
+    /// <summary>The shorter side the cache keeps (see <see cref="ImageCacheShorterSide"/>).</summary>
+    internal int EffectiveImageCacheShorterSide => ImageCacheShorterSide > 0 ? ImageCacheShorterSide : 2 * ImageSize;
 
     /// <summary>
     /// Most memory, in MB, that <see cref="TrainingImageCache.Auto"/> keeps the images in before it moves them to a
@@ -58,10 +74,10 @@ public sealed class SpatialPretrainOptions
     public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Defaults.ConvolutionLayout;
 
     /// <summary>
-    /// How a picture that is not square becomes a square of <see cref="ImageSize"/>, for training and in the returned
-    /// featuriser, in the vocabulary of ML.NET's <c>ResizeImages</c>. Default <c>IsoCrop</c> (as <c>ResizeImages</c>): the
-    /// centred square of the shorter side, so positions and scales SP learns are not distorted; <c>Fill</c> stretches
-    /// (what the library did before this option), <c>IsoPad</c> pads with black.
+    /// How the returned featuriser makes a square of a picture that is not square, in the vocabulary of ML.NET's
+    /// <c>ResizeImages</c>. Default <c>IsoCrop</c> (as <c>ResizeImages</c>): the centred square of the shorter side, so
+    /// shapes are not distorted; <c>Fill</c> stretches, <c>IsoPad</c> pads with black. Training does not squash or crop
+    /// first: every view is a box drawn in the picture's own aspect ratio.
     /// </summary>
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
 
@@ -252,6 +268,8 @@ public sealed class SpatialPretrainOptions
         if (!Enum.IsDefined(FeaturizationPrecision)) throw new ArgumentOutOfRangeException(nameof(FeaturizationPrecision), FeaturizationPrecision, "FeaturizationPrecision must be Float32 or BFloat16.");
         if (!Enum.IsDefined(FeaturizationEngine)) throw new ArgumentOutOfRangeException(nameof(FeaturizationEngine), FeaturizationEngine, "FeaturizationEngine must be Auto, LibTorch or OnnxRuntime.");
         if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
+        if (ImageCacheShorterSide < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheShorterSide), ImageCacheShorterSide, "ImageCacheShorterSide must not be negative (0: twice ImageSize).");
+        if (DecodeThreads < 0) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must not be negative (0: one per core).");
         if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");
         var spatial = SpatialPrediction ?? throw new ArgumentNullException(nameof(SpatialPrediction));
         var initial = InitialBackbone;

@@ -1,6 +1,6 @@
 namespace SpatialPrediction.ML;
 
-/// <summary>Where <c>Fit</c> keeps the training images, decoded and resized to <c>ImageSize</c>, while it trains.</summary>
+/// <summary>Where <c>Fit</c> keeps the training pictures, decoded at <c>ImageCacheShorterSide</c>, while it trains.</summary>
 public enum TrainingImageCache
 {
     /// <summary>
@@ -9,9 +9,9 @@ public enum TrainingImageCache
     /// </summary>
     Auto = 0,
 
-    /// <summary>One byte tensor in memory (3 · S · S bytes per picture): the fastest, and memory grows with the dataset.</summary>
+    /// <summary>In memory (3 · side² · aspect bytes per picture): the fastest, and memory grows with the dataset.</summary>
     Memory = 1,
 
-    /// <summary>A temporary file (deleted at the end) read per batch: memory a batch, disk 3 · S · S bytes per picture.</summary>
+    /// <summary>A temporary file (deleted at the end) read per batch: memory a batch, disk 3 · side² · aspect bytes per picture.</summary>
     Disk = 2,
 }

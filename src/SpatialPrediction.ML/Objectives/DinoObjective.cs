@@ -58,7 +58,7 @@ internal sealed class DinoObjective : HostObjective
     public override double? DefaultTeacherMomentum => 0.99;
 
     /// <inheritdoc />
-    public override ViewSet MakeViews(Tensor images, Random random) => new(Views.Make(images, random));
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
 
     /// <inheritdoc />
     public override Tensor Loss(BackboneModule backbone, ViewSet views)

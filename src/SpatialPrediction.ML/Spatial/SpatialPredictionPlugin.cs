@@ -31,22 +31,23 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
     public SpatialPredictionHead Head => head;
 
     /// <summary>
-    /// Draws <see cref="SpatialPredictionSettings.PairsPerImage"/> pairs per image, crops both views to the local
-    /// resolution, augments each view independently (with <paramref name="augmentation"/>, by default the settings'
-    /// one), and returns [reference, second] views with the standardised targets [B·pairs, 4].
+    /// Draws <see cref="SpatialPredictionSettings.PairsPerImage"/> pairs per picture (boxes in the picture's own pixels),
+    /// cuts both views from the picture to the local resolution, augments each view independently (with
+    /// <paramref name="augmentation"/>, by default the settings' one), and returns [reference, second] views with the
+    /// standardised targets [B·pairs, 4] on <paramref name="device"/>.
     /// </summary>
-    public ViewSet MakeViews(Tensor images, Random random, PhotometricAugmentation? augmentation)
+    public ViewSet MakeViews(PictureBatch pictures, Random random, Device device, PhotometricAugmentation? augmentation)
     {
         augmentation ??= Settings.Augmentation;
         int pairs = Settings.PairsPerImage;
-        int batch = (int)images.shape[0];
+        int batch = pictures.Count;
         var referenceBoxes = new ViewBox[batch * pairs];
         var targetBoxes = new ViewBox[batch * pairs];
         var mirrored = new bool[batch * pairs];
         var standardized = new float[batch * pairs * RelativeBoxTargets.Count];
         for (int i = 0; i < batch * pairs; i++)
         {
-            var pair = Settings.Sampler.Sample(random);
+            var pair = Settings.Sampler.Sample(random, pictures.Width(i / pairs), pictures.Height(i / pairs));
             referenceBoxes[i] = pair.Reference;
             targetBoxes[i] = pair.Target;
             mirrored[i] = pair.Mirrored;
@@ -55,35 +56,28 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
         }
 
         using var scope = NewDisposeScope();
-        var source = pairs == 1 ? images : images.repeat_interleave(pairs, dim: 0);
-        var reference = augmentation.Apply(Cut(source, referenceBoxes, mirrored), random);
-        var target = augmentation.Apply(Cut(source, targetBoxes, mirrored), random);
-        var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: images.device);
+        using var source = pictures.Repeat(pairs);
+        var reference = augmentation.Apply(Cut(source, referenceBoxes, mirrored, device), random);
+        var target = augmentation.Apply(Cut(source, targetBoxes, mirrored, device), random);
+        var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: device);
         return new ViewSet(new[] { reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope() }, targets.MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// Crops the boxes to the local resolution. With <see cref="SpatialPredictionSettings.DetailResolution"/> set, each
-    /// crop is first sampled at twice the local resolution, reduced (antialiased) to that side and enlarged back, so every
-    /// view carries the same detail: a small box is not visibly blurrier than a large one, and scale cannot be read
-    /// from sharpness or aliasing.
+    /// Cuts the boxes to the local resolution. With <see cref="SpatialPredictionSettings.DetailResolution"/> set, each
+    /// crop is first reduced (antialiased) to that side and enlarged back, so every view carries the same detail: a small
+    /// box is not visibly blurrier than a large one, and scale cannot be read from sharpness or aliasing.
     /// </summary>
-    internal Tensor Cut(Tensor images, ViewBox[] boxes, bool[] mirrored)
-    {
-        int local = Settings.LocalResolution, detail = Settings.DetailResolution;
-        if (detail <= 0) return ViewCropper.Crop(images, boxes, mirrored, local);
-        var fine = ViewCropper.Crop(images, boxes, mirrored, 2 * local);
-        var reduced = nn.functional.interpolate(fine, new long[] { detail, detail }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-        return nn.functional.interpolate(reduced, new long[] { local, local }, mode: InterpolationMode.Bilinear, align_corners: false);
-    }
+    internal Tensor Cut(PictureBatch pictures, ViewBox[] boxes, bool[] mirrored, Device? device = null)
+        => ViewCropper.Crop(pictures, boxes, mirrored, Settings.LocalResolution, Settings.DetailResolution, device);
 
     /// <inheritdoc />
     public override string TermName => "SP";
 
-    /// <summary>The views with the settings' augmentation (see <see cref="MakeViews(Tensor, Random, PhotometricAugmentation?)"/>).</summary>
-    public override ViewSet MakeViews(Tensor images, Random random) => MakeViews(images, random, null);
+    /// <summary>The views with the settings' augmentation (see <see cref="MakeViews(PictureBatch, Random, Device, PhotometricAugmentation?)"/>).</summary>
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => MakeViews(pictures, random, device, null);
 
-    /// <summary>SP loss on views made by <see cref="MakeViews(Tensor, Random)"/>: both views go through the shared backbone in one batch.</summary>
+    /// <summary>SP loss on views made by <see cref="MakeViews(PictureBatch, Random, Device)"/>: both views go through the shared backbone in one batch.</summary>
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         var features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));

@@ -44,15 +44,15 @@ public sealed record SpatialViewPairSampler
             throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "MaxAttempts must be at least 1.");
     }
 
-    /// <summary>Draws one pair that satisfies every constraint.</summary>
+    /// <summary>Draws one pair of a <paramref name="width"/> × <paramref name="height"/> picture that satisfies every constraint.</summary>
     /// <exception cref="InvalidOperationException">No pair met the constraints within <see cref="MaxAttempts"/> draws.</exception>
-    internal ViewPair Sample(Random random)
+    internal ViewPair Sample(Random random, int width, int height)
     {
         var crops = new RandomResizedCropSampler(MinArea, MaxArea, MinAspect, MaxAspect);
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var a = crops.Sample(random);
-            var b = crops.Sample(random);
+            var a = crops.Sample(random, width, height);
+            var b = crops.Sample(random, width, height);
             if (a.IntersectionOverUnion(b) > MaxIoU) continue;
             if (MinGap > 0 && a.Gap(b) < MinGap) continue;
             bool mirrored = random.NextSingle() < MirrorProbability;

@@ -17,12 +17,18 @@ internal sealed class TargetStandardizer
         Std = std;
     }
 
+    /// <summary>Side of the square picture the statistics are estimated in.</summary>
+    public const int EstimationSide = 1024;
+
     /// <summary>Mean of each target.</summary>
     public float[] Mean { get; }
     /// <summary>Standard deviation of each target.</summary>
     public float[] Std { get; }
 
-    /// <summary>Estimates the statistics from <paramref name="draws"/> pairs of the sampler.</summary>
+    /// <summary>
+    /// Estimates the statistics from <paramref name="draws"/> pairs of the sampler, drawn in a square picture of
+    /// <see cref="EstimationSide"/> px (fine enough that rounding boxes to whole pixels does not move them).
+    /// </summary>
     public static TargetStandardizer Estimate(SpatialViewPairSampler sampler, TargetParameterization parameterization, int draws = 4096, int seed = 20260)
     {
         var random = new Random(seed);
@@ -30,7 +36,7 @@ internal sealed class TargetStandardizer
         var sumSquares = new double[RelativeBoxTargets.Count];
         for (int i = 0; i < draws; i++)
         {
-            var t = RelativeBoxTargets.Compute(sampler.Sample(random), parameterization);
+            var t = RelativeBoxTargets.Compute(sampler.Sample(random, EstimationSide, EstimationSide), parameterization);
             for (int k = 0; k < t.Length; k++)
             {
                 sum[k] += t[k];

@@ -9,7 +9,7 @@ namespace SpatialPrediction.ML.Training;
 
 /// <summary>
 /// Produces the micro-batches of a run, in order, on a loader thread that stays at most <c>prefetch</c> batches ahead
-/// (bounded, so memory does not grow when the model is the bottleneck): it gathers images, makes every training term's
+/// (bounded, so memory does not grow when the model is the bottleneck): it gathers the source pictures, cuts every training term's
 /// views and augmentations (in the terms' order, from one stream), and moves them to the device. Batch <c>g</c> depends only on (seed, g): image order from
 /// the epoch's own random stream, views from the batch's own stream; so a resumed run sees exactly the batches an
 /// uninterrupted one would have.
@@ -110,11 +110,11 @@ internal sealed class BatchLoader : IDisposable
         }
         var random = SeedStreams.For(seed, SeedStreams.Batch, micro);
         using var scope = NewDisposeScope();
-        var batch = images.Gather(cached.Order.AsSpan(position * batchSize, batchSize), device);
+        using var pictures = images.Gather(cached.Order.AsSpan(position * batchSize, batchSize));
         var views = new List<ViewSet>(terms.Count);
         try
         {
-            foreach (var term in terms) views.Add(term.MakeViews(batch, random).Detach());
+            foreach (var term in terms) views.Add(term.MakeViews(pictures, random, device).Detach());
         }
         catch
         {

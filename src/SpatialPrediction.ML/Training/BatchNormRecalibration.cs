@@ -32,10 +32,8 @@ internal static class BatchNormRecalibration
                 using var scope = NewDisposeScope();
                 // Momentum 1/(k+1) at batch k makes the running value the plain mean over batches.
                 foreach (var norm in norms) norm.momentum = 1.0 / (batches + 1);
-                var batch = images.Gather(indices.AsSpan(start, length), device);
-                if (batch.shape[2] != size || batch.shape[3] != size)
-                    batch = nn.functional.interpolate(batch, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-                backbone.forward(batch);
+                using var pictures = images.Gather(indices.AsSpan(start, length));
+                backbone.forward(pictures.Whole(size, device));
                 batches++;
             }
         }

@@ -28,8 +28,8 @@ public sealed class TrainingDivergedException(string message) : InvalidOperation
 internal static class SpatialPretrainer
 {
     /// <summary>
-    /// Trains on <paramref name="images"/> ([N, 3, S, S], S = <see cref="PretrainingSettings.ImageSize"/>; bytes in
-    /// [0, 255] or floats in [0, 1]; kept on the CPU, batches are moved to the device as they are used)
+    /// Trains on <paramref name="images"/> ([N, 3, H, W] source pictures that views are cut from; bytes in [0, 255] or
+    /// floats in [0, 1]; kept on the CPU, views are moved to the device as they are made)
     /// on <paramref name="device"/>. The input tensor is not modified or disposed. <paramref name="skippedRows"/> (the
     /// input rows left out before this call, "row N: reason") is recorded in the history.
     /// </summary>
@@ -37,8 +37,6 @@ internal static class SpatialPretrainer
     {
         if (images.dim() != 4 || images.shape[1] != 3)
             throw new ArgumentException($"Expected images of shape [N, 3, H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
-        if (images.shape[2] != settings.ImageSize || images.shape[3] != settings.ImageSize)
-            throw new ArgumentException($"Images are {images.shape[3]}×{images.shape[2]} but ImageSize is {settings.ImageSize}.", nameof(images));
         using var store = new TensorTrainingImages(images);
         return Train(store, settings, device, skippedRows);
     }
@@ -299,8 +297,8 @@ internal static class SpatialPretrainer
             {
                 using var scope = NewDisposeScope();
                 int length = Math.Min(256, indices.Length - start);
-                var batch = images.Gather(indices.AsSpan(start, length), device);
-                using var views = plugin.MakeViews(batch, SeedStreams.For(seed, SeedStreams.Validation, chunk), PhotometricAugmentation.Identity);
+                using var pictures = images.Gather(indices.AsSpan(start, length));
+                using var views = plugin.MakeViews(pictures, SeedStreams.For(seed, SeedStreams.Validation, chunk), device, PhotometricAugmentation.Identity);
                 sum += plugin.Loss(backbone, views).item<float>() * length;
                 count += length;
             }
@@ -360,8 +358,6 @@ internal static class SpatialPretrainer
 
     private static void Validate(TrainingImages images, PretrainingSettings settings)
     {
-        if (images.Size != settings.ImageSize)
-            throw new ArgumentException($"Images are {images.Size}×{images.Size} but ImageSize is {settings.ImageSize}.", nameof(images));
         settings.Validate();
         long trainCount = images.Count - (long)Math.Floor(images.Count * settings.ValidationFraction);
         if (settings.Epochs > 0 && trainCount < 2)

@@ -19,8 +19,8 @@ internal abstract class TrainingTerm : nn.Module
     /// <summary>The term's name in logs and errors.</summary>
     public abstract string TermName { get; }
 
-    /// <summary>The views this term trains on, for a batch of images [B, 3, H, W] in [0, 1].</summary>
-    public abstract ViewSet MakeViews(Tensor images, Random random);
+    /// <summary>The views this term trains on, cut from a batch of source pictures, on <paramref name="device"/>.</summary>
+    public abstract ViewSet MakeViews(PictureBatch pictures, Random random, Device device);
 
     /// <summary>The term's loss on views made by <see cref="MakeViews"/>.</summary>
     public abstract Tensor Loss(BackboneModule backbone, ViewSet views);

@@ -13,10 +13,10 @@ internal sealed record CropFamily(int Count, RandomResizedCropSampler Crops, int
 /// </summary>
 internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, PhotometricAugmentation Augmentation, float FlipProbability = 0.5f)
 {
-    /// <summary>All views of the batch, family by family.</summary>
-    public List<TorchSharp.torch.Tensor> Make(TorchSharp.torch.Tensor images, Random random)
+    /// <summary>All views of the batch, family by family, on <paramref name="device"/>.</summary>
+    public List<TorchSharp.torch.Tensor> Make(PictureBatch pictures, Random random, TorchSharp.torch.Device device)
     {
-        int batch = (int)images.shape[0];
+        int batch = pictures.Count;
         var views = new List<TorchSharp.torch.Tensor>();
         foreach (var family in Families)
         {
@@ -26,10 +26,10 @@ internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, Phot
                 var flips = new bool[batch];
                 for (int i = 0; i < batch; i++)
                 {
-                    boxes[i] = family.Crops.Sample(random);
+                    boxes[i] = family.Crops.Sample(random, pictures.Width(i), pictures.Height(i));
                     flips[i] = random.NextSingle() < FlipProbability;
                 }
-                using var crops = ViewCropper.Crop(images, boxes, flips, family.Resolution);
+                using var crops = ViewCropper.Crop(pictures, boxes, flips, family.Resolution, device: device);
                 views.Add(Augmentation.Apply(crops, random));
             }
         }

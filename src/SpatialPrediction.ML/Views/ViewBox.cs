@@ -2,7 +2,7 @@ namespace SpatialPrediction.ML.Views;
 
 /// <summary>
 /// A crop's location in the normalised coordinates of the image it came from: centre (x right, y down) and size, all
-/// as fractions of the image's width and height. Carrying the box with the crop is what lets SP compute its targets.
+/// as fractions of the image's width and height (so a box keeps its meaning in a picture of any aspect ratio). Carrying the box with the crop is what lets SP compute its targets.
 /// </summary>
 internal readonly record struct ViewBox(float CenterX, float CenterY, float Width, float Height)
 {
@@ -16,6 +16,23 @@ internal readonly record struct ViewBox(float CenterX, float CenterY, float Widt
     public float Bottom => CenterY + Height / 2;
     /// <summary>Area as a fraction of the image.</summary>
     public float Area => Width * Height;
+
+    /// <summary>The box of whole pixels <paramref name="left"/>, <paramref name="top"/>, <paramref name="width"/> × <paramref name="height"/> of a <paramref name="pictureWidth"/> × <paramref name="pictureHeight"/> picture.</summary>
+    public static ViewBox FromPixels(int left, int top, int width, int height, int pictureWidth, int pictureHeight)
+        => new((left + width / 2f) / pictureWidth, (top + height / 2f) / pictureHeight, (float)width / pictureWidth, (float)height / pictureHeight);
+
+    /// <summary>
+    /// The box in whole pixels of a <paramref name="pictureWidth"/> × <paramref name="pictureHeight"/> picture (rounded,
+    /// at least one pixel, inside the picture): exact for a box made by <see cref="FromPixels"/> at that size.
+    /// </summary>
+    public (int Left, int Top, int Width, int Height) ToPixels(int pictureWidth, int pictureHeight)
+    {
+        int width = Math.Clamp((int)MathF.Round(Width * pictureWidth), 1, pictureWidth);
+        int height = Math.Clamp((int)MathF.Round(Height * pictureHeight), 1, pictureHeight);
+        int left = Math.Clamp((int)MathF.Round(Left * pictureWidth), 0, pictureWidth - width);
+        int top = Math.Clamp((int)MathF.Round(Top * pictureHeight), 0, pictureHeight - height);
+        return (left, top, width, height);
+    }
 
     /// <summary>The same region seen in the horizontally mirrored image.</summary>
     public ViewBox Mirrored() => this with { CenterX = 1f - CenterX };

@@ -4,40 +4,43 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Views;
 
 /// <summary>
-/// Cuts boxes out of a batch of images and resizes them to one square resolution in a single batched
-/// <c>grid_sample</c>, optionally mirroring each crop. Because the same call serves every view, the pixels a model
-/// sees always correspond exactly to the recorded <see cref="ViewBox"/>.
+/// Cuts boxes out of source pictures the way torchvision's random-resized crop does: the box's whole pixels are sliced
+/// from the picture and resized once, bilinear and antialiased, to the view's square resolution, then mirrored where
+/// asked. Boxes are drawn pixel-aligned (<see cref="RandomResizedCropSampler"/>), so the pixels a model sees are exactly
+/// the recorded <see cref="ViewBox"/>.
 /// </summary>
 internal static class ViewCropper
 {
     /// <summary>
-    /// Crops <paramref name="boxes"/>[i] from <paramref name="images"/>[i] (shape [B, C, H, W]) to
-    /// [B, C, <paramref name="outputSize"/>, <paramref name="outputSize"/>], mirroring crop i when flips[i] is set.
+    /// Crops <paramref name="boxes"/>[i] from <paramref name="pictures"/>[i] to [B, 3, <paramref name="outputSize"/>,
+    /// <paramref name="outputSize"/>] floats in [0, 1] on <paramref name="device"/> (default: the pictures' device),
+    /// mirroring crop i when flips[i] is set. With <paramref name="detail"/> &gt; 0 each crop is first reduced to that
+    /// side and then enlarged to the output, so every crop carries the same detail whatever its box.
     /// </summary>
-    public static Tensor Crop(Tensor images, IReadOnlyList<ViewBox> boxes, IReadOnlyList<bool>? flips, int outputSize)
+    public static Tensor Crop(PictureBatch pictures, IReadOnlyList<ViewBox> boxes, IReadOnlyList<bool>? flips, int outputSize,
+        int detail = 0, Device? device = null)
     {
-        long batch = images.shape[0];
+        int batch = pictures.Count;
         if (boxes.Count != batch)
-            throw new ArgumentException($"Got {boxes.Count} boxes for a batch of {batch} images.", nameof(boxes));
+            throw new ArgumentException($"Got {boxes.Count} boxes for a batch of {batch} pictures.", nameof(boxes));
         if (flips is not null && flips.Count != batch)
-            throw new ArgumentException($"Got {flips.Count} flip flags for a batch of {batch} images.", nameof(flips));
-
-        // affine_grid maps output coordinates in [-1, 1] to input coordinates: x_in = sx * x_out + tx.
-        var theta = new float[batch * 6];
+            throw new ArgumentException($"Got {flips.Count} flip flags for a batch of {batch} pictures.", nameof(flips));
+        using var scope = NewDisposeScope();
+        var crops = new Tensor[batch];
         for (int i = 0; i < batch; i++)
         {
-            var box = boxes[i];
-            float sx = box.Width * (flips is not null && flips[i] ? -1f : 1f);
-            theta[i * 6 + 0] = sx;
-            theta[i * 6 + 2] = 2f * box.CenterX - 1f;
-            theta[i * 6 + 4] = box.Height;
-            theta[i * 6 + 5] = 2f * box.CenterY - 1f;
+            var picture = pictures[i];
+            var (left, top, width, height) = boxes[i].ToPixels(pictures.Width(i), pictures.Height(i));
+            var region = picture.narrow(1, top, height).narrow(2, left, width).unsqueeze(0);
+            region = region.dtype == ScalarType.Byte ? region.to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax) : region;
+            var crop = detail > 0 ? Resize(Resize(region, detail), outputSize) : Resize(region, outputSize);
+            crops[i] = flips is not null && flips[i] ? crop.flip(3) : crop;
         }
-        using var scope = NewDisposeScope();
-        var thetaTensor = tensor(theta, new long[] { batch, 2, 3 }, dtype: images.dtype, device: images.device);
-        var grid = nn.functional.affine_grid(thetaTensor, new long[] { batch, images.shape[1], outputSize, outputSize }, align_corners: false);
-        var crops = nn.functional.grid_sample(images, grid, mode: GridSampleMode.Bilinear,
-            padding_mode: GridSamplePaddingMode.Border, align_corners: false);
-        return crops.MoveToOuterDisposeScope();
+        var all = batch == 0 ? empty(0, 3, outputSize, outputSize) : cat(crops, 0);
+        return (device is null ? all : all.to(device)).MoveToOuterDisposeScope();
     }
+
+    private static Tensor Resize(Tensor region, int size)
+        => region.shape[2] == size && region.shape[3] == size ? region
+            : nn.functional.interpolate(region, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
 }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Views;
 using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Performance.Micro;
@@ -29,14 +30,16 @@ public class ViewMakingBenchmarks
     public void SimClrViews()
     {
         using var scope = NewDisposeScope();
-        host.MakeViews(images, random);
+        using var pictures = PictureBatch.Of(images);
+        host.MakeViews(pictures, random, CPU);
     }
 
     [Benchmark]
     public void SpatialPredictionViews()
     {
         using var scope = NewDisposeScope();
-        plugin.MakeViews(images, random);
+        using var pictures = PictureBatch.Of(images);
+        plugin.MakeViews(pictures, random, CPU);
     }
 
     [GlobalCleanup]

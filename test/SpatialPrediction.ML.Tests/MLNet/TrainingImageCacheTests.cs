@@ -1,4 +1,6 @@
 using Microsoft.ML;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.MLNet;
 
 namespace SpatialPrediction.ML.Tests.MLNet;
 
@@ -49,5 +51,76 @@ public class TrainingImageCacheTests : TemporaryFolderTest
 
         negative.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheMemoryLimitMegabytes must not be negative*");
         unknown.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Auto, Memory or Disk*");
+    }
+}
+
+public class TrainingPictureReadingTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-pictures-";
+
+    /// <summary>A folder (one class) of PNG files of several sizes and aspect ratios, each a smooth colour ramp with its own tint.</summary>
+    private ImageDataset WritePictures(int count)
+    {
+        var sizes = new[] { (48, 32), (32, 48), (40, 40), (64, 36), (30, 50) };
+        string root = Path.Combine(Folder, "pictures"), classFolder = Path.Combine(root, "ramps");
+        Directory.CreateDirectory(classFolder);
+        for (int i = 0; i < count; i++)
+        {
+            var (width, height) = sizes[i % sizes.Length];
+            int tint = 37 * i % 256;
+            var png = Reliability.ImageFiles.Encode(width, height, (x, y) => new SkiaSharp.SKColor((byte)(255 * x / width), (byte)(255 * y / height), (byte)tint));
+            File.WriteAllBytes(Path.Combine(classFolder, $"picture{i:D3}.png"), png);
+        }
+        return ImageDataset.FromFolder(root);
+    }
+
+    [Test]
+    public void Pictures_keep_their_aspect_ratio_with_the_shorter_side_capped_and_are_never_enlarged()
+    {
+        var dataset = WritePictures(5);
+        var data = dataset.ToDataView(new MLContext(1));
+        var input = ImageInput.For(data.Schema, "Image", 32, 0, 0, "test");
+
+        using var images = ImageColumn.ReadImages(data, input, "Image", maxSide: 36, skipped: null, TrainingImageCache.Memory, 1L << 30, null, decodeThreads: 2, log: null);
+        using var pictures = images.Gather(Enumerable.Range(0, 5).Select(i => (long)i).ToArray());
+
+        var sizes = Enumerable.Range(0, 5).Select(i => (pictures.Width(i), pictures.Height(i))).ToList();
+        sizes.Should().Equal((48, 32), (32, 48), (36, 36), (64, 36), (30, 50));
+    }
+
+    [Test]
+    public void Decoding_on_one_or_two_threads_and_caching_in_memory_or_on_disk_train_the_same_weights()
+    {
+        var dataset = WritePictures(24);
+        var mlContext = new MLContext(1);
+        var data = dataset.ToDataView(mlContext);
+        SpatialPretrainOptions Options(int threads, TrainingImageCache cache) => new()
+        {
+            ImageSize = TestScenes.ImageSize, BackboneWidth = 4, Epochs = 1, BatchSize = 8, ValidationFraction = 0,
+            SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 32 },
+            DecodeThreads = threads, ImageCache = cache, ImageCacheFolder = Path.Combine(Folder, "cache"),
+        };
+
+        var weights = new[] { (1, TrainingImageCache.Memory), (2, TrainingImageCache.Memory), (2, TrainingImageCache.Disk) }
+            .Select(o =>
+            {
+                var featurizer = mlContext.Transforms.SpatialPretrain(Options(o.Item1, o.Item2)).Fit(data);
+                var state = featurizer.Backbone.Module.state_dict().ToDictionary(p => p.Key, p => p.Value.cpu().to_type(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
+                featurizer.Backbone.Dispose();
+                return state;
+            }).ToList();
+
+        foreach (var other in weights.Skip(1))
+            foreach (var (name, values) in weights[0]) other[name].Should().Equal(values, $"{name}: pictures are kept in row order whatever the threads and the store");
+    }
+
+    [Test]
+    public void Bad_picture_cache_settings_are_refused_naming_the_option()
+    {
+        var mlContext = new MLContext(1);
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { ImageCacheShorterSide = -1 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheShorterSide must not be negative*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { DecodeThreads = -2 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*DecodeThreads must not be negative*");
     }
 }

@@ -1,5 +1,6 @@
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Views;
 using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Tests.Spatial;
@@ -16,7 +17,8 @@ public class SpatialPredictionPluginTests
         using var scope = NewDisposeScope();
         var batch = images.to_type(ScalarType.Float32) / 255f;
 
-        using var views = plugin.MakeViews(batch, new Random(1));
+        using var pictures = PictureBatch.Of(batch);
+        using var views = plugin.MakeViews(pictures, new Random(1), CPU);
         plugin.Loss(backbone, views).backward();
 
         backbone.parameters().Should().OnlyContain(p => !ReferenceEquals(p.grad, null));
@@ -31,7 +33,8 @@ public class SpatialPredictionPluginTests
         using var images = TestScenes.Tensor(4);
         using var scope = NewDisposeScope();
 
-        using var views = plugin.MakeViews(images.to_type(ScalarType.Float32) / 255f, new Random(2));
+        using var pictures = PictureBatch.Of(images);
+        using var views = plugin.MakeViews(pictures, new Random(2), CPU);
 
         views.Views.Should().HaveCount(2);
         views.Views[0].shape.Should().Equal(12, 3, 12, 12);
@@ -51,8 +54,9 @@ public class SpatialPredictionPluginTests
         using var equalized = new SpatialPredictionPlugin(8, new SpatialPredictionSettings { LocalResolution = 16, DetailResolution = 4 });
         using var scope = NewDisposeScope();
 
-        using var plainViews = plain.MakeViews(board, new Random(3), identity);
-        using var equalizedViews = equalized.MakeViews(board, new Random(3), identity);
+        using var pictures = PictureBatch.Of(board);
+        using var plainViews = plain.MakeViews(pictures, new Random(3), CPU, identity);
+        using var equalizedViews = equalized.MakeViews(pictures, new Random(3), CPU, identity);
 
         // Fine detail: mean absolute difference between horizontally neighbouring pixels.
         static float Detail(Tensor v) => (v[.., .., .., 1..] - v[.., .., .., ..^1]).abs().mean().item<float>();

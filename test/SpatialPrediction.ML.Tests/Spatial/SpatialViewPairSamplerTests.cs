@@ -1,9 +1,13 @@
 using SpatialPrediction.ML.Spatial;
+using SpatialPrediction.ML.Views;
 
 namespace SpatialPrediction.ML.Tests.Spatial;
 
 public class SpatialViewPairSamplerTests
 {
+    /// <summary>A picture side at which rounding boxes to whole pixels moves areas by under 0.3 %.</summary>
+    private const int Side = 1024;
+
     [Test]
     public void Every_draw_respects_area_aspect_overlap_and_image_bounds()
     {
@@ -12,14 +16,34 @@ public class SpatialViewPairSamplerTests
 
         for (int i = 0; i < 5000; i++)
         {
-            var pair = sampler.Sample(random);
+            var pair = sampler.Sample(random, Side, Side);
             foreach (var box in new[] { pair.Reference, pair.Target })
             {
                 box.IsInsideImage.Should().BeTrue();
-                box.Area.Should().BeInRange(0.05f - 1e-5f, 0.3f + 1e-5f);
-                (box.Width / box.Height).Should().BeInRange(0.75f - 1e-4f, 4f / 3f + 1e-4f);
+                box.Area.Should().BeInRange(0.05f * 0.997f, 0.3f * 1.003f);
+                (box.Width / box.Height).Should().BeInRange(0.75f * 0.995f, 4f / 3f * 1.005f);
             }
             pair.Reference.IntersectionOverUnion(pair.Target).Should().BeLessThanOrEqualTo(0.2f);
+        }
+    }
+
+    [Test]
+    public void In_a_wide_picture_boxes_are_whole_pixels_with_the_aspect_ratio_measured_in_pixels()
+    {
+        const int width = 320, height = 180;
+        var sampler = new SpatialViewPairSampler { MinAspect = 1f, MaxAspect = 1f };
+        var random = new Random(6);
+
+        for (int i = 0; i < 500; i++)
+        {
+            var pair = sampler.Sample(random, width, height);
+            foreach (var box in new[] { pair.Reference, pair.Target })
+            {
+                var (left, top, w, h) = box.ToPixels(width, height);
+                ViewBox.FromPixels(left, top, w, h, width, height).Should().Be(box, "boxes are drawn on the pixel grid");
+                ((float)w / h).Should().BeApproximately(1f, 2.5f / h, "a square box in pixels, not in image fractions");
+                box.IsInsideImage.Should().BeTrue();
+            }
         }
     }
 
@@ -31,7 +55,7 @@ public class SpatialViewPairSamplerTests
 
         for (int i = 0; i < 2000; i++)
         {
-            var pair = sampler.Sample(random);
+            var pair = sampler.Sample(random, Side, Side);
             pair.Reference.Gap(pair.Target).Should().BeGreaterThanOrEqualTo(0.1f);
             pair.Reference.IntersectionOverUnion(pair.Target).Should().Be(0f);
         }
@@ -43,7 +67,7 @@ public class SpatialViewPairSamplerTests
         var sampler = new SpatialViewPairSampler { MirrorProbability = 0.25f };
         var random = new Random(5);
 
-        double share = Enumerable.Range(0, 4000).Count(_ => sampler.Sample(random).Mirrored) / 4000.0;
+        double share = Enumerable.Range(0, 4000).Count(_ => sampler.Sample(random, Side, Side).Mirrored) / 4000.0;
 
         share.Should().BeApproximately(0.25, 0.03);
     }
@@ -52,12 +76,12 @@ public class SpatialViewPairSamplerTests
     public void Same_seed_draws_the_same_pairs()
     {
         var sampler = new SpatialViewPairSampler();
-        var first = Enumerable.Range(0, 50).Select(_ => sampler.Sample(new Random(9))).ToList();
+        var first = Enumerable.Range(0, 50).Select(_ => sampler.Sample(new Random(9), Side, Side)).ToList();
 
         first.Distinct().Should().ContainSingle("a fresh Random with one seed repeats its first draw");
         var r1 = new Random(11);
         var r2 = new Random(11);
-        Enumerable.Range(0, 100).Select(_ => sampler.Sample(r1)).Should().Equal(Enumerable.Range(0, 100).Select(_ => sampler.Sample(r2)));
+        Enumerable.Range(0, 100).Select(_ => sampler.Sample(r1, Side, Side)).Should().Equal(Enumerable.Range(0, 100).Select(_ => sampler.Sample(r2, Side, Side)));
     }
 
     [Test]
@@ -65,7 +89,7 @@ public class SpatialViewPairSamplerTests
     {
         var sampler = new SpatialViewPairSampler { MinArea = 0.9f, MaxArea = 1f, MaxIoU = 0.05f, MaxAttempts = 200 };
 
-        FluentActions.Invoking(() => sampler.Sample(new Random(1)))
+        FluentActions.Invoking(() => sampler.Sample(new Random(1), Side, Side))
             .Should().Throw<InvalidOperationException>().WithMessage("*IoU <= 0.05*MaxArea*");
     }
 
@@ -88,7 +112,7 @@ public class SpatialViewPairSamplerTests
         var buffer = new float[4];
         for (int i = 0; i < 4000; i++)
         {
-            standardizer.Standardize(RelativeBoxTargets.Compute(sampler.Sample(random)), buffer);
+            standardizer.Standardize(RelativeBoxTargets.Compute(sampler.Sample(random, Side, Side)), buffer);
             for (int k = 0; k < 4; k++) values[i, k] = buffer[k];
         }
 

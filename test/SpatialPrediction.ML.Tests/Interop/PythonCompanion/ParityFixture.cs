@@ -60,14 +60,15 @@ internal static class ParityFixture
         float lambda = HostRegistry.For(@case.Host)!.SpatialWeight;
 
         // A plain crop, as the hosts' views use it.
-        var cropBoxes = Enumerable.Range(0, Batch).Select(_ => new RandomResizedCropSampler(0.2f, 1f).Sample(random)).ToArray();
+        using var pictures = PictureBatch.Of(images);
+        var cropBoxes = Enumerable.Range(0, Batch).Select(_ => new RandomResizedCropSampler(0.2f, 1f).Sample(random, size, size)).ToArray();
         var cropFlips = Enumerable.Range(0, Batch).Select(i => i % 2 == 0).ToArray();
         tensors["crop.boxes"] = Boxes(cropBoxes);
         tensors["crop.flips"] = Flags(cropFlips);
-        tensors["crop.output"] = ViewCropper.Crop(images, cropBoxes, cropFlips, size);
+        tensors["crop.output"] = ViewCropper.Crop(pictures, cropBoxes, cropFlips, size);
 
         // SP's views and targets from pinned pairs and photometric parameters.
-        var pairs = Enumerable.Range(0, Batch).Select(_ => spatial.Sampler.Sample(random)).ToArray();
+        var pairs = Enumerable.Range(0, Batch).Select(_ => spatial.Sampler.Sample(random, size, size)).ToArray();
         var reference = pairs.Select(p => p.Reference).ToArray();
         var second = pairs.Select(p => p.Target).ToArray();
         var mirrored = pairs.Select(p => p.Mirrored).ToArray();
@@ -81,8 +82,8 @@ internal static class ParityFixture
         tensors["sp.standardized"] = tensor(standardized, new long[] { Batch, 4 });
         tensors["sp.standardizer_mean"] = tensor(plugin.Standardizer.Mean);
         tensors["sp.standardizer_std"] = tensor(plugin.Standardizer.Std);
-        var referenceCrops = plugin.Cut(images, reference, mirrored);
-        var secondCrops = plugin.Cut(images, second, mirrored);
+        var referenceCrops = plugin.Cut(pictures, reference, mirrored);
+        var secondCrops = plugin.Cut(pictures, second, mirrored);
         tensors["sp.reference_crops"] = referenceCrops;
         tensors["sp.second_crops"] = secondCrops;
         var referenceViews = Augment(spatial.Augmentation, referenceCrops, random, "sp.reference_photometric", tensors);
@@ -92,7 +93,7 @@ internal static class ParityFixture
         var spatialViews = new ViewSet(new[] { referenceViews, secondViews }, tensor(standardized, new long[] { Batch, 4 }));
 
         // The host's own views, passed as tensors: their crops are the function checked above.
-        var hostViews = host.MakeViews(images, random);
+        var hostViews = host.MakeViews(pictures, random, CPU);
         for (int v = 0; v < hostViews.Views.Count; v++) tensors[$"host.view{v}"] = hostViews.Views[v];
 
         AddState(tensors, "before.", backbone, host, plugin);
