@@ -135,9 +135,12 @@ public sealed class ImageDataset
         => ImageExtensions.Contains(System.IO.Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The view behind <see cref="ToDataView"/>.</summary>
-    private sealed class ImageFileDataView : IDataView
+    private sealed class ImageFileDataView : IDataView, IImageFileRows
     {
         private readonly IReadOnlyList<ImageEntry> entries;
+
+        public IReadOnlyList<string> ImagePaths => entries.Select(e => e.Path).ToList();
+        public string ImageColumnName => "Image";
 
         public ImageFileDataView(IReadOnlyList<ImageEntry> entries)
         {

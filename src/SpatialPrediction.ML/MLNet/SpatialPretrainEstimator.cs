@@ -35,6 +35,17 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
             : SchemaShapeColumns.With(inputSchema, SchemaShapeColumns.FloatVector(Options.OutputColumnName), SchemaShapeColumns.FloatVector(Options.FeatureMapColumnName));
     }
 
+    private Training.TrainingImages DecodingImages(IDataView input, List<string>? skipped)
+    {
+        if (input is not Data.IImageFileRows files || files.ImageColumnName != Options.InputColumnName)
+            throw new ArgumentException(
+                $"{Component}: ImageCache None reads every picture again from its file for every batch, so the input must be the data view " +
+                $"of an ImageDataset (ImageDataset.FromFolder or FromCsv, then ToDataView) with InputColumnName 'Image'; this input is a " +
+                $"{input.GetType().Name} read through column '{Options.InputColumnName}'. Use ImageCache Auto or Disk for other inputs.", nameof(input));
+        int threads = Options.DecodeThreads > 0 ? Options.DecodeThreads : Environment.ProcessorCount;
+        return new Training.DecodingTrainingImages(files.ImagePaths, Options.EffectiveImageCacheShorterSide, threads, skipped);
+    }
+
     /// <summary>Reads every image of the input column, pretrains, and returns the featuriser.</summary>
     public SpatialFeaturizerTransformer Fit(IDataView input)
     {
@@ -45,14 +56,18 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component, Options.Resizing);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
-        using var images = ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.EffectiveImageCacheShorterSide, skipped,
-            Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, Options.DecodeThreads, log);
+        using var images = Options.ImageCache == TrainingImageCache.None
+            ? DecodingImages(input, skipped)
+            : ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.EffectiveImageCacheShorterSide, skipped,
+                Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, Options.DecodeThreads, log);
         foreach (var row in skipped ?? new List<string>()) log($"Skipped unreadable image, {row}");
         if (images.Count == 0)
             throw new ArgumentException(skipped is { Count: > 0 }
                 ? $"{Component}: all {skipped.Count} rows were unreadable and skipped; there is nothing to train on. First: {skipped[0]}"
                 : $"{Component}: the input has no rows; there is nothing to train on.", nameof(input));
+        int skippedBefore = skipped?.Count ?? 0;
         var result = SpatialPretrainer.Train(images, settings, device, skipped);
+        foreach (var row in skipped?.Skip(skippedBefore) ?? Enumerable.Empty<string>()) log($"Skipped unreadable image, {row}");
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,

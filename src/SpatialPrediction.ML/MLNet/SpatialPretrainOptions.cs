@@ -267,7 +267,7 @@ public sealed class SpatialPretrainOptions
         if (!Enum.IsDefined(Resizing)) throw new ArgumentOutOfRangeException(nameof(Resizing), Resizing, "Resizing must be Fill, IsoPad or IsoCrop.");
         if (!Enum.IsDefined(FeaturizationPrecision)) throw new ArgumentOutOfRangeException(nameof(FeaturizationPrecision), FeaturizationPrecision, "FeaturizationPrecision must be Float32 or BFloat16.");
         if (!Enum.IsDefined(FeaturizationEngine)) throw new ArgumentOutOfRangeException(nameof(FeaturizationEngine), FeaturizationEngine, "FeaturizationEngine must be Auto, LibTorch or OnnxRuntime.");
-        if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory or Disk.");
+        if (!Enum.IsDefined(ImageCache)) throw new ArgumentOutOfRangeException(nameof(ImageCache), ImageCache, "ImageCache must be Auto, Memory, Disk or None.");
         if (ImageCacheShorterSide < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheShorterSide), ImageCacheShorterSide, "ImageCacheShorterSide must not be negative (0: twice ImageSize).");
         if (DecodeThreads < 0) throw new ArgumentOutOfRangeException(nameof(DecodeThreads), DecodeThreads, "DecodeThreads must not be negative (0: one per core).");
         if (ImageCacheMemoryLimitMegabytes < 0) throw new ArgumentOutOfRangeException(nameof(ImageCacheMemoryLimitMegabytes), ImageCacheMemoryLimitMegabytes, "ImageCacheMemoryLimitMegabytes must not be negative.");

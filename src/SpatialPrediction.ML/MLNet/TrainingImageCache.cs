@@ -14,4 +14,12 @@ public enum TrainingImageCache
 
     /// <summary>A temporary file (deleted at the end) read per batch: memory a batch, disk 3 · side² · aspect bytes per picture.</summary>
     Disk = 2,
+
+    /// <summary>
+    /// Nothing kept: every batch decodes its files again (on <see cref="SpatialPretrainOptions.DecodeThreads"/> threads), so
+    /// neither memory nor disk grows with the collection and training starts at once; each step pays for decoding its
+    /// batch. Needs rows that are files: the data view of an <see cref="Data.ImageDataset"/>. A file that breaks while
+    /// training is named in the error, or skipped and listed with <see cref="SpatialPretrainOptions.SkipUnreadableImages"/>.
+    /// </summary>
+    None = 3,
 }

@@ -50,7 +50,7 @@ public class TrainingImageCacheTests : TemporaryFolderTest
         var unknown = () => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { ImageCache = (TrainingImageCache)7 });
 
         negative.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheMemoryLimitMegabytes must not be negative*");
-        unknown.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Auto, Memory or Disk*");
+        unknown.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Auto, Memory, Disk or None*");
     }
 }
 
@@ -122,5 +122,85 @@ public class TrainingPictureReadingTests : TemporaryFolderTest
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheShorterSide must not be negative*");
         FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { DecodeThreads = -2 }))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*DecodeThreads must not be negative*");
+    }
+}
+
+public class DecodingEveryBatchTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-decoding-";
+
+    private ImageDataset WriteScenes(int count)
+    {
+        string root = Path.Combine(Folder, "scenes"), classFolder = Path.Combine(root, "all");
+        Directory.CreateDirectory(classFolder);
+        var scenes = SpatialScenes.Generate(count, new SpatialScenesOptions { ImageSize = TestScenes.ImageSize, Seed = 4 });
+        for (int i = 0; i < count; i++)
+        {
+            var scene = scenes[i];
+            var png = Reliability.ImageFiles.Encode(scene.Width, scene.Height, (x, y) =>
+            {
+                int p = 3 * (y * scene.Width + x);
+                return new SkiaSharp.SKColor(scene.Rgb[p], scene.Rgb[p + 1], scene.Rgb[p + 2]);
+            });
+            File.WriteAllBytes(Path.Combine(classFolder, $"scene{i:D3}.png"), png);
+        }
+        return ImageDataset.FromFolder(root);
+    }
+
+    private static SpatialPretrainOptions Options(TrainingImageCache cache, bool skip = false, IProgress<SpatialPrediction.ML.Training.PretrainingProgress>? progress = null) => new()
+    {
+        ImageSize = TestScenes.ImageSize, BackboneWidth = 4, Epochs = 3, BatchSize = 8, ValidationFraction = 0,
+        SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 32 },
+        ImageCache = cache, SkipUnreadableImages = skip, Progress = progress,
+        PrefetchBatches = 0, // batch k + 1 is made after step k reports, whatever the machine's core count
+    };
+
+    private static Dictionary<string, float[]> Weights(SpatialFeaturizerTransformer featurizer)
+    {
+        var weights = featurizer.Backbone.Module.state_dict().ToDictionary(p => p.Key, p => p.Value.cpu().to_type(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
+        featurizer.Backbone.Dispose();
+        return weights;
+    }
+
+    [Test]
+    public void Decoding_every_batch_from_the_files_trains_the_weights_of_the_cached_pictures()
+    {
+        var mlContext = new MLContext(1);
+        var data = WriteScenes(24).ToDataView(mlContext);
+
+        var cached = Weights(mlContext.Transforms.SpatialPretrain(Options(TrainingImageCache.Memory)).Fit(data));
+        var decoded = Weights(mlContext.Transforms.SpatialPretrain(Options(TrainingImageCache.None)).Fit(data));
+
+        foreach (var (name, values) in cached) decoded[name].Should().Equal(values, $"{name}: the same pictures, batch for batch");
+    }
+
+    [Test]
+    public void A_file_that_breaks_in_the_third_epoch_is_skipped_and_listed_or_named_in_the_error()
+    {
+        var mlContext = new MLContext(1);
+        var dataset = WriteScenes(24);
+        var data = dataset.ToDataView(mlContext);
+        string victim = dataset.Entries[5].Path;
+        byte[] original = File.ReadAllBytes(victim);
+        // Epoch 3 starts after step 6 (24 pictures, batch 8): the file is cut short then, after two good epochs.
+        var breakIt = new SynchronousProgress<SpatialPrediction.ML.Training.PretrainingProgress>(p => { if (p.Step == 6) File.WriteAllBytes(victim, original[..40]); });
+
+        var skipped = mlContext.Transforms.SpatialPretrain(Options(TrainingImageCache.None, skip: true, breakIt)).Fit(data);
+        skipped.TrainingHistory!.SkippedRows.Should().ContainSingle().Which.Should().StartWith("row 5:").And.Contain("scene005.png").And.Contain("found while training");
+        skipped.TrainingHistory.Steps.Should().HaveCount(9, "training went on to the end");
+        skipped.Backbone.Dispose();
+
+        File.WriteAllBytes(victim, original);
+        var strict = () => mlContext.Transforms.SpatialPretrain(Options(TrainingImageCache.None, skip: false, breakIt)).Fit(data);
+        strict.Should().Throw<Exception>().Where(e => e.ToString().Contains("scene005.png") && e.ToString().Contains("SkipUnreadableImages"));
+    }
+
+    [Test]
+    public void Decoding_every_batch_needs_rows_that_are_files_and_says_so()
+    {
+        var mlContext = new MLContext(1);
+        var fit = () => mlContext.Transforms.SpatialPretrain(Options(TrainingImageCache.None)).Fit(TestScenes.DataView(mlContext, 16));
+
+        fit.Should().Throw<ArgumentException>().WithMessage("*ImageCache None*ImageDataset*Use ImageCache Auto or Disk*");
     }
 }

@@ -29,7 +29,7 @@ public class KillAndResumeTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { HarnessPath(), checkpoints, weights }.Concat(imageCache is null ? Array.Empty<string>() : new[] { imageCache }))
+        foreach (var argument in new[] { HarnessPath(), checkpoints, weights }.Concat(imageCache is null ? Array.Empty<string>() : imageCache.Split(' ', 2)))
             start.ArgumentList.Add(argument);
         return Process.Start(start) ?? throw new InvalidOperationException("Could not start the crash harness.");
     }
@@ -71,13 +71,15 @@ public class KillAndResumeTests
             var kills = new List<string>();
             string checkpoints = Path.Combine(folder, "checkpoints"), resumed = Path.Combine(folder, "resumed.bin");
             string imageCache = Directory.CreateDirectory(Path.Combine(folder, "image-cache")).FullName;
+            string pngs = Path.Combine(folder, "pngs");
             int lastStep = 0;
             for (int kill = 0; kill < 8; kill++)
             {
                 int target = Math.Min(29, lastStep + random.Next(1, 5));
                 int delay = random.Next(0, 40); // lands anywhere in the next step, checkpoint write included
-                // Every other killed run reads its images from a temporary file, as Fit does for large datasets.
-                var steps = Run(checkpoints, resumed, target, delay, kill % 2 == 1 ? imageCache : null);
+                // The killed runs take turns: images in memory, read from a temporary file (Fit's cache for large
+                // datasets), and decoded again from PNG files for every batch (ImageCache None).
+                var steps = Run(checkpoints, resumed, target, delay, (kill % 3) switch { 1 => imageCache, 2 => "--files " + pngs, _ => null });
                 steps.Should().NotBeEmpty();
                 steps[0].Should().BeInRange(1, lastStep + 2, "a resumed run starts right after the last checkpoint it finds");
                 File.Exists(resumed).Should().BeFalse("the run was killed before it finished");
