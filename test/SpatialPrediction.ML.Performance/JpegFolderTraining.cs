@@ -21,12 +21,15 @@ internal static class JpegFolderTraining
         string folder = Path.Combine(args[0], "scenes");
         int count = int.Parse(args[1], CultureInfo.InvariantCulture);
         Directory.CreateDirectory(folder);
-        const int chunk = 500;
+        const int chunk = 100;
         var clock = Stopwatch.StartNew();
         long bytes = 0;
-        Parallel.For(0, (count + chunk - 1) / chunk, c =>
+        // Bounded to one chunk per core: the thread pool would otherwise start more and hold their scenes at once.
+        Parallel.For(0, (count + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, c =>
         {
             int start = c * chunk, n = Math.Min(chunk, count - start);
+            // A folder written in part before (an interrupted run) is completed, not rewritten.
+            if (File.Exists(Path.Combine(folder, $"scene{start + n - 1:D7}.jpg"))) return;
             var scenes = SpatialScenes.Generate(n, new SpatialScenesOptions { ImageSize = 400, Seed = 1000 + c });
             for (int i = 0; i < n; i++)
             {
@@ -41,33 +44,50 @@ internal static class JpegFolderTraining
         return 0;
     }
 
-    /// <summary>Trains for <c>--epochs</c> (default 2) on the folder <c>args[0]</c> and prints the memory trend per epoch.</summary>
+    /// <summary>
+    /// Trains for <c>--epochs</c> (default 2; or until <c>--steps</c>) on the folder <c>args[0]</c> with <c>--cache</c> and
+    /// <c>--prefetch</c> (batches the loader thread makes ahead; default the library's) and prints the memory trend per epoch.
+    /// </summary>
     public static int Train(string[] args)
     {
         string folder = args[0];
         int epochs = ArgValue(args, "--epochs", 2);
         var cache = Enum.Parse<TrainingImageCache>(ArgText(args, "--cache", "Auto"), true);
+        string prefetch = ArgText(args, "--prefetch", "default");
+        int stopAfter = ArgValue(args, "--steps", int.MaxValue);
         var mlContext = new MLContext(1);
         var data = ImageDataset.FromFolder(folder).ToDataView(mlContext);
         var samples = new List<(int Epoch, double Megabytes)>();
+        using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
         TimeSpan readDone = TimeSpan.Zero;
         var options = new SpatialPretrainOptions
         {
             ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = epochs, ValidationFraction = 0, ImageCache = cache,
+            PrefetchBatches = prefetch == "default" ? null : int.Parse(prefetch, CultureInfo.InvariantCulture),
+            CancellationToken = stop.Token,
             Progress = new Callback(p =>
             {
                 if (samples.Count == 0) readDone = clock.Elapsed;
                 samples.Add((p.Epoch, ProcessMemory.ResidentMegabytes()));
+                if (p.Step >= stopAfter) stop.Cancel();
                 if (p.Step % 20 == 0) Console.WriteLine(FormattableString.Invariant($"step {p.Step}/{p.TotalSteps}, epoch {p.Epoch}, RSS {samples[^1].Megabytes:F0} MB, {p.ImagesPerSecond:F0} img/s"));
             }),
         };
         mlContext.Log += (_, e) => { if (e.Message.Contains("Training images:") || e.Message.Contains("temporary file")) Console.WriteLine(e.Message); };
-        mlContext.Transforms.SpatialPretrain(options).Fit(data).Backbone.Dispose();
+        try
+        {
+            mlContext.Transforms.SpatialPretrain(options).Fit(data).Backbone.Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped after --steps: enough steps for a speed figure.
+        }
         var total = clock.Elapsed;
         long count = Directory.EnumerateFiles(folder, "*.jpg", SearchOption.AllDirectories).LongCount();
         var drift = MemoryDrift.Summarise($"{epochs} epochs", samples.Select(s => s.Megabytes).ToList());
         Console.WriteLine();
+        Console.WriteLine($"prefetch: {prefetch}");
         Console.WriteLine("| pictures | cache | reading (s) | pictures/s read | ms per step | peak RSS (MB) | mean RSS per epoch (MB) | trend over the run |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         string perEpoch = string.Join(" / ", samples.GroupBy(s => s.Epoch).Select(g => g.Average(s => s.Megabytes).ToString("F0", CultureInfo.InvariantCulture)));

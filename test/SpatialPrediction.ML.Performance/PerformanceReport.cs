@@ -85,11 +85,19 @@ internal static class PerformanceReport
                 var nchwRounds = new List<double>();
                 var channelsLastRounds = new List<double>();
                 bool alsoNchw = workload == workloads[0]; // the step before the channels-last change, for comparison
+                bool alsoPrefetch = workload == workloads[1]; // views inline or one batch ahead: the loader's candidates
+                var inlineRounds = new List<double>();
+                var aheadRounds = new List<double>();
                 string? whyNot = null;
                 for (int round = 0; round < rounds; round++)
                 {
                     oursRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup));
                     if (PyTorchPeer.Run(workload, steps, warmup, threads, out whyNot) is { } result) peerRounds.Add(result);
+                    if (alsoPrefetch)
+                    {
+                        inlineRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, prefetch: 0));
+                        aheadRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, prefetch: 1));
+                    }
                     if (!alsoNchw) continue;
                     nchwRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, Backbones.ConvolutionLayout.ChannelsFirst));
                     channelsLastRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, Backbones.ConvolutionLayout.ChannelsLast));
@@ -102,6 +110,14 @@ internal static class PerformanceReport
                         Statistics.Median(nchwRounds), "img/s", Note: "a layout candidate, same rounds"));
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, channels-last",
                         Statistics.Median(channelsLastRounds), "img/s", Note: $"a layout candidate, same rounds; the calibration chose {choice}"));
+                }
+                if (alsoPrefetch)
+                {
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, views on the training thread",
+                        Statistics.Median(inlineRounds), "img/s", Note: "a loader candidate (PrefetchBatches 0), same rounds"));
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, views one batch ahead",
+                        Statistics.Median(aheadRounds), "img/s", "views inline", Statistics.Median(inlineRounds), BenchmarkTarget.RatioAtLeast(1.0),
+                        $"a loader candidate (PrefetchBatches 1), same rounds; the default on {cores} cores is {(cores >= 4 ? 2 : 1)}"));
                 }
                 double ours = Statistics.Median(oursRounds);
                 var peer = peerRounds.Count == 0 ? null : peerRounds[0] with { ImagesPerSecond = Statistics.Median(peerRounds.Select(p => p.ImagesPerSecond)) };

@@ -8,7 +8,7 @@
 //       peak memory of Fit against the number of pictures (each size in its own process).
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- write-jpegs FOLDER N
 //       writes N JPEG files (400×320 and 320×400 scenes) for the next mode; never commit them.
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- jpeg-training FOLDER [--epochs 2] [--cache Auto|Memory|Disk]
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- jpeg-training FOLDER [--epochs 2] [--cache Auto|Memory|Disk|None] [--prefetch N] [--steps K]
 //       SimCLR + SP from the folder, resident memory after every step and its trend across the epochs.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
 //       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).

@@ -39,12 +39,14 @@ internal static class StreamingMemory
         return 0;
     }
 
-    /// <summary>One measurement: prints one table row.</summary>
+    /// <summary>One measurement (pictures, cache, steps[, the cache's shorter side[, prefetch]]): prints one table row.</summary>
     public static int Child(string[] args)
     {
         int pictures = int.Parse(args[0], CultureInfo.InvariantCulture);
         var cache = Enum.Parse<TrainingImageCache>(args[1]);
         int steps = int.Parse(args[2], CultureInfo.InvariantCulture);
+        int side = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 0;
+        int? prefetch = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : null;
         var mlContext = new MLContext(1);
         var data = mlContext.Data.LoadFromEnumerable(Pictures(pictures, 128));
         using var stop = new CancellationTokenSource();
@@ -54,6 +56,7 @@ internal static class StreamingMemory
         var options = new SpatialPretrainOptions
         {
             ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = 1, ValidationFraction = 0, ImageCache = cache,
+            ImageCacheShorterSide = side, PrefetchBatches = prefetch,
             CancellationToken = stop.Token,
             Progress = new Callback(p =>
             {

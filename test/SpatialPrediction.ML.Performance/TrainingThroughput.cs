@@ -12,7 +12,7 @@ namespace SpatialPrediction.ML.Performance;
 /// </summary>
 internal static class TrainingThroughput
 {
-    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup, ConvolutionLayout layout = ConvolutionLayout.Auto)
+    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup, ConvolutionLayout layout = ConvolutionLayout.Auto, int? prefetch = null)
     {
         const int batchesPerEpoch = 4;
         using var scope = NewDisposeScope();
@@ -30,6 +30,7 @@ internal static class TrainingThroughput
             ValidationFraction = 0,
             Progress = clock,
             ConvolutionLayout = layout,
+            PrefetchBatches = prefetch,
             TrainingPrecision = workload.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
         };
         var result = SpatialPretrainer.Train(images, settings, CPU);

@@ -312,7 +312,7 @@ internal static class SpatialPretrainer
     }
 
     private static int PrefetchFor(PretrainingSettings settings, Device device)
-        => settings.PrefetchBatches ?? (device.type == DeviceType.CUDA || Environment.ProcessorCount >= 4 ? 2 : 0);
+        => settings.PrefetchBatches ?? (device.type == DeviceType.CUDA || Environment.ProcessorCount >= 4 ? 2 : 1);
 
     private static void EnsureFiniteWeights(IEnumerable<TorchSharp.Modules.Parameter> parameters, int step, string? lastCheckpoint)
     {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch peer of SpatialPrediction.ML's training step, for the benchmark table.
 
-Runs the step our engine runs, op for op: gather a batch of uint8 images and scale to [0, 1], cut the views with one
-affine_grid + grid_sample per view family, apply the same photometric augmentation, forward the torchvision-layout
+Runs the step our engine runs, op for op: gather a batch of uint8 pictures, cut every view's
+pixel-aligned box from its picture and resize it once (bilinear, antialiased), scaled to [0, 1], apply the same photometric augmentation, forward the torchvision-layout
 ResNet through ImageNet standardisation, the host loss (SimCLR NT-Xent or DINO with teacher and centre) plus SP
 (relative position and scale of two disjoint local views, smooth L1), backward, clip the gradient norm to 3, AdamW,
 and the teacher EMA for DINO. Views are made inline on the training thread, as our engine does on 2 cores.
@@ -49,34 +49,36 @@ def mlp(widths, act=nn.ReLU):
     return nn.Sequential(*layers)
 
 
-def sample_box(rng, min_area, max_area, min_aspect=3 / 4, max_aspect=4 / 3):
+def sample_box(rng, width, height, min_area, max_area, min_aspect=3 / 4, max_aspect=4 / 3):
+    """A random-resized-crop box of whole pixels (left, top, w, h), the aspect ratio in pixels."""
     for _ in range(10):
-        area = min_area + (max_area - min_area) * rng.random()
+        area = (min_area + (max_area - min_area) * rng.random()) * width * height
         aspect = math.exp(math.log(min_aspect) + (math.log(max_aspect) - math.log(min_aspect)) * rng.random())
-        w, h = math.sqrt(area * aspect), math.sqrt(area / aspect)
-        if w > 1 or h > 1:
+        w, h = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+        if w < 1 or h < 1 or w > width or h > height:
             continue
-        return (w / 2 + (1 - w) * rng.random(), h / 2 + (1 - h) * rng.random(), w, h)
+        return (min(int((width - w + 1) * rng.random()), width - w), min(int((height - h + 1) * rng.random()), height - h), w, h)
     side = math.sqrt(min(max(max_area, min_area), 1))
-    return (0.5, 0.5, side, side)
+    w, h = max(1, round(side * width)), max(1, round(side * height))
+    return ((width - w) // 2, (height - h) // 2, w, h)
 
 
 def iou(a, b):
-    ix = max(0.0, min(a[0] + a[2] / 2, b[0] + b[2] / 2) - max(a[0] - a[2] / 2, b[0] - b[2] / 2))
-    iy = max(0.0, min(a[1] + a[3] / 2, b[1] + b[3] / 2) - max(a[1] - a[3] / 2, b[1] - b[3] / 2))
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def crop(images, boxes, flips, size):
-    theta = torch.zeros(len(boxes), 2, 3)
-    for i, (cx, cy, w, h) in enumerate(boxes):
-        theta[i, 0, 0] = -w if flips[i] else w
-        theta[i, 0, 2] = 2 * cx - 1
-        theta[i, 1, 1] = h
-        theta[i, 1, 2] = 2 * cy - 1
-    grid = F.affine_grid(theta, [len(boxes), images.shape[1], size, size], align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    """Each box's pixels sliced from its uint8 picture, scaled to [0, 1], resized once (bilinear, antialiased), mirrored."""
+    crops = []
+    for i, (left, top, w, h) in enumerate(boxes):
+        region = images[i, :, top:top + h, left:left + w].unsqueeze(0).float().div_(255)
+        if h != size or w != size:
+            region = F.interpolate(region, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        crops.append(region.flip(3) if flips[i] else region)
+    return torch.cat(crops)
 
 
 def luma(x):
@@ -139,7 +141,7 @@ def multi_crop(images, rng, families, blur_p):
     views = []
     for count, (lo, hi), size in families:
         for _ in range(count):
-            boxes = [sample_box(rng, lo, hi) for _ in range(images.shape[0])]
+            boxes = [sample_box(rng, images.shape[3], images.shape[2], lo, hi) for _ in range(images.shape[0])]
             flips = [rng.random() < 0.5 for _ in range(images.shape[0])]
             views.append(augment(crop(images, boxes, flips, size), rng, blur_p))
     return views
@@ -149,15 +151,15 @@ def spatial_views(images, rng, size=32):
     refs, tgts, flips, targets = [], [], [], []
     for _ in range(images.shape[0]):
         while True:
-            a, b = sample_box(rng, 0.08, 0.35), sample_box(rng, 0.08, 0.35)
+            a, b = sample_box(rng, images.shape[3], images.shape[2], 0.08, 0.35), sample_box(rng, images.shape[3], images.shape[2], 0.08, 0.35)
             if iou(a, b) <= 0.3:
                 break
         mirrored = rng.random() < 0.5
         refs.append(a)
         tgts.append(b)
         flips.append(mirrored)
-        dx = (b[0] - a[0]) / a[2] * (-1 if mirrored else 1)
-        targets.append([dx, (b[1] - a[1]) / a[3], math.log(b[2] / a[2]), math.log(b[3] / a[3])])
+        dx = (b[0] + b[2] / 2 - a[0] - a[2] / 2) / a[2] * (-1 if mirrored else 1)
+        targets.append([dx, (b[1] + b[3] / 2 - a[1] - a[3] / 2) / a[3], math.log(b[2] / a[2]), math.log(b[3] / a[3])])
     ref = augment(crop(images, refs, flips, size), rng, 0.2)
     tgt = augment(crop(images, tgts, flips, size), rng, 0.2)
     return ref, tgt, torch.tensor(targets)
@@ -272,7 +274,7 @@ def main():
     for step in range(args.warmup + args.steps):
         start = time.perf_counter()
         index = torch.tensor(rng.sample(range(images.shape[0]), args.batch))
-        batch = images.index_select(0, index).float().div_(255)
+        batch = images.index_select(0, index)  # uint8: each view's pixels are scaled to [0, 1] as they are cut
         views = host.views(batch, rng)
         sp = spatial_views(batch, rng) if sp_head is not None else None
         optimizer.zero_grad()
