@@ -22,17 +22,23 @@ internal sealed class BatchLoader : IDisposable
     private readonly IReadOnlyList<TrainingTerm> terms;
     private readonly Device device;
     private readonly long end;
-    private readonly BlockingCollection<TrainingBatch>? queue;
     private readonly CancellationTokenSource stop = new();
-    private readonly Thread? thread;
+    private readonly Action<string>? log;
+    private BlockingCollection<TrainingBatch>? queue;
+    private Thread? thread;
     private long next;
+    private Probe? probe;
     private Exception? failure;
     private (int Epoch, long[] Order)? order;
 
-    /// <summary>Starts producing micro-batches <paramref name="start"/> … <paramref name="end"/> − 1.</summary>
+    /// <summary>
+    /// Starts producing micro-batches <paramref name="start"/> … <paramref name="end"/> − 1, <paramref name="prefetch"/>
+    /// ahead on a loader thread (0: on the caller's thread; null: measured — see <see cref="MeasuredPrefetchShare"/>).
+    /// </summary>
     public BatchLoader(TrainingImages images, long[] trainIndices, int batchSize, int seed, IReadOnlyList<TrainingTerm> terms,
-        Device device, long start, long end, int prefetch)
+        Device device, long start, long end, int? prefetch, Action<string>? log = null)
     {
+        this.log = log;
         this.images = images;
         this.trainIndices = trainIndices;
         this.batchSize = batchSize;
@@ -41,12 +47,36 @@ internal sealed class BatchLoader : IDisposable
         this.device = device;
         this.end = end;
         next = start;
-        if (prefetch > 0 && start < end)
-        {
-            queue = new BlockingCollection<TrainingBatch>(prefetch);
-            thread = new Thread(Produce) { IsBackground = true, Name = "SpatialPrediction batch loader" };
-            thread.Start();
-        }
+        if (prefetch is null) probe = new Probe();
+        else if (prefetch > 0) StartThread(prefetch.Value);
+    }
+
+    /// <summary>
+    /// Batches probed on the caller's thread before a measured loader decides (the first one, a warm-up, is not counted),
+    /// and the share of a step that making the views must take for one batch ahead to pay: on 2 cores a loader thread
+    /// competes with libtorch's own threads, which costs more than it saves when views are a small part of the step.
+    /// </summary>
+    internal const int ProbeBatches = 5;
+    internal const double MeasuredPrefetchShare = 0.2;
+
+    /// <summary>Batches made ahead, once decided (0 while probing or inline).</summary>
+    public int Prefetching { get; private set; }
+
+    private void StartThread(int prefetch)
+    {
+        if (next >= end) return;
+        Prefetching = prefetch;
+        queue = new BlockingCollection<TrainingBatch>(prefetch);
+        thread = new Thread(Produce) { IsBackground = true, Name = "SpatialPrediction batch loader" };
+        thread.Start();
+    }
+
+    /// <summary>Times of the probed batches: making each one, and the caller's work between two of them (the step).</summary>
+    private sealed class Probe
+    {
+        public int Made;
+        public double MakeSeconds, StepSeconds;
+        public long LastReturned;
     }
 
     /// <summary>Micro-batches in one epoch (the last incomplete one is dropped).</summary>
@@ -58,7 +88,8 @@ internal sealed class BatchLoader : IDisposable
         if (queue is null)
         {
             if (next >= end) throw new InvalidOperationException("The run has no more batches.");
-            return Make(next++);
+            if (probe is null) return Make(next++);
+            return MakeProbed();
         }
         try
         {
@@ -68,6 +99,30 @@ internal sealed class BatchLoader : IDisposable
         {
             throw new InvalidOperationException("Preparing a training batch failed: " + failure.Message, failure);
         }
+    }
+
+    private TrainingBatch MakeProbed()
+    {
+        var p = probe!;
+        long called = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (p.Made > 1) p.StepSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(p.LastReturned, called).TotalSeconds;
+        var batch = Make(next++);
+        long returned = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (p.Made > 0) p.MakeSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(called, returned).TotalSeconds;
+        p.Made++;
+        p.LastReturned = returned;
+        if (p.Made == ProbeBatches + 1)
+        {
+            // ProbeBatches views timed (batches 2 … P + 1) against the ProbeBatches − 1 steps between them.
+            double make = p.MakeSeconds / ProbeBatches, step = p.StepSeconds / (ProbeBatches - 1);
+            bool ahead = make >= MeasuredPrefetchShare * step;
+            probe = null;
+            log?.Invoke($"Batch loader: making views took {1000 * make:F0} ms a batch against {1000 * step:F0} ms for the rest of a step; " +
+                        (ahead ? "from now on one batch is made ahead on a loader thread." : "views stay on the training thread.") +
+                        " Set PrefetchBatches to choose.");
+            if (ahead) StartThread(1);
+        }
+        return batch;
     }
 
     private void Produce()

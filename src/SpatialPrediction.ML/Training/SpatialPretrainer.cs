@@ -162,7 +162,7 @@ internal static class SpatialPretrainer
         BackboneModule computing = bfloat16 ?? (BackboneModule)backbone;
         var gradients = new GradientNorms(backboneParameters, terms.Count);
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, termModules, device,
-                   (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device)))
+                   (long)startStep * accumulation, (long)totalSteps * accumulation, PrefetchFor(settings, device), settings.Log))
         {
             for (int step = startStep; step < totalSteps; step++)
             {
@@ -311,8 +311,9 @@ internal static class SpatialPretrainer
         }
     }
 
-    private static int PrefetchFor(PretrainingSettings settings, Device device)
-        => settings.PrefetchBatches ?? (device.type == DeviceType.CUDA || Environment.ProcessorCount >= 4 ? 2 : 1);
+    /// <summary>The setting, or 2 on CUDA or with 4+ cores, or null: measured on the run's first batches (fewer cores).</summary>
+    private static int? PrefetchFor(PretrainingSettings settings, Device device)
+        => settings.PrefetchBatches ?? (device.type == DeviceType.CUDA || Environment.ProcessorCount >= 4 ? 2 : null);
 
     private static void EnsureFiniteWeights(IEnumerable<TorchSharp.Modules.Parameter> parameters, int step, string? lastCheckpoint)
     {
