@@ -102,7 +102,7 @@ def nt_xent(first, second, temperature=0.5):
 class SimCLR(nn.Module):
     """Two random-resized crops (area 0.2–1), flip, colour jitter and grayscale; projector D → 2D → 128; NT-Xent 0.5."""
 
-    spatial_weight = 1.0
+    spatial_weight = 0.5
     teacher_momentum = None
 
     def __init__(self, backbone, image_size, temperature=0.5, projection_dimension=128):
@@ -180,7 +180,7 @@ class MomentumHost(nn.Module):
     (backbone and projector copies) runs on both without gradients; subclasses compare predictions with the teacher's
     output of the other view. Views as SimCLR."""
 
-    spatial_weight = 1.0
+    spatial_weight = 0.5
     teacher_momentum = 0.99
 
     def __init__(self, backbone, image_size, projector, predictor):

@@ -149,7 +149,7 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=32, help="SmallResNet base width")
     parser.add_argument("--patch-size", type=int, default=8, help="ViT patch size")
     parser.add_argument("--host", default="simclr", choices=sorted(HOSTS) + ["none"])
-    parser.add_argument("--spatial-weight", type=float, default=None, help="λ; default: the host's (SimCLR 1, DINO 0.25)")
+    parser.add_argument("--spatial-weight", type=float, default=None, help="λ; default: the host's (SimCLR, MoCo v3, BYOL 0.5; DINO 0.25)")
     parser.add_argument("--no-spatial", action="store_true", help="train the host alone")
     parser.add_argument("--local-resolution", type=int, default=32)
     parser.add_argument("--detail-resolution", type=int, default=0)

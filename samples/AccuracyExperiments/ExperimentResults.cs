@@ -170,7 +170,8 @@ internal sealed class MetricSet
         int n = Math.Min(a.Count, b.Count);
         if (n == 0) return "–";
         var d = Enumerable.Range(0, n).Select(i => a[i] - b[i]).ToList();
-        double mean = d.Average();
+        // Rounded first: a mean that rounds to zero from below would print "-+0.000" with a two-section format.
+        double mean = Math.Round(d.Average(), 3) + 0.0;
         return n == 1 ? $"{mean:+0.000;-0.000}" : $"{mean:+0.000;-0.000} ± {StandardDeviation(d):0.000}";
     }
 

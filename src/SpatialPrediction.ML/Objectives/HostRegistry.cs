@@ -17,7 +17,7 @@ internal sealed record HostRegistration(
     Func<PretrainingSettings, BackboneModule, Func<BackboneModule>, HostObjective> Create,
     Action<PretrainingSettings>? Validate = null,
     Func<PretrainingSettings, IEnumerable<(int Size, string Option)>>? ViewSizes = null,
-    float SpatialWeight = 1f);
+    float SpatialWeight = 0.5f);
 
 /// <summary>The host objectives by framework. Adding one: its own file with a <c>Registration</c>, its enum value, and one line here.</summary>
 internal static class HostRegistry

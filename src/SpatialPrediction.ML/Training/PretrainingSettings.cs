@@ -33,8 +33,8 @@ internal sealed record PretrainingSettings
     public int LocalCropSize { get; init; }
     /// <summary>Whether SP is added to the host loss.</summary>
     public bool SpatialPredictionEnabled { get; init; } = true;
-    /// <summary>λ, the SP loss weight.</summary>
-    public float SpatialPredictionWeight { get; init; } = 1f;
+    /// <summary>λ, the SP loss weight. Default: the measured λ of the default host, SimCLR (see <c>HostRegistry</c>).</summary>
+    public float SpatialPredictionWeight { get; init; } = Objectives.SimClrObjective.Registration.SpatialWeight;
     /// <summary>Fraction of all steps over which λ rises linearly from 0 to <see cref="SpatialPredictionWeight"/>; 0 starts at full λ.</summary>
     public double SpatialPredictionWarmupFraction { get; init; }
     /// <summary>SP plug-in settings.</summary>

@@ -222,7 +222,7 @@ public class DeviceAndDefaultsTests
         float Weight(SslFramework framework, float? weight = null)
             => new SpatialPretrainOptions { Framework = framework, SpatialPrediction = new SpatialPredictionOptions { Weight = weight } }.ToSettings().SpatialPredictionWeight;
 
-        Weight(SslFramework.SimClr).Should().Be(1f);
+        Weight(SslFramework.SimClr).Should().Be(0.5f);
         Weight(SslFramework.Dino).Should().Be(0.25f);
         Weight(SslFramework.Dino, 2f).Should().Be(2f);
         var negative = () => new SpatialPretrainOptions { SpatialPrediction = new SpatialPredictionOptions { Weight = -1 } }.ToSettings();

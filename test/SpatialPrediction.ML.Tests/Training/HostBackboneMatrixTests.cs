@@ -38,6 +38,7 @@ public class HostBackboneMatrixTests
             // No projector, as when this matrix was written: with the default 256-wide one, DINO + SP on a width-8 network
             // needs more than these 30 steps before its SP loss falls.
             SpatialPrediction = new SpatialPredictionSettings { LocalResolution = 16, HeadWidth = 64, ProjectorWidth = 0 },
+            SpatialPredictionWeight = 1f, // λ as when this matrix was written; the default follows the host's measured one
         };
 
         var result = SpatialPretrainer.Train(images, settings, CPU);

@@ -17,6 +17,7 @@ public class SpatialPretrainerTests
         LearningRate = 3e-3,
         Seed = seed,
         SpatialPrediction = new SpatialPredictionSettings { LocalResolution = 16, HeadWidth = 64 },
+        SpatialPredictionWeight = 1f, // total = host + SP, as the first test checks
     };
 
     [Test]

@@ -36,7 +36,7 @@ public class TrainingDiagnosticsTests
         history.Steps.Should().NotBeEmpty().And.OnlyContain(s => s.HostGradientNorm > 0 && s.SpatialGradientNorm > 0 && s.GradientNorm > 0);
         // The whole gradient includes the heads, so it is at least the backbone's part of either term alone minus the other.
         history.Steps.Should().OnlyContain(s => s.GradientNorm + 1e-4f >= Math.Abs(s.HostGradientNorm - s.SpatialGradientNorm));
-        history.Steps.Should().OnlyContain(s => !s.Clipped && s.SpatialWeight == 1f);
+        history.Steps.Should().OnlyContain(s => !s.Clipped && s.SpatialWeight == 0.5f);
         double.IsFinite(history.MedianSpatialToHostGradientRatio).Should().BeTrue();
     }
 
