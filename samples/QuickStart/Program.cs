@@ -11,6 +11,8 @@ int trainCount = ArgInt("--train", 2000), testCount = ArgInt("--test", 1000), ep
 int imageSize = ArgInt("--image-size", 32), seed = ArgInt("--seed", 1);
 
 var mlContext = new MLContext(seed);
+// The run's own log has more; this shows how the batch loader chose to run on this machine.
+mlContext.Log += (_, e) => { if (e.Message.Contains("Batch loader:", StringComparison.Ordinal)) Console.WriteLine($"  {e.Message[(e.Message.IndexOf("Batch loader:", StringComparison.Ordinal))..]}"); };
 var clock = Stopwatch.StartNew();
 var sceneOptions = new SpatialScenesOptions { ImageSize = imageSize, Seed = seed };
 IDataView train = SpatialScenes.GenerateDataView(mlContext, trainCount, sceneOptions);
