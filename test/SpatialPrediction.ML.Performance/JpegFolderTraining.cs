@@ -74,7 +74,7 @@ internal static class JpegFolderTraining
                 if (p.Step % 20 == 0) Console.WriteLine(FormattableString.Invariant($"step {p.Step}/{p.TotalSteps}, epoch {p.Epoch}, RSS {samples[^1].Megabytes:F0} MB, {p.ImagesPerSecond:F0} img/s"));
             }),
         };
-        mlContext.Log += (_, e) => { if (e.Message.Contains("Training images:") || e.Message.Contains("temporary file")) Console.WriteLine(e.Message); };
+        mlContext.Log += (_, e) => { if (e.Message.Contains("Training images:") || e.Message.Contains("temporary file") || e.Message.Contains("Batch loader:")) Console.WriteLine(e.Message); };
         try
         {
             mlContext.Transforms.SpatialPretrain(options).Fit(data).Backbone.Dispose();

@@ -48,6 +48,7 @@ internal static class StreamingMemory
         int side = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 0;
         int? prefetch = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : null;
         var mlContext = new MLContext(1);
+        mlContext.Log += (_, e) => { if (e.Message.Contains("Batch loader:", StringComparison.Ordinal)) Console.WriteLine(e.Message); };
         var data = mlContext.Data.LoadFromEnumerable(Pictures(pictures, 128));
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();

@@ -220,7 +220,7 @@ public sealed class SpatialPretrainOptions
     /// <summary>
     /// Batches prepared ahead (views and augmentation) on a loader thread; 0 prepares them on the training thread.
     /// Null (default) chooses 2 on CUDA or with 4+ CPU cores; with fewer it times the first batches and makes one batch
-    /// ahead when views take at least a fifth of a step (the log says which). Results do not depend on it.
+    /// ahead when views take at least 8 % of a step (the log says which). Results do not depend on it.
     /// </summary>
     public int? PrefetchBatches { get; set; }
 

@@ -57,7 +57,7 @@ internal sealed class BatchLoader : IDisposable
     /// competes with libtorch's own threads, which costs more than it saves when views are a small part of the step.
     /// </summary>
     internal const int ProbeBatches = 5;
-    internal const double MeasuredPrefetchShare = 0.2;
+    internal const double MeasuredPrefetchShare = 0.08;
 
     /// <summary>Batches made ahead, once decided (0 while probing or inline).</summary>
     public int Prefetching { get; private set; }
