@@ -39,7 +39,7 @@ public sealed class SpatialPretrainOptions
     /// <summary>
     /// Where the training images are kept while training (<see cref="TrainingImageCache"/>). Default
     /// <see cref="TrainingImageCache.Auto"/>: in memory for datasets up to <see cref="ImageCacheMemoryLimitMegabytes"/>
-    /// (256 MB: about 5,400 square pictures at the default 128 px side for 64 px training), in a temporary file beyond.
+    /// (256 MB: about 5,460 square pictures at the default 128 px side for 64 px training), in a temporary file beyond.
     /// The same batches either way, byte for byte.
     /// </summary>
     public TrainingImageCache ImageCache { get; set; } = TrainingImageCache.Auto;
