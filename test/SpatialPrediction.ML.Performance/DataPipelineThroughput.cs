@@ -32,8 +32,7 @@ internal static class DataPipelineThroughput
                 for (int i = 0; i < jpegs.Count; i++)
                 {
                     using var image = ImageDecoder.Decode(jpegs[i], $"benchmark image {i}");
-                    var (planes, height, width) = ImageColumn.ToNativePlanes(image, "Image", i, "benchmark");
-                    var picture = ImageColumn.Shrink(planes, height, width, 2 * size);
+                    var picture = ImageColumn.ToPicture(image, 2 * size, "Image", i, "benchmark");
                     pictures[i]?.Dispose();
                     pictures[i] = picture.ToTensor();
                 }

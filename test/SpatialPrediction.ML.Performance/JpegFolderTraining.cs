@@ -51,10 +51,10 @@ internal static class JpegFolderTraining
     public static int Train(string[] args)
     {
         string folder = args[0];
-        int epochs = ArgValue(args, "--epochs", 2);
-        var cache = Enum.Parse<TrainingImageCache>(ArgText(args, "--cache", "Auto"), true);
-        string prefetch = ArgText(args, "--prefetch", "default");
-        int stopAfter = ArgValue(args, "--steps", int.MaxValue);
+        int epochs = BenchmarkArguments.Integer(args, "--epochs", 2);
+        var cache = Enum.Parse<TrainingImageCache>(BenchmarkArguments.Text(args, "--cache", "Auto"), true);
+        string prefetch = BenchmarkArguments.Text(args, "--prefetch", "default");
+        int stopAfter = BenchmarkArguments.Integer(args, "--steps", int.MaxValue);
         var mlContext = new MLContext(1);
         var data = ImageDataset.FromFolder(folder).ToDataView(mlContext);
         var samples = new List<(int Epoch, double Megabytes)>();
@@ -66,7 +66,7 @@ internal static class JpegFolderTraining
             ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = epochs, ValidationFraction = 0, ImageCache = cache,
             PrefetchBatches = prefetch == "default" ? null : int.Parse(prefetch, CultureInfo.InvariantCulture),
             CancellationToken = stop.Token,
-            Progress = new Callback(p =>
+            Progress = new ProgressCallback(p =>
             {
                 if (samples.Count == 0) readDone = clock.Elapsed;
                 samples.Add((p.Epoch, ProcessMemory.ResidentMegabytes()));
@@ -108,19 +108,5 @@ internal static class JpegFolderTraining
         }
         using var encoded = rotated.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
         return encoded.ToArray();
-    }
-
-    private static int ArgValue(string[] args, string name, int fallback)
-        => int.Parse(ArgText(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-
-    private static string ArgText(string[] args, string name, string fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-    }
-
-    private sealed class Callback(Action<PretrainingProgress> report) : IProgress<PretrainingProgress>
-    {
-        public void Report(PretrainingProgress value) => report(value);
     }
 }

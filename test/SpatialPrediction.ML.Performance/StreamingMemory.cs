@@ -19,7 +19,7 @@ internal static class StreamingMemory
         int stepsAt = Array.IndexOf(args, "--steps");
         var sizes = args.Where((a, i) => i != stepsAt + 1 && a.All(char.IsAsciiDigit)).Select(int.Parse).DefaultIfEmpty(5_000).ToList();
         var caches = args.Where(a => !a.All(char.IsAsciiDigit) && Enum.TryParse<TrainingImageCache>(a, true, out _)).Select(a => Enum.Parse<TrainingImageCache>(a, true)).DefaultIfEmpty(TrainingImageCache.Auto).ToList();
-        int steps = ArgValue(args, "--steps", 20);
+        int steps = BenchmarkArguments.Integer(args, "--steps", 20);
         var table = new List<string> { "| pictures | cache | peak RSS (MB) | reading (s) | ms per step |", "|---|---|---|---|---|" };
         foreach (var cache in caches)
         foreach (int size in sizes)
@@ -59,7 +59,7 @@ internal static class StreamingMemory
             ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = 1, ValidationFraction = 0, ImageCache = cache,
             ImageCacheShorterSide = side, PrefetchBatches = prefetch,
             CancellationToken = stop.Token,
-            Progress = new Callback(p =>
+            Progress = new ProgressCallback(p =>
             {
                 if (done++ == 0) readDone = clock.Elapsed;
                 if (p.Step >= steps) stop.Cancel();
@@ -109,16 +109,5 @@ internal static class StreamingMemory
             for (int y = 0; y < side; y++) Array.Copy(field, ((y + dy) * wide + dx) * 4, pixels, y * side * 4, side * 4);
             yield return new Picture { Image = MLImage.CreateFromPixels(side, side, MLPixelFormat.Rgba32, pixels) };
         }
-    }
-
-    private static int ArgValue(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private sealed class Callback(Action<PretrainingProgress> report) : IProgress<PretrainingProgress>
-    {
-        public void Report(PretrainingProgress value) => report(value);
     }
 }

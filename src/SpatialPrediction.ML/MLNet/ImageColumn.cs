@@ -145,6 +145,13 @@ internal static class ImageColumn
         return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, rgba);
     }
 
+    /// <summary>An ML.NET image as the training caches keep it: planar RGB, shorter side at most <paramref name="maxSide"/> (see <see cref="Shrink"/>).</summary>
+    public static DecodedPicture ToPicture(MLImage? image, int maxSide, string columnName, long row, string component)
+    {
+        var (planes, height, width) = ToNativePlanes(image, columnName, row, component);
+        return Shrink(planes, height, width, maxSide);
+    }
+
     /// <summary>
     /// The picture with its aspect ratio kept and its shorter side at most <paramref name="maxSide"/> (shrunk bilinear
     /// and antialiased; never enlarged).

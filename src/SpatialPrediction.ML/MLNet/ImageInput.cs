@@ -75,47 +75,12 @@ internal sealed class ImageInput
     /// <summary>A getter for the current row of <paramref name="row"/>, returning planar RGB bytes of size×size.</summary>
     public Func<byte[]> Getter(DataViewRow row)
     {
-        var schemaColumn = row.Schema[column];
-        switch (Kind)
+        var read = NativePlanesGetter(row, () => row.Position);
+        return () =>
         {
-            case ImageInputKind.Image:
-            {
-                var get = row.GetGetter<MLImage>(schemaColumn);
-                MLImage image = null!;
-                return () =>
-                {
-                    get(ref image);
-                    return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component, resizing);
-                };
-            }
-            case ImageInputKind.EncodedBytes:
-            {
-                var get = row.GetGetter<VBuffer<byte>>(schemaColumn);
-                var bytes = default(VBuffer<byte>);
-                return () =>
-                {
-                    get(ref bytes);
-                    var dense = bytes.DenseValues().ToArray();
-                    if (dense.Length == 0)
-                        throw new InvalidOperationException($"{component}: row {row.Position} of column '{column}' holds no bytes; expected an encoded image.");
-                    var image = ImageDecoder.Decode(dense, $"{component}: row {row.Position} of column '{column}'");
-                    using (image) return ImageColumn.ToRgbPlanes(image, size, column, row.Position, component, resizing);
-                };
-            }
-            default:
-            {
-                var get = row.GetGetter<VBuffer<float>>(schemaColumn);
-                var pixels = default(VBuffer<float>);
-                return () =>
-                {
-                    get(ref pixels);
-                    var dense = pixels.DenseValues().ToArray();
-                    var planes = new byte[dense.Length];
-                    for (int i = 0; i < dense.Length; i++) planes[i] = (byte)Math.Clamp(MathF.Round(dense[i]), 0f, 255f);
-                    return ImageColumn.ResizePlanes(planes, pixelHeight, pixelWidth, size, resizing);
-                };
-            }
-        }
+            var (planes, height, width) = read();
+            return ImageColumn.ResizePlanes(planes, height, width, size, resizing);
+        };
     }
 
     /// <summary>
@@ -125,7 +90,17 @@ internal sealed class ImageInput
     /// </summary>
     public Func<Training.DecodedPicture> NativeGetter(DataViewRow row, int maxSide, Func<long>? rowNumber = null)
     {
-        rowNumber ??= () => row.Position;
+        var read = NativePlanesGetter(row, rowNumber ?? (() => row.Position));
+        return () =>
+        {
+            var (planes, height, width) = read();
+            return ImageColumn.Shrink(planes, height, width, maxSide);
+        };
+    }
+
+    /// <summary>The current row's picture as planar RGB bytes at its own size, for every supported column type.</summary>
+    private Func<(byte[] Planes, int Height, int Width)> NativePlanesGetter(DataViewRow row, Func<long> rowNumber)
+    {
         var schemaColumn = row.Schema[column];
         switch (Kind)
         {
@@ -136,8 +111,7 @@ internal sealed class ImageInput
                 return () =>
                 {
                     get(ref image);
-                    var (planes, height, width) = ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
-                    return ImageColumn.Shrink(planes, height, width, maxSide);
+                    return ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
                 };
             }
             case ImageInputKind.EncodedBytes:
@@ -151,8 +125,7 @@ internal sealed class ImageInput
                     if (dense.Length == 0)
                         throw new InvalidOperationException($"{component}: row {rowNumber()} of column '{column}' holds no bytes; expected an encoded image.");
                     using var image = ImageDecoder.Decode(dense, $"{component}: row {rowNumber()} of column '{column}'");
-                    var (planes, height, width) = ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
-                    return ImageColumn.Shrink(planes, height, width, maxSide);
+                    return ImageColumn.ToNativePlanes(image, column, rowNumber(), component);
                 };
             }
             default:
@@ -165,7 +138,7 @@ internal sealed class ImageInput
                     var dense = pixels.DenseValues().ToArray();
                     var planes = new byte[dense.Length];
                     for (int i = 0; i < dense.Length; i++) planes[i] = (byte)Math.Clamp(MathF.Round(dense[i]), 0f, 255f);
-                    return ImageColumn.Shrink(planes, pixelHeight, pixelWidth, maxSide);
+                    return (planes, pixelHeight, pixelWidth);
                 };
             }
         }

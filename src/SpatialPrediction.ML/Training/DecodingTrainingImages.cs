@@ -44,8 +44,7 @@ internal sealed class DecodingTrainingImages(IReadOnlyList<string> paths, int ma
             try
             {
                 using var image = ImageDecoder.DecodeFile(paths[(int)k]);
-                var (planes, height, width) = ImageColumn.ToNativePlanes(image, "Image", k, "SpatialPretrain");
-                return ImageColumn.Shrink(planes, height, width, maxSide);
+                return ImageColumn.ToPicture(image, maxSide, "Image", k, "SpatialPretrain");
             }
             catch (Exception e) when (e is InvalidDataException or InvalidOperationException or IOException)
             {
