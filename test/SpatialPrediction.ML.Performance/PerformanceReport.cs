@@ -149,7 +149,7 @@ internal static class PerformanceReport
             string folder = Directory.CreateTempSubdirectory("sp-bench-").FullName;
             try
             {
-                var result = FeaturizationThroughput.Run(quick ? 32 : 64, quick ? 1 : 2 * rounds, folder);
+                var result = FeaturizationThroughput.Run(quick ? 32 : 256, quick ? 1 : 2 * rounds, folder);
                 double Rate(string name, int batch) => result.Rates.First(r => r.Name == name && r.Batch == batch).ImagesPerSecond;
                 double dnn = Rate("DnnFeaturizeImage", 1);
                 var ort = result.Rates.Where(r => !r.Name.StartsWith("SpatialFeaturize", StringComparison.Ordinal)

@@ -6,7 +6,8 @@ namespace SpatialPrediction.ML.Backbones;
 /// <summary>
 /// Chooses a backbone's convolution layout by measuring, like cuDNN's benchmark mode: on the CPU, a few timed passes of
 /// each candidate on a throwaway module of the same architecture (so no weight, statistic or random stream of the run changes),
-/// for the shape the run uses, training (forward and backward) or inference. The choice and the timings are cached per
+/// for the passes the run makes: a training step's backbone calls (forward, and backward where gradients flow) at their
+/// real batch and size and in the step's precision, or a featurisation batch. The choice and the timings are cached per
 /// machine, architecture and shape (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs: channels-last was faster for
 /// training on an AMD EPYC (Zen 4) and slower on an Intel Xeon with AVX-512 (issue 20).
 /// </summary>
@@ -23,18 +24,29 @@ internal static class LayoutCalibration
             : $"{Layout} ({string.Join(", ", Candidates.Select(c => $"{c.Layout} {c.Milliseconds:F0} ms"))} per pass{(Cached ? ", cached" : ", measured")})";
     }
 
-    /// <summary>Resolves <paramref name="requested"/>: a fixed layout as it is, Auto by measurement (or the cache).</summary>
+    /// <summary>Resolves <paramref name="requested"/> for one pass of <paramref name="batch"/> images (see the overload with passes).</summary>
     public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, int batch, int size, bool training, Device device,
         string? cacheFolder = null)
+        => Resolve(requested, spec, new[] { new BackbonePass(batch, size, training) }, training, device, bfloat16: false, cacheFolder);
+
+    /// <summary>
+    /// Resolves <paramref name="requested"/>: a fixed layout as it is, Auto by timing the <paramref name="passes"/> of a
+    /// training step (<paramref name="training"/>, every term's backbone calls at their real batch and size) or of a
+    /// featurisation batch, in float32 or in the bfloat16 the step computes in — or from the cache.
+    /// </summary>
+    public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, Device device,
+        bool bfloat16 = false, string? cacheFolder = null)
     {
         if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
-        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, batch, size, training ? "training" : "inference");
+        if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
+        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, string.Join(" + ", passes),
+            training ? "training" : "inference", bfloat16 ? "bfloat16" : "float32");
         string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
-        var candidates = Measure(spec, batch, size, training);
+        var candidates = Measure(spec, passes, training, bfloat16);
         var choice = new Choice(candidates.MinBy(c => c.Milliseconds)!.Layout, candidates, false, key);
         cache[key] = choice;
         CalibrationCache.Write(file, cache);
@@ -44,27 +56,43 @@ internal static class LayoutCalibration
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
     public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
 
-    /// <summary>Times both layouts with <see cref="AlternatingTimer"/>: the median pass of each.</summary>
-    private static List<Candidate> Measure(BackboneSpec spec, int batch, int size, bool training)
+    /// <summary>Times both layouts with <see cref="AlternatingTimer"/>: the median of each candidate's passes together.</summary>
+    private static List<Candidate> Measure(BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, bool bfloat16)
     {
         using var scope = NewDisposeScope();
         // A module of its own, made without disturbing the run's random stream (its weights do not matter for timing).
         using var rng = get_rng_state();
         using var module = BackboneFactory.Create(spec);
         set_rng_state(rng);
+        var dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        if (bfloat16)
+        {
+            // As the bfloat16 working copy computes: convolutions in bfloat16, batch norms in float32.
+            module.to(ScalarType.BFloat16);
+            foreach (var (_, child) in module.named_modules())
+                if (child is TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm1d) child.to(ScalarType.Float32);
+        }
         module.train(training);
         foreach (var parameter in module.parameters()) parameter.requires_grad = training;
-        using var input = ones(batch, 3, size, size);
+        var inputs = passes.Select(p => ones(new long[] { p.Images, 3, p.Size, p.Size }, dtype: dtype)).ToList();
         var layouts = new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast };
         return AlternatingTimer.Medians(layouts, layout =>
         {
             module.Layout = layout;
-            using var passScope = NewDisposeScope();
-            if (training) module.forward(input).mean().backward();
-            else
+            for (int i = 0; i < passes.Count; i++)
             {
-                using var noGrad = inference_mode();
-                module.forward(input);
+                using var passScope = NewDisposeScope();
+                if (training && passes[i].Backward) module.forward(inputs[i]).to(ScalarType.Float32).mean().backward();
+                else if (training)
+                {
+                    using var noGrad = no_grad();
+                    module.forward(inputs[i]);
+                }
+                else
+                {
+                    using var inference = inference_mode();
+                    module.forward(inputs[i]);
+                }
             }
         }, rounds: 4).Select(t => new Candidate(t.Candidate, t.Milliseconds)).ToList();
     }

@@ -67,14 +67,17 @@ internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, 
 
 /// <summary>
 /// Featurises rows in batches: a second cursor over the same input (same order, since neither is shuffled) reads the
-/// images of the next rows ahead of the served cursor, and one forward pass covers them all. Rows whose features are
-/// never asked for are skipped without decoding.
+/// images of the next rows ahead of the served cursor, and one forward pass covers them all. While a batch is being
+/// featurised, the following batch's images are read on a worker (the second cursor is only ever used by one thread at
+/// a time), so reading and decoding overlap the forward pass. Rows before a requested one are skipped without decoding.
 /// </summary>
 internal sealed class BatchedFeatureSource : FeatureSource
 {
     private readonly DataViewRowCursor lookahead;
     private readonly Func<byte[]> read;
     private readonly int batchSize;
+    private Task<List<byte[]>>? following;
+    private long followingPosition = -1;
 
     public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
         : base(new FeatureBuffer(featurizer, batchSize, withMaps))
@@ -86,17 +89,53 @@ internal sealed class BatchedFeatureSource : FeatureSource
 
     protected override void Fill(long position)
     {
+        var ahead = Collect(following);
+        following = null;
+        var images = followingPosition == position && ahead is { Count: > 0 } ? ahead : Read(position);
+        if (images.Count == 0)
+            throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
+        if (images.Count == batchSize)
+        {
+            followingPosition = position + images.Count;
+            long next = followingPosition;
+            following = Task.Run(() => Read(next));
+        }
+        Buffer.Fill(position, images);
+    }
+
+    /// <summary>The images of up to a batch of rows from <paramref name="position"/>; none when the input ends before it.</summary>
+    private List<byte[]> Read(long position)
+    {
         while (lookahead.Position < position)
         {
-            if (!lookahead.MoveNext())
-                throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
+            if (!lookahead.MoveNext()) return new List<byte[]>();
         }
         if (lookahead.Position != position)
             throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
         var images = new List<byte[]> { read() };
         while (images.Count < batchSize && lookahead.MoveNext()) images.Add(read());
-        Buffer.Fill(position, images);
+        return images;
     }
 
-    public override void Dispose() => lookahead.Dispose();
+    /// <summary>Waits for a read ahead; its error (an unreadable image, say) surfaces as itself, as an inline read's would.</summary>
+    private static List<byte[]>? Collect(Task<List<byte[]>>? task)
+    {
+        if (task is null) return null;
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+            throw;
+        }
+    }
+
+    public override void Dispose()
+    {
+        // The worker may still be reading with the cursor; its result or error no longer matters.
+        try { following?.Wait(); } catch (AggregateException) { }
+        lookahead.Dispose();
+    }
 }

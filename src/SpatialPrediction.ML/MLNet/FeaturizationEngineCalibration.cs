@@ -26,13 +26,18 @@ internal static class FeaturizationEngineCalibration
               $"features agree to {RelativeDifference:E1})";
     }
 
-    public static Choice Choose(Func<Tensor, float[]> libTorch, Func<Tensor, float[]> onnxRuntime, BackboneSpec spec, int batch, int size,
+    /// <summary>
+    /// Chooses for batches of <paramref name="batch"/> images of <paramref name="size"/> px, given as featurisers hand
+    /// them over: planar RGB bytes (<c>batch·3·size·size</c>) to each engine's featurising function.
+    /// </summary>
+    public static Choice Choose(Func<byte[], int, float[]> libTorch, Func<byte[], int, float[]> onnxRuntime, BackboneSpec spec, int batch, int size,
         string? cacheFolder = null)
     {
         using var scope = NewDisposeScope();
         // A fixed pattern rather than random pixels: the run's random stream is left alone.
-        using var images = (arange(batch * 3L * size * size, dtype: ScalarType.Float32) % 251).div(250f).reshape(batch, 3, size, size);
-        float[] reference = libTorch(images), candidate = onnxRuntime(images);
+        var images = new byte[batch * 3L * size * size];
+        for (long i = 0; i < images.Length; i++) images[i] = (byte)(i % 251);
+        float[] reference = libTorch(images, batch), candidate = onnxRuntime(images, batch);
         double scale = Math.Max(reference.Max(Math.Abs), 1e-6);
         double difference = reference.Zip(candidate, (a, b) => (double)Math.Abs(a - b)).Max() / scale;
         if (candidate.Length != reference.Length || !(difference <= Tolerance))
@@ -45,7 +50,7 @@ internal static class FeaturizationEngineCalibration
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true, RelativeDifference = difference };
 
         var engines = new[] { FeaturizationEngine.LibTorch, FeaturizationEngine.OnnxRuntime };
-        var timings = AlternatingTimer.Medians(engines, engine => (engine == FeaturizationEngine.LibTorch ? libTorch : onnxRuntime)(images), rounds: 5)
+        var timings = AlternatingTimer.Medians(engines, engine => (engine == FeaturizationEngine.LibTorch ? libTorch : onnxRuntime)(images, batch), rounds: 5)
             .Select(t => new Timing(t.Candidate, t.Milliseconds)).ToList();
         var choice = new Choice(timings.MinBy(t => t.Milliseconds)!.Engine, timings, difference, false);
         cache[key] = choice;

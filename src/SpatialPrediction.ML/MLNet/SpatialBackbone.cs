@@ -223,9 +223,16 @@ public sealed class SpatialBackbone : IDisposable
             ObjectDisposedException.ThrowIf(disposed, this);
             if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(planes, count);
-            using var scope = NewDisposeScope();
-            return LibTorchFeatures(ImageColumn.UnitBatch(planes, count, ImageSize), precision);
+            return LibTorchBytes(planes, count, precision);
         }
+    }
+
+    private float[] LibTorchBytes(byte[] planes, int count) => LibTorchBytes(planes, count, FeaturizationPrecision.Float32);
+
+    private float[] LibTorchBytes(byte[] planes, int count, FeaturizationPrecision precision)
+    {
+        using var scope = NewDisposeScope();
+        return LibTorchFeatures(ImageColumn.UnitBatch(planes, count, ImageSize), precision);
     }
 
     private float[] LibTorchFeatures(Tensor images, FeaturizationPrecision precision)
@@ -285,7 +292,7 @@ public sealed class SpatialBackbone : IDisposable
             }
             try
             {
-                choice = FeaturizationEngineCalibration.Choose(x => LibTorchFeatures(x, FeaturizationPrecision.Float32), candidate.Featurize, Spec, batch, ImageSize);
+                choice = FeaturizationEngineCalibration.Choose(LibTorchBytes, candidate.Featurize, Spec, batch, ImageSize);
             }
             catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException)
             {

@@ -61,6 +61,10 @@ internal sealed class DinoObjective : HostObjective
     public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
 
     /// <inheritdoc />
+    public override IEnumerable<BackbonePass> BackbonePasses(int batch)
+        => Views.Passes(batch).Append(Views.Passes(batch).First() with { Backward = false }); // the teacher sees the globals
+
+    /// <inheritdoc />
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         long batch = views.Views[0].shape[0];

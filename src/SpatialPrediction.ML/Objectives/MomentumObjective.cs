@@ -40,6 +40,10 @@ internal abstract class MomentumObjective : HostObjective
     public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
 
     /// <inheritdoc />
+    public override IEnumerable<BackbonePass> BackbonePasses(int batch)
+        => Views.Passes(batch).SelectMany(p => new[] { p, p with { Backward = false } }); // the teacher sees the same views
+
+    /// <inheritdoc />
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         var both = cat(new[] { views.Views[0], views.Views[1] }, 0);

@@ -37,6 +37,9 @@ internal sealed class SimClrObjective : HostObjective
     public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
 
     /// <inheritdoc />
+    public override IEnumerable<BackbonePass> BackbonePasses(int batch) => Views.Passes(batch);
+
+    /// <inheritdoc />
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         var z = projection.forward(backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0)));

@@ -77,6 +77,10 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
     /// <summary>The views with the settings' augmentation (see <see cref="MakeViews(PictureBatch, Random, Device, PhotometricAugmentation?)"/>).</summary>
     public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => MakeViews(pictures, random, device, null);
 
+    /// <inheritdoc />
+    public override IEnumerable<BackbonePass> BackbonePasses(int batch)
+        => new[] { new BackbonePass(2 * batch * Settings.PairsPerImage, Settings.LocalResolution, Backward: true) };
+
     /// <summary>SP loss on views made by <see cref="MakeViews(PictureBatch, Random, Device)"/>: both views go through the shared backbone in one batch.</summary>
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {

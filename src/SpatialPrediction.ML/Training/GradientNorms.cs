@@ -4,40 +4,80 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Training;
 
 /// <summary>
-/// Tells apart how much of a step's backbone gradient each training term contributed: the accumulated gradient is read
-/// after each term's backward and the differences are summed over micro-batches. Its tensors live in the step's
-/// dispose scope; costs one flat copy of the backbone's gradient per term and micro-batch, plus the sums.
+/// Tells apart how much of a step's backbone gradient each training term contributed. Each term accumulates into its
+/// own gradient tensors: before a term's backward the backbone parameters are handed that term's tensors (none on its
+/// first micro-batch, so autograd adopts the incoming gradient without a copy), after it they are taken back. At the
+/// end of the step every term's norm is read and the parameters get the sum, added into the first term's tensors —
+/// with one term there is nothing to add and nothing is copied.
 /// </summary>
 internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters, int termCount)
 {
-    private Tensor? before;
-    private readonly Tensor?[] sums = new Tensor?[termCount];
+    // Per term, per backbone parameter: the term's gradient so far (detached from every dispose scope; owned here).
+    private readonly Tensor?[][] termGradients = Enumerable.Range(0, termCount).Select(_ => new Tensor?[backboneParameters.Count]).ToArray();
 
     /// <summary>Call after zero_grad.</summary>
-    public void StartStep()
+    public void StartStep() => Clear();
+
+    /// <summary>Call before term <paramref name="term"/>'s backward: its gradient so far becomes the parameters'.</summary>
+    public void BeforeTerm(int term)
     {
-        before = null;
-        Array.Clear(sums);
+        if (termCount == 1) return;
+        for (int p = 0; p < backboneParameters.Count; p++) backboneParameters[p].grad = termGradients[term][p];
     }
 
-    /// <summary>Call after term <paramref name="term"/>'s backward.</summary>
-    public void AfterTerm(int term) => sums[term] = Accumulate(sums[term]);
-
-    /// <summary>Adds what the last backward added to the gradient to <paramref name="sum"/>.</summary>
-    private Tensor Accumulate(Tensor? sum)
+    /// <summary>Call after term <paramref name="term"/>'s backward: the parameters' gradient is the term's again.</summary>
+    public void AfterTerm(int term)
     {
-        // Each new tensor is moved to the step's scope exactly once: moving one twice would lift it out of every scope.
-        var now = Keep(Flat());
-        var part = before is null ? now : Keep(now - before);
-        before = now;
-        return sum is null ? part : Keep(sum + part);
+        if (termCount == 1) return;
+        for (int p = 0; p < backboneParameters.Count; p++)
+        {
+            termGradients[term][p]?.Dispose();
+            termGradients[term][p] = backboneParameters[p].grad?.DetachFromDisposeScope();
+        }
     }
 
-    /// <summary>The micro-batch's own dispose scope ends before the step does; these sums belong to the step's.</summary>
-    private static Tensor Keep(Tensor tensor) => tensor.MoveToOuterDisposeScope();
+    /// <summary>
+    /// ‖∇ weight·term‖ at the backbone for the step, per term (0 for a term whose graph does not reach it); leaves the parameters
+    /// holding the sum of the terms' gradients.
+    /// </summary>
+    public float[] EndStep()
+    {
+        if (termCount == 1) return new[] { Norm(backboneParameters) };
+        var norms = termGradients.Select(Norm).ToArray();
+        using (no_grad())
+        {
+            for (int p = 0; p < backboneParameters.Count; p++)
+            {
+                Tensor? sum = null;
+                foreach (var gradients in termGradients)
+                {
+                    if (gradients[p] is not { } g) continue;
+                    if (sum is null) sum = g;
+                    else sum.add_(g);
+                }
+                backboneParameters[p].grad = sum;
+            }
+        }
+        Clear();
+        return norms;
+    }
 
-    /// <summary>‖∇ weight·term‖ at the backbone for the step, per term; NaN for a term that sent none.</summary>
-    public float[] EndStep() => sums.Select(s => s is null ? float.NaN : s.norm().item<float>()).ToArray();
+    private void Clear()
+    {
+        foreach (var gradients in termGradients)
+            for (int p = 0; p < gradients.Length; p++)
+            {
+                gradients[p]?.Dispose();
+                gradients[p] = null;
+            }
+    }
+
+    private static float Norm(Tensor?[] gradients)
+    {
+        using var scope = NewDisposeScope();
+        var norms = gradients.OfType<Tensor>().Select(g => g.norm()).ToList();
+        return norms.Count == 0 ? 0f : stack(norms).norm().item<float>();
+    }
 
     /// <summary>L2 norm of the gradients of <paramref name="parameters"/> (those without a gradient count as 0).</summary>
     public static float Norm(IEnumerable<Parameter> parameters)
@@ -47,7 +87,4 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters,
         // One read back from the device for all of them, not one per parameter.
         return norms.Count == 0 ? 0f : stack(norms).norm().item<float>();
     }
-
-    private Tensor Flat()
-        => cat(backboneParameters.Select(p => p.grad is { } g ? g.flatten() : zeros(p.numel(), device: p.device)).ToList(), 0);
 }

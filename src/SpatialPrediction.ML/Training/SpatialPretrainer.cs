@@ -76,11 +76,9 @@ internal static class SpatialPretrainer
     private static PretrainingResult Run(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
         var spec = settings.BackboneSpec;
-        var layout = LayoutCalibration.Resolve(settings.ConvolutionLayout, spec, settings.BatchSize, settings.ImageSize, training: true, device);
-        if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
+        using var heap = settings.ReuseNativeMemory ? Interop.NativeHeapReuse.Hold() : null;
         torch.manual_seed(settings.Seed);
         backbone = BackboneFactory.Create(spec);
-        backbone.Layout = layout.Layout;
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
         CheckViewSizes(backbone, settings);
         var freezing = new StageFreezing(backbone, settings.FrozenStages, settings.FreezeBatchNormStatistics);
@@ -116,6 +114,12 @@ internal static class SpatialPretrainer
         var parameters = parts.SelectMany(p => p).ToList();
 
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
+        var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
+        var layout = LayoutCalibration.Resolve(settings.ConvolutionLayout, spec, passes, training: true, device,
+            bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16);
+        if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
+        // Teachers run in the student's layout too.
+        foreach (var module in termModules.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout.Layout;
         int accumulation = settings.GradientAccumulationSteps;
         int microPerEpoch = trainIndices.Length / batchSize;
         int totalSteps = microPerEpoch * settings.Epochs / accumulation;
@@ -209,6 +213,7 @@ internal static class SpatialPretrainer
                     // gradient at the backbone can be told apart; the sum is the same as one backward of the total.
                     for (int i = 0; i < losses.Count; i++)
                     {
+                        gradients.BeforeTerm(i);
                         (i == hostIndex ? losses[i] / accumulation : losses[i] * (weights[i] / accumulation)).backward();
                         bfloat16?.PushGradients();
                         gradients.AfterTerm(i);

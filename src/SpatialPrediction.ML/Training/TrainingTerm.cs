@@ -25,6 +25,13 @@ internal abstract class TrainingTerm : nn.Module
     /// <summary>The term's loss on views made by <see cref="MakeViews"/>.</summary>
     public abstract Tensor Loss(BackboneModule backbone, ViewSet views);
 
+    /// <summary>
+    /// The backbone calls one step of this term makes for a batch of <paramref name="batch"/> pictures, as its
+    /// <see cref="Loss"/> makes them (views of a family go through in one call). The layout calibration times them; a
+    /// term that lists none is left out of it.
+    /// </summary>
+    public virtual IEnumerable<BackbonePass> BackbonePasses(int batch) => Array.Empty<BackbonePass>();
+
     /// <summary>Parameters the optimiser updates: everything with <c>requires_grad</c>, so teachers are left out.</summary>
     public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
 }

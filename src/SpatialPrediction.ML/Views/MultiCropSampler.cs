@@ -13,6 +13,9 @@ internal sealed record CropFamily(int Count, RandomResizedCropSampler Crops, int
 /// </summary>
 internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, PhotometricAugmentation Augmentation, float FlipProbability = 0.5f)
 {
+    /// <summary>One backbone call per family, its views concatenated, with gradients: how the hosts forward them.</summary>
+    public IEnumerable<Backbones.BackbonePass> Passes(int batch) => Families.Select(f => new Backbones.BackbonePass(f.Count * batch, f.Resolution, Backward: true));
+
     /// <summary>All views of the batch, family by family, on <paramref name="device"/>.</summary>
     public List<TorchSharp.torch.Tensor> Make(PictureBatch pictures, Random random, TorchSharp.torch.Device device)
     {

@@ -28,6 +28,21 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     }
 
     [Test]
+    public void A_training_step_is_timed_over_all_its_passes_and_in_its_precision()
+    {
+        var passes = new[] { new BackbonePass(4, 32, true), new BackbonePass(4, 16, true), new BackbonePass(4, 32, false) };
+        var float32 = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder);
+        var bfloat16 = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: true, Folder);
+        var fewer = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes[..1], training: true, CPU, bfloat16: false, Folder);
+
+        new[] { float32, bfloat16, fewer }.Should().OnlyContain(c => !c.Cached && c.Candidates.Count == 2, "each is a calibration of its own");
+        float32.Key.Should().Contain("4×32 px backward + 4×16 px backward + 4×32 px").And.EndWith("float32");
+        bfloat16.Key.Should().EndWith("bfloat16");
+        FluentActions.Invoking(() => LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, Array.Empty<BackbonePass>(), true, CPU, false, Folder))
+            .Should().Throw<ArgumentException>().WithMessage("*at least one backbone pass*");
+    }
+
+    [Test]
     public void Fixed_layouts_other_backbones_and_non_cpu_devices_measure_nothing()
     {
         LayoutCalibration.Resolve(ConvolutionLayout.ChannelsFirst, ResNet18, 4, 32, true, CPU, Folder).Should()

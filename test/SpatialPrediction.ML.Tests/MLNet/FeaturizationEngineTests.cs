@@ -33,12 +33,12 @@ public class FeaturizationEngineTests : TemporaryFolderTest
     {
         var spec = new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32);
         int calls = 0;
-        float[] Fast(Tensor x) => Enumerable.Repeat(1f, (int)x.shape[0] * 4).ToArray();
-        float[] Slow(Tensor x)
+        float[] Fast(byte[] planes, int count) => Enumerable.Repeat(1f, count * 4).ToArray();
+        float[] Slow(byte[] planes, int count)
         {
             calls++;
             Thread.Sleep(20);
-            return Fast(x);
+            return Fast(planes, count);
         }
 
         var first = FeaturizationEngineCalibration.Choose(Slow, Fast, spec, 2, 32, Folder);
@@ -58,8 +58,8 @@ public class FeaturizationEngineTests : TemporaryFolderTest
     public void An_engine_whose_features_disagree_is_never_chosen_however_fast()
     {
         var spec = new BackboneSpec(BackboneKind.SmallResNet, Width: 8, ImageSize: 32);
-        float[] Reference(Tensor x) => Enumerable.Repeat(1f, 8).ToArray();
-        float[] Off(Tensor x) => Enumerable.Repeat(1.01f, 8).ToArray();
+        float[] Reference(byte[] planes, int count) => Enumerable.Repeat(1f, 8).ToArray();
+        float[] Off(byte[] planes, int count) => Enumerable.Repeat(1.01f, 8).ToArray();
 
         var choice = FeaturizationEngineCalibration.Choose(Reference, Off, spec, 2, 32, Folder);
 

@@ -15,15 +15,19 @@ internal static class OnnxBackboneExport
 {
     private const float BatchNormEpsilon = 1e-5f, LayerNormEpsilon = 1e-6f;
 
-    /// <summary>The ONNX model bytes for <paramref name="module"/> at input side <paramref name="imageSize"/>.</summary>
-    public static byte[] Export(BackboneModule module, int imageSize, string inputName, string outputName, string documentation)
+    /// <summary>
+    /// The ONNX model bytes for <paramref name="module"/> at input side <paramref name="imageSize"/>; with
+    /// <paramref name="byteInput"/> the input is the pixels as bytes (uint8), cast to float as the graph's first node.
+    /// </summary>
+    public static byte[] Export(BackboneModule module, int imageSize, string inputName, string outputName, string documentation, bool byteInput = false)
     {
         if (!module.Accepts(imageSize))
             throw new ArgumentException($"The {module.Kind} backbone does not take {imageSize} px inputs.", nameof(imageSize));
         var weights = module.state_dict().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         var used = new HashSet<string>(StringComparer.Ordinal);
         var graph = new OnnxGraphBuilder();
-        string x = Normalize(graph, module, inputName, imageSize, weights, used);
+        string pixels = byteInput ? graph.Node("Cast", new[] { inputName }, ("to", (long)OnnxGraph.Float32)) : inputName;
+        string x = Normalize(graph, module, pixels, imageSize, weights, used);
         string features = module.Kind switch
         {
             BackboneKind.VitTiny or BackboneKind.VitSmall => VisionTransformer(graph, (VisionTransformer)module, x, weights, used),
@@ -34,7 +38,7 @@ internal static class OnnxBackboneExport
         if (unused.Count > 0)
             throw new InvalidOperationException($"ONNX export of {module.Kind} left weights unused: {string.Join(", ", unused.Take(5))}. The exporter does not know this architecture.");
         return graph.Build(module.Kind.ToString(), inputName, new long[] { 3, imageSize, imageSize }, outputName, new long[] { module.FeatureDimension },
-            "SpatialPrediction.ML", documentation);
+            "SpatialPrediction.ML", documentation, byteInput ? OnnxGraph.UInt8 : OnnxGraph.Float32);
     }
 
     private static string Normalize(OnnxGraphBuilder g, BackboneModule module, string input, int size, Dictionary<string, Tensor> weights, HashSet<string> used)

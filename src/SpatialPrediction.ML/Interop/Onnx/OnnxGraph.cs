@@ -35,5 +35,5 @@ internal sealed record OnnxGraph(IReadOnlyList<OnnxNode> Nodes, IReadOnlyDiction
     IReadOnlyList<OnnxValue> Inputs, IReadOnlyList<OnnxValue> Outputs, long OpsetVersion, string Producer)
 {
     /// <summary>ONNX TensorProto.DataType values used here.</summary>
-    public const int Float32 = 1, Int64 = 7;
+    public const int Float32 = 1, UInt8 = 2, Int64 = 7;
 }

@@ -60,25 +60,26 @@ internal sealed class OnnxGraphBuilder
         return output;
     }
 
-    /// <summary>The ModelProto: one float input [batch, dims...] and one float output [batch, dims...].</summary>
-    public byte[] Build(string graphName, string input, long[] inputDims, string output, long[] outputDims, string producer, string documentation)
+    /// <summary>The ModelProto: one input [batch, dims...] (float, or <paramref name="inputType"/>) and one float output [batch, dims...].</summary>
+    public byte[] Build(string graphName, string input, long[] inputDims, string output, long[] outputDims, string producer, string documentation,
+        int inputType = OnnxGraph.Float32)
     {
         graph.Name = graphName;
         graph.Input.Clear();
         graph.Output.Clear();
-        graph.Input.Add(Value(input, inputDims));
+        graph.Input.Add(Value(input, inputDims, inputType));
         graph.Output.Add(Value(output, outputDims));
         var model = new ModelProto { IrVersion = IrVersion, ProducerName = producer, DocString = documentation, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         return model.ToByteArray();
     }
 
-    private static ValueInfoProto Value(string name, long[] dims)
+    private static ValueInfoProto Value(string name, long[] dims, int type = OnnxGraph.Float32)
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" }); // symbolic batch dimension
         foreach (long dim in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = OnnxGraph.Float32, Shape = shape } } };
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = type, Shape = shape } } };
     }
 
     private string Unique(string name)
