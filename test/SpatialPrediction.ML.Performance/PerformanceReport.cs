@@ -82,6 +82,7 @@ internal static class PerformanceReport
                 // Ours and the peer alternate, round after round, so a slow spell of a shared machine hits both alike.
                 var oursRounds = new List<double>();
                 var peerRounds = new List<PeerResult>();
+                var sameHeapRounds = new List<double>();
                 var nchwRounds = new List<double>();
                 var channelsLastRounds = new List<double>();
                 bool alsoNchw = workload == workloads[0]; // the step before the channels-last change, for comparison
@@ -89,10 +90,16 @@ internal static class PerformanceReport
                 var inlineRounds = new List<double>();
                 var aheadRounds = new List<double>();
                 string? whyNot = null;
+                string layoutChoice = "";
+                void Logged(string line)
+                {
+                    if (line.StartsWith("Convolution layout: ", StringComparison.Ordinal)) layoutChoice = line["Convolution layout: ".Length..].TrimEnd('.');
+                }
                 for (int round = 0; round < rounds; round++)
                 {
-                    oursRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup));
+                    oursRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, log: Logged));
                     if (PyTorchPeer.Run(workload, steps, warmup, threads, out whyNot) is { } result) peerRounds.Add(result);
+                    if (PyTorchPeer.Run(workload, steps, warmup, threads, out _, sameHeap: true) is { } tuned) sameHeapRounds.Add(tuned.ImagesPerSecond);
                     if (alsoPrefetch)
                     {
                         inlineRounds.Add(TrainingThroughput.ImagesPerSecond(workload, steps, warmup, prefetch: 0));
@@ -104,8 +111,7 @@ internal static class PerformanceReport
                 }
                 if (alsoNchw)
                 {
-                    var choice = Backbones.LayoutCalibration.Resolve(Backbones.ConvolutionLayout.Auto, new Backbones.BackboneSpec(Backbones.BackboneKind.ResNet18),
-                        workload.BatchSize, workload.ImageSize, training: true, TorchSharp.torch.CPU);
+                    string choice = layoutChoice;
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, channels-first (NCHW)",
                         Statistics.Median(nchwRounds), "img/s", Note: "a layout candidate, same rounds"));
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, channels-last",
@@ -125,7 +131,10 @@ internal static class PerformanceReport
                 double share = 100 * ours * workload.FlopsPerImage() / 1e9 / ceiling;
                 table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}", ours, "img/s",
                     "PyTorch", peer?.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.2),
-                    $"{share:F0} % of the matmul figure{(PeakFor(workload) > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / PeakFor(workload):F0} % of the {(workload.BFloat16 ? "bfloat16" : "hardware")} peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
+                    $"layout {(layoutChoice.Length > 0 ? layoutChoice.Split(' ')[0] : "fixed")}; {share:F0} % of the matmul figure{(PeakFor(workload) > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / PeakFor(workload):F0} % of the {(workload.BFloat16 ? "bfloat16" : "hardware")} peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
+                if (sameHeapRounds.Count > 0)
+                    table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}: PyTorch with our heap settings", ours, "img/s",
+                        "PyTorch, same malloc settings", Statistics.Median(sameHeapRounds), Note: "the peer's glibc malloc set as NativeHeapReuse sets ours (MALLOC_MMAP_THRESHOLD_ etc.), same rounds; not what a PyTorch user gets by default"));
                 consumption[$"{workload.Name} {workload.ImageSize}"] = ours;
                 string float32Name = $"{(workload with { BFloat16 = false }).Name} {workload.ImageSize}";
                 if (workload.BFloat16 && consumption.TryGetValue(float32Name, out double float32))

@@ -10,12 +10,14 @@ internal sealed record PeerResult(double ImagesPerSecond, string TorchVersion, i
 /// <summary>
 /// Runs the PyTorch peer script with Debian's python3-torch (<c>/usr/bin/python3</c>) on the same workload and thread
 /// count, OpenMP and OpenBLAS threads pinned to it too. Returns null with a reason when the peer cannot run here.
+/// With <c>sameHeap</c> the peer's glibc malloc gets the settings our engine holds while it trains
+/// (<c>NativeHeapReuse</c>), through glibc's environment variables, so the allocator's share of the gap can be told apart.
 /// </summary>
 internal static class PyTorchPeer
 {
     public const string Python = "/usr/bin/python3";
 
-    public static PeerResult? Run(TrainingWorkload workload, int steps, int warmup, int threads, out string? whyNot)
+    public static PeerResult? Run(TrainingWorkload workload, int steps, int warmup, int threads, out string? whyNot, bool sameHeap = false)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "peers", "pytorch_peer.py");
         if (!File.Exists(Python)) { whyNot = $"{Python} not found"; return null; }
@@ -34,6 +36,12 @@ internal static class PyTorchPeer
         if (workload.SpatialPrediction) start.ArgumentList.Add("--sp");
         if (workload.BFloat16) start.ArgumentList.Add("--bf16");
         foreach (var variable in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" }) start.Environment[variable] = $"{threads}";
+        if (sameHeap)
+        {
+            start.Environment["MALLOC_MMAP_THRESHOLD_"] = $"{1 << 30}";
+            start.Environment["MALLOC_TRIM_THRESHOLD_"] = $"{int.MaxValue}";
+            start.Environment["MALLOC_TOP_PAD_"] = $"{256 << 20}";
+        }
 
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -12,7 +12,8 @@ namespace SpatialPrediction.ML.Performance;
 /// </summary>
 internal static class TrainingThroughput
 {
-    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup, ConvolutionLayout layout = ConvolutionLayout.Auto, int? prefetch = null)
+    public static double ImagesPerSecond(TrainingWorkload workload, int steps, int warmup, ConvolutionLayout layout = ConvolutionLayout.Auto, int? prefetch = null,
+        Action<string>? log = null)
     {
         const int batchesPerEpoch = 4;
         using var scope = NewDisposeScope();
@@ -32,6 +33,7 @@ internal static class TrainingThroughput
             ConvolutionLayout = layout,
             PrefetchBatches = prefetch,
             TrainingPrecision = workload.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+            Log = log,
         };
         var result = SpatialPretrainer.Train(images, settings, CPU);
         result.Backbone.Dispose();

@@ -47,11 +47,26 @@ internal static class LayoutCalibration
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
         var candidates = Measure(spec, passes, training, bfloat16);
-        var choice = new Choice(candidates.MinBy(c => c.Milliseconds)!.Layout, candidates, false, key);
+        var choice = new Choice(Decide(candidates), candidates, false, key);
         cache[key] = choice;
         CalibrationCache.Write(file, cache);
         return choice;
     }
+
+    /// <summary>
+    /// Channels-first only when it is faster by more than <see cref="Margin"/>: closer timings are within the passes'
+    /// noise, and there channels-last, oneDNN's own layout, ran the whole training step faster every time it was
+    /// measured on the Zen 5 (its backbone passes tie where the step does not: bfloat16 SimCLR + SP).
+    /// </summary>
+    internal static ConvolutionLayout Decide(IReadOnlyList<Candidate> candidates)
+    {
+        double first = candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsFirst).Milliseconds;
+        double last = candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsLast).Milliseconds;
+        return first < last * (1 - Margin) ? ConvolutionLayout.ChannelsFirst : ConvolutionLayout.ChannelsLast;
+    }
+
+    /// <summary>How much faster channels-first must be to be chosen.</summary>
+    public const double Margin = 0.02;
 
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
     public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;

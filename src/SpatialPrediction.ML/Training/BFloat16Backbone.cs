@@ -58,21 +58,19 @@ internal sealed class BFloat16Backbone : BackboneModule
         foreach (var (m, c) in modulePairs) c.train(m.training);
     }
 
-    /// <summary>Adds the working copy's gradients to the master's (float32) and clears them.</summary>
+    /// <summary>Adds the working copy's gradients to the master's (float32) and drops them.</summary>
     public void PushGradients()
     {
         using var scope = NewDisposeScope();
-        var masters = new List<Tensor>();
-        var gradients = new List<Tensor>();
+        using var noGrad = no_grad();
         foreach (var (m, c) in parameterPairs)
         {
             if (c.grad is not { } g) continue;
-            masters.Add(m);
-            gradients.Add(g.to(ScalarType.Float32));
+            // The first term of a step hands its gradient over as a new float32 tensor, later ones add into it.
+            if (m.grad is { } sum) sum.add_(g);
+            else m.grad = g.to(ScalarType.Float32);
+            c.grad = null;
         }
-        // A leaf's backward with a given gradient accumulates it into the leaf's .grad, as the optimiser expects.
-        if (masters.Count > 0) autograd.backward(masters, gradients);
-        compute.zero_grad();
     }
 
     /// <summary>Copies the working copy's batch-norm statistics (updated by its forward passes) to the master.</summary>

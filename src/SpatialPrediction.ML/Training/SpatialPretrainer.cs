@@ -187,7 +187,9 @@ internal static class SpatialPretrainer
                     ((TorchSharp.Modules.AdamW.Options)((TorchSharp.Modules.AdamW.ParamGroup)group).Options).weight_decay = weightDecay.At(step);
                 }
 
-                optimizer.zero_grad();
+                // Gradients dropped rather than zeroed (PyTorch's set_to_none): the first backward then adopts its
+                // gradient tensors instead of adding them to zeros, and a parameter without one is left alone by AdamW.
+                foreach (var parameter in parameters) parameter.grad = null;
                 bfloat16?.Pull();
                 gradients.StartStep();
                 var weights = terms.Select(t => t.WeightAt(step, totalSteps)).ToArray();

@@ -19,13 +19,20 @@ public class LayoutCalibrationTests : TemporaryFolderTest
         first.Cached.Should().BeFalse();
         first.Candidates.Select(c => c.Layout).Should().Equal(ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast);
         first.Candidates.Should().OnlyContain(c => c.Milliseconds > 0);
-        first.Layout.Should().Be(first.Candidates.MinBy(c => c.Milliseconds)!.Layout, "the faster candidate wins");
+        first.Layout.Should().Be(LayoutCalibration.Decide(first.Candidates));
         second.Cached.Should().BeTrue();
         second.Layout.Should().Be(first.Layout);
         second.Candidates.Should().BeEquivalentTo(first.Candidates);
         inference.Cached.Should().BeFalse("inference is a shape of its own");
         File.ReadAllText(Path.Combine(Folder, "layouts.json")).Should().Contain("training").And.Contain("inference");
     }
+
+    [TestCase(100, 95, ConvolutionLayout.ChannelsFirst)]
+    [TestCase(100, 99, ConvolutionLayout.ChannelsLast)]
+    [TestCase(100, 120, ConvolutionLayout.ChannelsLast)]
+    public void Channels_first_wins_only_by_more_than_the_margin(double lastMs, double firstMs, ConvolutionLayout expected)
+        => LayoutCalibration.Decide(new LayoutCalibration.Candidate[] { new(ConvolutionLayout.ChannelsFirst, firstMs), new(ConvolutionLayout.ChannelsLast, lastMs) })
+            .Should().Be(expected);
 
     [Test]
     public void A_training_step_is_timed_over_all_its_passes_and_in_its_precision()

@@ -1,0 +1,62 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SkiaSharp;
+using SpatialPrediction.ML.Backbones;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.Tests.Reliability;
+
+namespace SpatialPrediction.ML.Tests.MLNet;
+
+/// <summary>
+/// Batched featurisation reads the next batch's images while the current batch is featurised: the features are those of
+/// one image at a time, a file that cannot be read is reported as it would be without the read ahead, and only when
+/// its row is asked for.
+/// </summary>
+public class BatchedFeaturizationTests : TemporaryFolderTest
+{
+    protected override string Prefix => "sp-batched-";
+
+    private IDataView Images(MLContext mlContext, int count, int? brokenRow = null)
+    {
+        var entries = new List<ImageEntry>();
+        for (int i = 0; i < count; i++)
+        {
+            string path = Path.Combine(Folder, $"image{i:D2}.png");
+            byte shade = (byte)(20 * i);
+            File.WriteAllBytes(path, i == brokenRow ? "not a picture"u8.ToArray() : ImageFiles.Encode(24, 24, (x, y) => new SKColor(shade, (byte)(8 * x), (byte)(8 * y))));
+            entries.Add(new ImageEntry(path, "a"));
+        }
+        return new ImageDataset(entries).ToDataView(mlContext);
+    }
+
+    [Test]
+    public void Batches_read_ahead_give_the_features_of_one_image_at_a_time()
+    {
+        var mlContext = new MLContext(1);
+        var data = Images(mlContext, 11);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+
+        float[][] Features(int batch) => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch })
+            .Fit(data).Transform(data).GetColumn<float[]>("Features").ToArray();
+        var single = Features(1);
+        var batched = Features(4); // 4 + 4 + 3: two batches read ahead, the last one short
+
+        batched.Should().HaveCount(11);
+        for (int i = 0; i < 11; i++) batched[i].Zip(single[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, $"row {i}");
+    }
+
+    [Test]
+    public void A_broken_file_in_a_batch_read_ahead_is_named_when_its_row_is_reached_and_not_before()
+    {
+        var mlContext = new MLContext(1);
+        var data = Images(mlContext, 10, brokenRow: 6);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var featurized = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+
+        var firstBatch = featurized.GetColumn<float[]>("Features").Take(4).ToList(); // its batch is fine; the next one is read meanwhile
+        FluentActions.Invoking(() => featurized.GetColumn<float[]>("Features").ToList())
+            .Should().Throw<Exception>().Where(e => e.Message.Contains("image06.png"), "the error names the file that cannot be read");
+
+        firstBatch.Should().HaveCount(4).And.OnlyContain(f => f.All(float.IsFinite));
+    }
+}
