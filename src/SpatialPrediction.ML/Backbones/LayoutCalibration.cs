@@ -30,23 +30,25 @@ internal static class LayoutCalibration
         => Resolve(requested, spec, new[] { new BackbonePass(batch, size, training) }, training, device, bfloat16: false, cacheFolder);
 
     /// <summary>
-    /// Resolves <paramref name="requested"/>: a fixed layout as it is, Auto by timing the <paramref name="passes"/> of a
-    /// training step (<paramref name="training"/>, every term's backbone calls at their real batch and size) or of a
-    /// featurisation batch, in float32 or in the bfloat16 the step computes in — or from the cache.
+    /// Resolves <paramref name="requested"/>: a fixed layout as it is, Auto by timing — or from the cache — the
+    /// <paramref name="passes"/> of a training step (<paramref name="training"/>, every term's backbone calls at their
+    /// real batch and size) or of a featurisation batch, in float32 or in the bfloat16 the step computes in. With
+    /// <paramref name="step"/> (made only when a measurement is needed) a whole throwaway step is timed instead of the
+    /// bare passes, which still name the shape in the cache.
     /// </summary>
     public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, Device device,
-        bool bfloat16 = false, string? cacheFolder = null)
+        bool bfloat16 = false, string? cacheFolder = null, Func<(Action<ConvolutionLayout> Run, IDisposable Owner)>? step = null)
     {
         if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
         if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
         string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, string.Join(" + ", passes),
-            training ? "training" : "inference", bfloat16 ? "bfloat16" : "float32");
+            training ? (step is null ? "training" : "training step") : "inference", bfloat16 ? "bfloat16" : "float32");
         string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
-        var candidates = Measure(spec, passes, training, bfloat16);
+        var candidates = step is null ? Measure(spec, passes, training, bfloat16) : MeasureSteps(step);
         var choice = new Choice(Decide(candidates), candidates, false, key);
         cache[key] = choice;
         CalibrationCache.Write(file, cache);
@@ -54,9 +56,9 @@ internal static class LayoutCalibration
     }
 
     /// <summary>
-    /// Channels-first only when it is faster by more than <see cref="Margin"/>: closer timings are within the passes'
-    /// noise, and there channels-last, oneDNN's own layout, ran the whole training step faster every time it was
-    /// measured on the Zen 5 (its backbone passes tie where the step does not: bfloat16 SimCLR + SP).
+    /// Channels-first only when it is faster by more than <see cref="Margin"/>: closer timings are within the
+    /// measurement's noise, and there channels-last, oneDNN's own layout, ran the whole training step at least as fast
+    /// every time it was measured on the Zen 5.
     /// </summary>
     internal static ConvolutionLayout Decide(IReadOnlyList<Candidate> candidates)
     {
@@ -70,6 +72,17 @@ internal static class LayoutCalibration
 
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
     public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
+
+    /// <summary>Times both layouts on a throwaway step with <see cref="AlternatingTimer"/>: each candidate's median step.</summary>
+    private static List<Candidate> MeasureSteps(Func<(Action<ConvolutionLayout> Run, IDisposable Owner)> make)
+    {
+        var (run, owner) = make();
+        using (owner)
+        {
+            return AlternatingTimer.Medians(new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast }, run, rounds: 4)
+                .Select(t => new Candidate(t.Candidate, t.Milliseconds)).ToList();
+        }
+    }
 
     /// <summary>Times both layouts with <see cref="AlternatingTimer"/>: the median of each candidate's passes together.</summary>
     private static List<Candidate> Measure(BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, bool bfloat16)

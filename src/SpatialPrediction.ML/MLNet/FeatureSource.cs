@@ -98,7 +98,8 @@ internal sealed class BatchedFeatureSource : FeatureSource
         {
             followingPosition = position + images.Count;
             long next = followingPosition;
-            following = Task.Run(() => Read(next));
+            // A thread of its own (LongRunning), not the pool's: a pool thread blocked on the input would make the pool grow.
+            following = Task.Factory.StartNew(() => Read(next), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         Buffer.Fill(position, images);
     }

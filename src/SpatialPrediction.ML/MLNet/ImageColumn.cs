@@ -45,6 +45,9 @@ internal static class ImageColumn
         int threads = decodeThreads > 0 ? decodeThreads : Environment.ProcessorCount;
         var cursors = threads > 1 ? data.GetRowCursorSet(columns, threads) : new[] { data.GetRowCursor(columns) };
         var failures = new List<(UInt128 Key, string Message)>();
+        // Without skipping, the error of the first unreadable row, whichever thread meets it: each cursor's row ids
+        // rise, so a cursor stops once it passes the earliest failure seen, and that failure is the one reported.
+        (UInt128 Key, Exception Error)? earliest = null;
         using var writer = new TrainingImageWriter(cache, memoryLimitBytes, folder, log);
         try
         {
@@ -57,6 +60,10 @@ internal static class ImageColumn
                 {
                     getId(ref id);
                     var key = new UInt128(id.High, id.Low);
+                    lock (failures)
+                    {
+                        if (earliest is { } known && known.Key < key) return;
+                    }
                     DecodedPicture picture;
                     try
                     {
@@ -67,13 +74,21 @@ internal static class ImageColumn
                         lock (failures) failures.Add((key, $"row {id.Low}: {e.Message}"));
                         continue;
                     }
+                    catch (Exception e) when (skipped is null)
+                    {
+                        lock (failures)
+                        {
+                            if (earliest is not { } known || key < known.Key) earliest = (key, e);
+                        }
+                        return;
+                    }
                     writer.Add(key, picture);
                 }
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
         {
-            // The first failure as the caller would have seen it from one thread, with its own message and type.
+            // A failure skipping does not cover, with its own message and type.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             throw;
         }
@@ -81,6 +96,8 @@ internal static class ImageColumn
         {
             foreach (var cursor in cursors) cursor.Dispose();
         }
+        // As the caller would have seen it from one thread, with its own message and type.
+        if (earliest is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure.Error).Throw();
         skipped?.AddRange(failures.OrderBy(f => f.Key).Select(f => f.Message));
         return writer.Finish();
     }

@@ -73,6 +73,9 @@ internal sealed class BFloat16Backbone : BackboneModule
         }
     }
 
+    /// <summary>Sets the convolution layout of this module and of the working copy that computes.</summary>
+    public void SetLayout(ConvolutionLayout layout) => Layout = compute.Layout = layout;
+
     /// <summary>Copies the working copy's batch-norm statistics (updated by its forward passes) to the master.</summary>
     public void PushStatistics()
     {

@@ -115,8 +115,13 @@ internal static class SpatialPretrainer
 
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
         var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
+        var firstPictures = trainIndices.AsSpan(0, batchSize).ToArray();
         var layout = LayoutCalibration.Resolve(settings.ConvolutionLayout, spec, passes, training: true, device,
-            bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16);
+            bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16, step: () =>
+            {
+                var step = new LayoutCalibrationStep(settings, images, firstPictures, device);
+                return (step.Run, step);
+            });
         if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
         // Teachers run in the student's layout too.
         foreach (var module in termModules.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout.Layout;

@@ -50,6 +50,38 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     }
 
     [Test]
+    public void A_whole_step_when_given_is_timed_instead_of_the_passes_and_made_only_when_measured()
+    {
+        var passes = new[] { new BackbonePass(4, 32, true) };
+        int made = 0, disposed = 0;
+        var ran = new List<ConvolutionLayout>();
+        (Action<ConvolutionLayout>, IDisposable) Step()
+        {
+            made++;
+            return (layout =>
+            {
+                ran.Add(layout);
+                Thread.Sleep(layout == ConvolutionLayout.ChannelsFirst ? 5 : 30); // channels-first clearly faster here
+            }, new Disposal(() => disposed++));
+        }
+
+        var first = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder, Step);
+        var again = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder, Step);
+
+        first.Layout.Should().Be(ConvolutionLayout.ChannelsFirst);
+        first.Candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsLast).Milliseconds.Should().BeGreaterThanOrEqualTo(30);
+        first.Key.Should().Contain("training step");
+        ran.Should().HaveCount(8, "four alternating rounds of both, the first a warm-up");
+        again.Cached.Should().BeTrue();
+        (made, disposed).Should().Be((1, 1), "the throwaway step is made for the measurement only, and released after it");
+    }
+
+    private sealed class Disposal(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+
+    [Test]
     public void Fixed_layouts_other_backbones_and_non_cpu_devices_measure_nothing()
     {
         LayoutCalibration.Resolve(ConvolutionLayout.ChannelsFirst, ResNet18, 4, 32, true, CPU, Folder).Should()
