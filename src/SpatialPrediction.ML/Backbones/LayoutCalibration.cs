@@ -57,8 +57,7 @@ internal static class LayoutCalibration
 
     /// <summary>
     /// Channels-first only when it is faster by more than <see cref="Margin"/>: closer timings are within the
-    /// measurement's noise, and there channels-last, oneDNN's own layout, ran the whole training step at least as fast
-    /// every time it was measured on the Zen 5.
+    /// measurement's noise, and there channels-last, oneDNN's own layout, is kept.
     /// </summary>
     internal static ConvolutionLayout Decide(IReadOnlyList<Candidate> candidates)
     {

@@ -9,9 +9,9 @@ namespace SpatialPrediction.ML.Training;
 /// <summary>
 /// A training step's work on throwaway copies, for the layout calibration to time: a fresh backbone and fresh terms of
 /// the run's settings, views of the run's first pictures, every term's loss forward and backward — teachers, heads and
-/// the bfloat16 working copy included — so the layouts are compared on what a step really runs (timing the backbone's
-/// passes alone tied channels-first and channels-last where whole steps differed by 10 %). Nothing of the run is
-/// touched: not its weights, statistics, random streams or views.
+/// the bfloat16 working copy included — so the layouts are compared on what a step really runs (the backbone's passes
+/// alone can tie where whole steps do not; docs/performance.md). Nothing of the run is touched: not its weights,
+/// statistics, random streams or views.
 /// </summary>
 internal sealed class LayoutCalibrationStep : IDisposable
 {
