@@ -75,6 +75,7 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters,
     private static float Norm(Tensor?[] gradients)
     {
         using var scope = NewDisposeScope();
+        // One read back from the device for all of them, not one per parameter.
         var norms = gradients.OfType<Tensor>().Select(g => g.norm()).ToList();
         return norms.Count == 0 ? 0f : stack(norms).norm().item<float>();
     }
@@ -83,8 +84,6 @@ internal sealed class GradientNorms(IReadOnlyList<Parameter> backboneParameters,
     public static float Norm(IEnumerable<Parameter> parameters)
     {
         using var scope = NewDisposeScope();
-        var norms = parameters.Select(p => p.grad).OfType<Tensor>().Select(g => g.norm()).ToList();
-        // One read back from the device for all of them, not one per parameter.
-        return norms.Count == 0 ? 0f : stack(norms).norm().item<float>();
+        return Norm(parameters.Select(p => p.grad).ToArray());
     }
 }

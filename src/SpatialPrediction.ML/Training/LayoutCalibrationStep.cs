@@ -1,5 +1,4 @@
 using SpatialPrediction.ML.Backbones;
-using SpatialPrediction.ML.Spatial;
 using SpatialPrediction.ML.Views;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,8 +25,9 @@ internal sealed class LayoutCalibrationStep : IDisposable
         using (var rng = get_rng_state())
         {
             backbone = BackboneFactory.Create(spec);
-            if (SpatialPretrainer.CreateHost(settings, backbone, () => BackboneFactory.Create(spec)) is { } host) terms.Add(host);
-            if (settings.UsesSpatialPrediction) terms.Add(new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction));
+            var (host, plugin) = SpatialPretrainer.CreateTerms(settings, backbone);
+            if (host is not null) terms.Add(host);
+            if (plugin is not null) terms.Add(plugin);
             backbone.to(device);
             foreach (var term in terms)
             {
@@ -45,7 +45,7 @@ internal sealed class LayoutCalibrationStep : IDisposable
     /// <summary>One step's forward and backward passes in <paramref name="layout"/>.</summary>
     public void Run(ConvolutionLayout layout)
     {
-        foreach (var module in terms.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout;
+        SpatialPretrainer.ApplyLayout(backbone, terms, layout);
         bfloat16?.SetLayout(layout);
         using var scope = NewDisposeScope();
         bfloat16?.Pull();

@@ -82,8 +82,9 @@ internal static class SpatialPretrainer
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
         CheckViewSizes(backbone, settings);
         var freezing = new StageFreezing(backbone, settings.FrozenStages, settings.FreezeBatchNormStatistics);
-        using var host = CreateHost(settings, backbone, () => BackboneFactory.Create(spec));
-        using var plugin = settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null;
+        var (createdHost, createdPlugin) = CreateTerms(settings, backbone);
+        using var host = createdHost;
+        using var plugin = createdPlugin;
         backbone.to(device);
         host?.to(device);
         plugin?.to(device);
@@ -123,8 +124,7 @@ internal static class SpatialPretrainer
                 return (step.Run, step);
             });
         if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
-        // Teachers run in the student's layout too.
-        foreach (var module in termModules.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout.Layout;
+        ApplyLayout(backbone, termModules, layout.Layout);
         int accumulation = settings.GradientAccumulationSteps;
         int microPerEpoch = trainIndices.Length / batchSize;
         int totalSteps = microPerEpoch * settings.Epochs / accumulation;
@@ -289,6 +289,17 @@ internal static class SpatialPretrainer
 
     internal static HostObjective? CreateHost(PretrainingSettings settings, BackboneModule backbone, Func<BackboneModule> createBackbone)
         => HostRegistry.For(settings.Framework)?.Create(settings, backbone, createBackbone);
+
+    /// <summary>The run's training terms on <paramref name="backbone"/>: its host objective (if any) and the SP plug-in (if on).</summary>
+    internal static (HostObjective? Host, SpatialPredictionPlugin? Plugin) CreateTerms(PretrainingSettings settings, BackboneModule backbone)
+        => (CreateHost(settings, backbone, () => BackboneFactory.Create(settings.BackboneSpec)),
+            settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null);
+
+    /// <summary>Sets <paramref name="layout"/> on the backbone and on every backbone inside the terms (teachers run in the student's layout).</summary>
+    internal static void ApplyLayout(BackboneModule backbone, IEnumerable<TrainingTerm> terms, ConvolutionLayout layout)
+    {
+        foreach (var module in terms.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout;
+    }
 
     /// <summary>
     /// Mean SP loss on held-out images with pairs drawn from a fixed stream and no photometric augmentation, so the value
