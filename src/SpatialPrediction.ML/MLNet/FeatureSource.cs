@@ -89,9 +89,9 @@ internal sealed class BatchedFeatureSource : FeatureSource
 
     protected override void Fill(long position)
     {
-        var ahead = Collect(following);
+        var ahead = Collect(following, used: followingPosition == position);
         following = null;
-        var images = followingPosition == position && ahead is { Count: > 0 } ? ahead : Read(position);
+        var images = ahead is { Count: > 0 } ? ahead : Read(position);
         if (images.Count == 0)
             throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
         if (images.Count == batchSize)
@@ -118,19 +118,20 @@ internal sealed class BatchedFeatureSource : FeatureSource
         return images;
     }
 
-    /// <summary>Waits for a read ahead; its error (an unreadable image, say) surfaces as itself, as an inline read's would.</summary>
-    private static List<byte[]>? Collect(Task<List<byte[]>>? task)
+    /// <summary>
+    /// Waits for a read ahead (the cursor is free again after it). When its rows are the ones asked for, returns them, its
+    /// error (an unreadable image, say) surfacing as itself, as an inline read's would; otherwise null: rows that are
+    /// skipped raise nothing.
+    /// </summary>
+    private static List<byte[]>? Collect(Task<List<byte[]>>? task, bool used)
     {
         if (task is null) return null;
-        try
+        if (!used)
         {
-            return task.GetAwaiter().GetResult();
+            try { task.Wait(); } catch (AggregateException) { }
+            return null;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
-            throw;
-        }
+        return task.GetAwaiter().GetResult();
     }
 
     public override void Dispose()

@@ -59,4 +59,27 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
 
         firstBatch.Should().HaveCount(4).And.OnlyContain(f => f.All(float.IsFinite));
     }
+
+    [Test]
+    public void Rows_skipped_past_a_broken_file_raise_nothing_though_their_batch_was_read_ahead()
+    {
+        var mlContext = new MLContext(1);
+        var data = Images(mlContext, 10, brokenRow: 6);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var featurized = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+        using var cursor = featurized.GetRowCursor(new[] { featurized.Schema["Features"] });
+        var getter = cursor.GetGetter<VBuffer<float>>(featurized.Schema["Features"]);
+        var features = default(VBuffer<float>);
+        var asked = new List<long>();
+
+        while (cursor.MoveNext())
+        {
+            if (cursor.Position is >= 4 and < 9) continue; // rows 4–8, the broken row 6 among them, are never asked for
+            getter(ref features);
+            features.DenseValues().Should().OnlyContain(v => float.IsFinite(v));
+            asked.Add(cursor.Position);
+        }
+
+        asked.Should().Equal(0, 1, 2, 3, 9);
+    }
 }
