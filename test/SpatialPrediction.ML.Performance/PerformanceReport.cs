@@ -131,7 +131,7 @@ internal static class PerformanceReport
                 double share = 100 * ours * workload.FlopsPerImage() / 1e9 / ceiling;
                 table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}", ours, "img/s",
                     "PyTorch", peer?.ImagesPerSecond, BenchmarkTarget.RatioAtLeast(1.2),
-                    $"layout {(layoutChoice.Length > 0 ? layoutChoice.Split(' ')[0] : "fixed")}; {share:F0} % of the matmul figure{(PeakFor(workload) > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / PeakFor(workload):F0} % of the {(workload.BFloat16 ? "bfloat16" : "hardware")} peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
+                    $"layout {(layoutChoice.Length > 0 ? layoutChoice.Split(" (")[0] : "fixed")}; {share:F0} % of the matmul figure{(PeakFor(workload) > 0 ? $", {100 * ours * workload.FlopsPerImage() / 1e9 / PeakFor(workload):F0} % of the {(workload.BFloat16 ? "bfloat16" : "hardware")} peak" : "")} ({workload.FlopsPerImage() / 1e9:F2} GFLOP/img){(whyNot is null ? "" : $"; peer: {whyNot}")}"));
                 if (sameHeapRounds.Count > 0)
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}: PyTorch with our heap settings", ours, "img/s",
                         "PyTorch, same malloc settings", Statistics.Median(sameHeapRounds), Note: "the peer's glibc malloc set as NativeHeapReuse sets ours (MALLOC_MMAP_THRESHOLD_ etc.), same rounds; not what a PyTorch user gets by default"));

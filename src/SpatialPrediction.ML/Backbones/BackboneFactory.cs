@@ -15,6 +15,9 @@ internal static class BackboneFactory
     /// <summary>Whether <paramref name="kind"/> can run channels-last on the CPU (the ResNets; see <see cref="BackboneModule.Layout"/>).</summary>
     public static bool SupportsChannelsLast(BackboneKind kind) => kind is BackboneKind.ResNet18 or BackboneKind.CntkResNet18 or BackboneKind.ResNet50;
 
+    /// <summary>Whether <paramref name="kind"/> is built of basic blocks, whose small-map convolutions can run as matrices (<see cref="SmallMapConvolution"/>).</summary>
+    public static bool HasBasicBlocks(BackboneKind kind) => kind is BackboneKind.ResNet18 or BackboneKind.CntkResNet18;
+
     /// <summary>Creates the backbone the spec describes.</summary>
     public static BackboneModule Create(BackboneSpec spec)
     {

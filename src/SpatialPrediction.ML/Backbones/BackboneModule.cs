@@ -59,6 +59,29 @@ internal abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// </summary>
     internal ConvolutionLayout Layout { get; set; } = ConvolutionLayout.ChannelsLast;
 
+    /// <summary>
+    /// Whether the basic blocks' 3×3 convolutions on maps of a few pixels run as one matrix product
+    /// (<see cref="SmallMapConvolution"/>); off unless a run's layout calibration measured it faster.
+    /// </summary>
+    internal bool SmallMapsAsMatrices
+    {
+        get => smallMapsAsMatrices;
+        set
+        {
+            smallMapsAsMatrices = value;
+            foreach (var block in modules().OfType<ResidualBlock>()) block.SmallMapsAsMatrices = value;
+        }
+    }
+
+    private bool smallMapsAsMatrices;
+
+    /// <summary>Sets <see cref="Layout"/> and <see cref="SmallMapsAsMatrices"/> as <paramref name="plan"/> says.</summary>
+    internal void Apply(ConvolutionPlan plan)
+    {
+        Layout = plan.Layout;
+        SmallMapsAsMatrices = plan.SmallMapsAsMatrices;
+    }
+
     /// <summary>Whether the architecture can run channels-last (the ResNets; see <see cref="ToConvolutionLayout"/>).</summary>
     internal virtual bool SupportsChannelsLast => false;
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,15 +14,20 @@ namespace SpatialPrediction.ML.Backbones;
 /// </summary>
 internal static class LayoutCalibration
 {
-    /// <summary>Milliseconds per pass of one candidate.</summary>
-    public sealed record Candidate(ConvolutionLayout Layout, double Milliseconds);
-
-    /// <summary>The layout chosen, the candidates' timings and whether they came from the cache.</summary>
-    public sealed record Choice(ConvolutionLayout Layout, IReadOnlyList<Candidate> Candidates, bool Cached, string Key)
+    /// <summary>Milliseconds per pass (or step) of one candidate.</summary>
+    public sealed record Candidate(ConvolutionLayout Layout, double Milliseconds, bool SmallMapsAsMatrices = false)
     {
+        [JsonIgnore] public ConvolutionPlan Plan => new(Layout, SmallMapsAsMatrices);
+    }
+
+    /// <summary>The plan chosen, the candidates' timings and whether they came from the cache.</summary>
+    public sealed record Choice(ConvolutionLayout Layout, IReadOnlyList<Candidate> Candidates, bool Cached, string Key, bool SmallMapsAsMatrices = false)
+    {
+        [JsonIgnore] public ConvolutionPlan Plan => new(Layout, SmallMapsAsMatrices);
+
         public override string ToString() => Candidates.Count == 0
-            ? $"{Layout}"
-            : $"{Layout} ({string.Join(", ", Candidates.Select(c => $"{c.Layout} {c.Milliseconds:F0} ms"))} per pass{(Cached ? ", cached" : ", measured")})";
+            ? $"{Plan}"
+            : $"{Plan} ({string.Join(", ", Candidates.Select(c => $"{c.Plan} {c.Milliseconds:F0} ms"))} per {(Key.Contains("training step", StringComparison.Ordinal) ? "step" : "pass")}{(Cached ? ", cached" : ", measured")})";
     }
 
     /// <summary>Resolves <paramref name="requested"/> for one pass of <paramref name="batch"/> images (see the overload with passes).</summary>
@@ -34,52 +40,61 @@ internal static class LayoutCalibration
     /// <paramref name="passes"/> of a training step (<paramref name="training"/>, every term's backbone calls at their
     /// real batch and size) or of a featurisation batch, in float32 or in the bfloat16 the step computes in. With
     /// <paramref name="step"/> (made only when a measurement is needed) a whole throwaway step is timed instead of the
-    /// bare passes, which still name the shape in the cache.
+    /// bare passes, which still name the shape in the cache; for ResNets of basic blocks it also times channels-last
+    /// with the small maps as matrices (<see cref="SmallMapConvolution"/>).
     /// </summary>
     public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, Device device,
-        bool bfloat16 = false, string? cacheFolder = null, Func<(Action<ConvolutionLayout> Run, IDisposable Owner)>? step = null)
+        bool bfloat16 = false, string? cacheFolder = null, Func<(Action<ConvolutionPlan> Run, IDisposable Owner)>? step = null)
     {
         if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
         if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
+        bool matrices = step is not null && BackboneFactory.HasBasicBlocks(spec.Kind);
         string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, string.Join(" + ", passes),
-            training ? (step is null ? "training" : "training step") : "inference", bfloat16 ? "bfloat16" : "float32");
+            training ? (step is null ? "training" : matrices ? "training step, small maps as matrices" : "training step") : "inference",
+            bfloat16 ? "bfloat16" : "float32");
         string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
 
-        var candidates = step is null ? Measure(spec, passes, training, bfloat16) : MeasureSteps(step);
-        var choice = new Choice(Decide(candidates), candidates, false, key);
+        var candidates = step is null ? Measure(spec, passes, training, bfloat16) : MeasureSteps(step, matrices);
+        var plan = Decide(candidates);
+        var choice = new Choice(plan.Layout, candidates, false, key, plan.SmallMapsAsMatrices);
         cache[key] = choice;
         CalibrationCache.Write(file, cache);
         return choice;
     }
 
     /// <summary>
-    /// Channels-first only when it is faster by more than <see cref="Margin"/>: closer timings are within the
-    /// measurement's noise, and there channels-last, oneDNN's own layout, is kept.
+    /// Channels-last, oneDNN's own layout, unless another candidate is faster by more than <see cref="Margin"/> (closer
+    /// timings are within the measurement's noise): small maps as matrices when they beat plain channels-last so, then
+    /// channels-first when it beats the better of the two so.
     /// </summary>
-    internal static ConvolutionLayout Decide(IReadOnlyList<Candidate> candidates)
+    internal static ConvolutionPlan Decide(IReadOnlyList<Candidate> candidates)
     {
-        double first = candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsFirst).Milliseconds;
-        double last = candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsLast).Milliseconds;
-        return first < last * (1 - Margin) ? ConvolutionLayout.ChannelsFirst : ConvolutionLayout.ChannelsLast;
+        double Time(ConvolutionPlan plan) => candidates.SingleOrDefault(c => c.Plan == plan)?.Milliseconds ?? double.PositiveInfinity;
+        var last = new ConvolutionPlan(ConvolutionLayout.ChannelsLast);
+        var matrices = last with { SmallMapsAsMatrices = true };
+        var best = Time(matrices) < Time(last) * (1 - Margin) ? matrices : last;
+        return Time(new ConvolutionPlan(ConvolutionLayout.ChannelsFirst)) < Time(best) * (1 - Margin) ? new ConvolutionPlan(ConvolutionLayout.ChannelsFirst) : best;
     }
 
-    /// <summary>How much faster channels-first must be to be chosen.</summary>
+    /// <summary>How much faster than channels-last another candidate must be to be chosen.</summary>
     public const double Margin = 0.02;
 
     /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
     public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
 
-    /// <summary>Times both layouts on a throwaway step with <see cref="AlternatingTimer"/>: each candidate's median step.</summary>
-    private static List<Candidate> MeasureSteps(Func<(Action<ConvolutionLayout> Run, IDisposable Owner)> make)
+    /// <summary>Times the candidates on a throwaway step with <see cref="AlternatingTimer"/>: each candidate's median step.</summary>
+    private static List<Candidate> MeasureSteps(Func<(Action<ConvolutionPlan> Run, IDisposable Owner)> make, bool matrices)
     {
+        var plans = new List<ConvolutionPlan> { new(ConvolutionLayout.ChannelsFirst), new(ConvolutionLayout.ChannelsLast) };
+        if (matrices) plans.Add(new ConvolutionPlan(ConvolutionLayout.ChannelsLast, SmallMapsAsMatrices: true));
         var (run, owner) = make();
         using (owner)
         {
-            return AlternatingTimer.Medians(new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast }, run, rounds: 4)
-                .Select(t => new Candidate(t.Candidate, t.Milliseconds)).ToList();
+            return AlternatingTimer.Medians(plans, run, rounds: 4)
+                .Select(t => new Candidate(t.Candidate.Layout, t.Milliseconds, t.Candidate.SmallMapsAsMatrices)).ToList();
         }
     }
 

@@ -26,13 +26,19 @@ internal sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        var x = conv1.forward(input);
+        var x = Convolve(conv1, input);
         x = nn.functional.relu(batchNormFolded ? x : bn1.forward(x));
-        x = conv2.forward(x);
+        x = Convolve(conv2, x);
         if (!batchNormFolded) x = bn2.forward(x);
         var identity = shortcut is null ? input : shortcut.forward(input);
         return nn.functional.relu(x + identity);
     }
+
+    /// <summary>Whether 3×3 convolutions on maps of a few pixels run as one matrix product (<see cref="SmallMapConvolution"/>).</summary>
+    internal bool SmallMapsAsMatrices { get; set; }
+
+    private Tensor Convolve(Conv2d conv, Tensor input)
+        => SmallMapsAsMatrices && SmallMapConvolution.Applies(conv, input) ? SmallMapConvolution.Forward(conv, input) : conv.forward(input);
 
     /// <summary>Folds every batch norm into its convolution (see <see cref="BatchNormFolding"/>); for frozen inference copies only.</summary>
     internal void FoldBatchNorm()

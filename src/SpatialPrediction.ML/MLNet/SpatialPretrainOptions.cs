@@ -68,8 +68,10 @@ public sealed class SpatialPretrainOptions
 
     /// <summary>
     /// How the ResNets lay out activations on the CPU while training. Default <see cref="Backbones.ConvolutionLayout.Auto"/>:
-    /// a few timed steps of each layout the first time a machine trains a shape, then the cached choice (the run's log
-    /// states it); the faster one differs between CPUs. Other backbones and CUDA use channels-first.
+    /// a few timed steps of each layout the first time a machine trains a shape — for ResNet-18 also channels-last with
+    /// the last stages' 2×2 and 1×1 maps convolved as matrix products — then the cached choice (the run's log states it);
+    /// the faster one differs between CPUs and precisions. A fixed layout skips the measurement and convolves every map
+    /// with oneDNN. Other backbones and CUDA use channels-first.
     /// </summary>
     public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Defaults.ConvolutionLayout;
 

@@ -30,7 +30,7 @@ internal sealed class BFloat16Backbone : BackboneModule
         compute.to(master.parameters().First().device).to(ScalarType.BFloat16);
         foreach (var (_, module) in compute.named_modules())
             if (module is BatchNorm2d or BatchNorm1d) module.to(ScalarType.Float32);
-        compute.Layout = master.Layout;
+        compute.Apply(new ConvolutionPlan(master.Layout, master.SmallMapsAsMatrices));
         parameterPairs = master.named_parameters().Zip(compute.named_parameters(), (m, c) => (m.parameter, c.parameter)).ToList();
         var buffers = master.named_buffers().Zip(compute.named_buffers(), (m, c) => (m.name, Pair: (m.buffer, c.buffer))).ToList();
         bufferPairs = buffers.Select(b => b.Pair).ToList();
@@ -73,8 +73,15 @@ internal sealed class BFloat16Backbone : BackboneModule
         }
     }
 
-    /// <summary>Sets the convolution layout of this module and of the working copy that computes.</summary>
-    public void SetLayout(ConvolutionLayout layout) => Layout = compute.Layout = layout;
+    /// <summary>Sets the convolution plan of this module and of the working copy that computes.</summary>
+    public void SetPlan(ConvolutionPlan plan)
+    {
+        Apply(plan);
+        compute.Apply(plan);
+    }
+
+    /// <summary>The convolution plan the working copy computes with.</summary>
+    internal ConvolutionPlan ComputePlan => new(compute.Layout, compute.SmallMapsAsMatrices);
 
     /// <summary>Copies the working copy's batch-norm statistics (updated by its forward passes) to the master.</summary>
     public void PushStatistics()

@@ -42,11 +42,11 @@ internal sealed class LayoutCalibrationStep : IDisposable
         views = terms.Select(t => t.MakeViews(pictures, random, device).Detach()).ToList();
     }
 
-    /// <summary>One step's forward and backward passes in <paramref name="layout"/>.</summary>
-    public void Run(ConvolutionLayout layout)
+    /// <summary>One step's forward and backward passes as <paramref name="plan"/> says.</summary>
+    public void Run(ConvolutionPlan plan)
     {
-        SpatialPretrainer.ApplyLayout(backbone, terms, layout);
-        bfloat16?.SetLayout(layout);
+        SpatialPretrainer.ApplyPlan(backbone, terms, plan);
+        bfloat16?.SetPlan(plan);
         using var scope = NewDisposeScope();
         bfloat16?.Pull();
         BackboneModule computing = bfloat16 ?? backbone;

@@ -124,7 +124,7 @@ internal static class SpatialPretrainer
                 return (step.Run, step);
             });
         if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
-        ApplyLayout(backbone, termModules, layout.Layout);
+        ApplyPlan(backbone, termModules, layout.Plan);
         int accumulation = settings.GradientAccumulationSteps;
         int microPerEpoch = trainIndices.Length / batchSize;
         int totalSteps = microPerEpoch * settings.Epochs / accumulation;
@@ -295,10 +295,10 @@ internal static class SpatialPretrainer
         => (CreateHost(settings, backbone, () => BackboneFactory.Create(settings.BackboneSpec)),
             settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null);
 
-    /// <summary>Sets <paramref name="layout"/> on the backbone and on every backbone inside the terms (teachers run in the student's layout).</summary>
-    internal static void ApplyLayout(BackboneModule backbone, IEnumerable<TrainingTerm> terms, ConvolutionLayout layout)
+    /// <summary>Sets <paramref name="plan"/> on the backbone and on every backbone inside the terms (teachers run as the student does).</summary>
+    internal static void ApplyPlan(BackboneModule backbone, IEnumerable<TrainingTerm> terms, ConvolutionPlan plan)
     {
-        foreach (var module in terms.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Layout = layout;
+        foreach (var module in terms.SelectMany(t => t.modules()).OfType<BackboneModule>().Prepend(backbone)) module.Apply(plan);
     }
 
     /// <summary>

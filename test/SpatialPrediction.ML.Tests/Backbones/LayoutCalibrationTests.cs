@@ -19,7 +19,7 @@ public class LayoutCalibrationTests : TemporaryFolderTest
         first.Cached.Should().BeFalse();
         first.Candidates.Select(c => c.Layout).Should().Equal(ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast);
         first.Candidates.Should().OnlyContain(c => c.Milliseconds > 0);
-        first.Layout.Should().Be(LayoutCalibration.Decide(first.Candidates));
+        first.Plan.Should().Be(LayoutCalibration.Decide(first.Candidates));
         second.Cached.Should().BeTrue();
         second.Layout.Should().Be(first.Layout);
         second.Candidates.Should().BeEquivalentTo(first.Candidates);
@@ -32,7 +32,18 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     [TestCase(100, 120, ConvolutionLayout.ChannelsLast)]
     public void Channels_first_wins_only_by_more_than_the_margin(double lastMs, double firstMs, ConvolutionLayout expected)
         => LayoutCalibration.Decide(new LayoutCalibration.Candidate[] { new(ConvolutionLayout.ChannelsFirst, firstMs), new(ConvolutionLayout.ChannelsLast, lastMs) })
-            .Should().Be(expected);
+            .Should().Be(new ConvolutionPlan(expected));
+
+    [TestCase(100, 120, 95, ConvolutionLayout.ChannelsLast, true)]
+    [TestCase(100, 120, 99, ConvolutionLayout.ChannelsLast, false)]
+    [TestCase(100, 90, 95, ConvolutionLayout.ChannelsFirst, false)]
+    [TestCase(100, 94, 95, ConvolutionLayout.ChannelsLast, true)]
+    public void Small_maps_as_matrices_win_only_by_more_than_the_margin_and_channels_first_must_beat_the_better(
+        double lastMs, double firstMs, double matricesMs, ConvolutionLayout layout, bool matrices)
+        => LayoutCalibration.Decide(new LayoutCalibration.Candidate[]
+            {
+                new(ConvolutionLayout.ChannelsFirst, firstMs), new(ConvolutionLayout.ChannelsLast, lastMs), new(ConvolutionLayout.ChannelsLast, matricesMs, SmallMapsAsMatrices: true),
+            }).Should().Be(new ConvolutionPlan(layout, matrices));
 
     [Test]
     public void A_training_step_is_timed_over_all_its_passes_and_in_its_precision()
@@ -54,14 +65,14 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     {
         var passes = new[] { new BackbonePass(4, 32, true) };
         int made = 0, disposed = 0;
-        var ran = new List<ConvolutionLayout>();
-        (Action<ConvolutionLayout>, IDisposable) Step()
+        var ran = new List<ConvolutionPlan>();
+        (Action<ConvolutionPlan>, IDisposable) Step()
         {
             made++;
-            return (layout =>
+            return (plan =>
             {
-                ran.Add(layout);
-                Thread.Sleep(layout == ConvolutionLayout.ChannelsFirst ? 5 : 30); // channels-first clearly faster here
+                ran.Add(plan);
+                Thread.Sleep(plan.Layout == ConvolutionLayout.ChannelsFirst ? 5 : 30); // channels-first clearly faster here
             }, new Disposal(() => disposed++));
         }
 
@@ -69,9 +80,11 @@ public class LayoutCalibrationTests : TemporaryFolderTest
         var again = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder, Step);
 
         first.Layout.Should().Be(ConvolutionLayout.ChannelsFirst);
-        first.Candidates.Single(c => c.Layout == ConvolutionLayout.ChannelsLast).Milliseconds.Should().BeGreaterThanOrEqualTo(30);
-        first.Key.Should().Contain("training step");
-        ran.Should().HaveCount(8, "four alternating rounds of both, the first a warm-up");
+        first.Candidates.Single(c => c.Plan == new ConvolutionPlan(ConvolutionLayout.ChannelsLast)).Milliseconds.Should().BeGreaterThanOrEqualTo(30);
+        first.Key.Should().Contain("training step, small maps as matrices");
+        ran.Distinct().Should().Equal(new ConvolutionPlan(ConvolutionLayout.ChannelsFirst), new ConvolutionPlan(ConvolutionLayout.ChannelsLast),
+            new ConvolutionPlan(ConvolutionLayout.ChannelsLast, SmallMapsAsMatrices: true));
+        ran.Should().HaveCount(12, "four alternating rounds of the three candidates, the first a warm-up");
         again.Cached.Should().BeTrue();
         (made, disposed).Should().Be((1, 1), "the throwaway step is made for the measurement only, and released after it");
     }
