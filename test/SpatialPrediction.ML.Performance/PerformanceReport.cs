@@ -123,7 +123,7 @@ internal static class PerformanceReport
                         Statistics.Median(inlineRounds), "img/s", Note: "a loader candidate (PrefetchBatches 0), same rounds"));
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px, batch {workload.BatchSize}, views one batch ahead",
                         Statistics.Median(aheadRounds), "img/s", "views inline", Statistics.Median(inlineRounds), BenchmarkTarget.RatioAtLeast(1.0),
-                        $"a loader candidate (PrefetchBatches 1), same rounds; the default on {cores} cores is {(cores >= 4 ? 2 : 1)}"));
+                        $"a loader candidate (PrefetchBatches 1), same rounds; the default on {cores} cores is {(cores >= 4 ? "2" : "chosen by timing the first batches' views against their steps")}"));
                 }
                 double ours = Statistics.Median(oursRounds);
                 var peer = peerRounds.Count == 0 ? null : peerRounds[0] with { ImagesPerSecond = Statistics.Median(peerRounds.Select(p => p.ImagesPerSecond)) };

@@ -10,6 +10,10 @@
 //       writes N JPEG files (400×320 and 320×400 scenes) for the next mode; never commit them.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- jpeg-training FOLDER [--epochs 2] [--cache Auto|Memory|Disk|None] [--prefetch N] [--steps K]
 //       SimCLR + SP from the folder, resident memory after every step and its trend across the epochs.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- step simclr|dino sp|nosp SIZE fp32|bf16 STEPS [LAYOUT]
+//       one training workload's img/s and the layout calibration's choice, for back-to-back A/B runs.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- small-maps [CHANNELS SIDE]...
+//       one 3×3 convolution's forward and backward by oneDNN and as a matrix product (SmallMapConvolution).
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
 //       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).
 using BenchmarkDotNet.Running;
@@ -30,6 +34,10 @@ switch (mode)
         return JpegFolderTraining.Write(args[1..]);
     case "jpeg-training":
         return JpegFolderTraining.Train(args[1..]);
+    case "step":
+        return StepTiming.Run(args[1..]);
+    case "small-maps":
+        return SmallMapTiming.Run(args[1..]);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args[1..]);
         return 0;
