@@ -75,6 +75,9 @@ internal abstract class BackboneModule : nn.Module<Tensor, Tensor>
 
     private bool smallMapsAsMatrices;
 
+    /// <summary>The module's <see cref="Layout"/> and <see cref="SmallMapsAsMatrices"/> together.</summary>
+    internal ConvolutionPlan Plan => new(Layout, SmallMapsAsMatrices);
+
     /// <summary>Sets <see cref="Layout"/> and <see cref="SmallMapsAsMatrices"/> as <paramref name="plan"/> says.</summary>
     internal void Apply(ConvolutionPlan plan)
     {

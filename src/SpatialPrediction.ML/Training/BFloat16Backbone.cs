@@ -30,7 +30,7 @@ internal sealed class BFloat16Backbone : BackboneModule
         compute.to(master.parameters().First().device).to(ScalarType.BFloat16);
         foreach (var (_, module) in compute.named_modules())
             if (module is BatchNorm2d or BatchNorm1d) module.to(ScalarType.Float32);
-        compute.Apply(new ConvolutionPlan(master.Layout, master.SmallMapsAsMatrices));
+        compute.Apply(master.Plan);
         parameterPairs = master.named_parameters().Zip(compute.named_parameters(), (m, c) => (m.parameter, c.parameter)).ToList();
         var buffers = master.named_buffers().Zip(compute.named_buffers(), (m, c) => (m.name, Pair: (m.buffer, c.buffer))).ToList();
         bufferPairs = buffers.Select(b => b.Pair).ToList();
@@ -81,7 +81,7 @@ internal sealed class BFloat16Backbone : BackboneModule
     }
 
     /// <summary>The convolution plan the working copy computes with.</summary>
-    internal ConvolutionPlan ComputePlan => new(compute.Layout, compute.SmallMapsAsMatrices);
+    internal ConvolutionPlan ComputePlan => compute.Plan;
 
     /// <summary>Copies the working copy's batch-norm statistics (updated by its forward passes) to the master.</summary>
     public void PushStatistics()
