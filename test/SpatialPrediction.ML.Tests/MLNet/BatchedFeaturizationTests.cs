@@ -45,13 +45,19 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
         for (int i = 0; i < 11; i++) batched[i].Zip(single[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, $"row {i}");
     }
 
-    [Test]
-    public void A_broken_file_in_a_batch_read_ahead_is_named_when_its_row_is_reached_and_not_before()
+    /// <summary>Ten images featurised in batches of four, the file of row 6 unreadable.</summary>
+    private IDataView InBatchesOfFourWithRow6Broken(SpatialBackbone backbone)
     {
         var mlContext = new MLContext(1);
         var data = Images(mlContext, 10, brokenRow: 6);
+        return mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+    }
+
+    [Test]
+    public void A_broken_file_in_a_batch_read_ahead_is_named_when_its_row_is_reached_and_not_before()
+    {
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        var featurized = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+        var featurized = InBatchesOfFourWithRow6Broken(backbone);
 
         var firstBatch = featurized.GetColumn<float[]>("Features").Take(4).ToList(); // its batch is fine; the next one is read meanwhile
         FluentActions.Invoking(() => featurized.GetColumn<float[]>("Features").ToList())
@@ -63,10 +69,8 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
     [Test]
     public void Rows_skipped_past_a_broken_file_raise_nothing_though_their_batch_was_read_ahead()
     {
-        var mlContext = new MLContext(1);
-        var data = Images(mlContext, 10, brokenRow: 6);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
-        var featurized = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+        var featurized = InBatchesOfFourWithRow6Broken(backbone);
         using var cursor = featurized.GetRowCursor(new[] { featurized.Schema["Features"] });
         var getter = cursor.GetGetter<VBuffer<float>>(featurized.Schema["Features"]);
         var features = default(VBuffer<float>);
