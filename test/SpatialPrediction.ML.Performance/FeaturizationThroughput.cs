@@ -101,7 +101,7 @@ internal static class FeaturizationThroughput
     }
 
     /// <summary>ONNX Runtime alone on batches of pre-extracted pixels: the most ORT can do, with no ML.NET row overhead.</summary>
-    private sealed class OnnxRuntimeBatches : IDisposable
+    internal sealed class OnnxRuntimeBatches : IDisposable
     {
         private readonly SessionOptions options;
         private readonly InferenceSession session;

@@ -40,11 +40,12 @@ internal sealed class FeatureBuffer(SpatialFeaturizerTransformer featurizer, int
 
     public bool Holds(long position) => position >= First && position < First + Count;
 
-    public void Fill(long first, IReadOnlyList<byte[]> images)
+    /// <summary>Featurises the first <paramref name="count"/> pictures of <paramref name="planes"/> as rows from <paramref name="first"/>.</summary>
+    public void Fill(long first, byte[] planes, int count)
     {
-        featurizer.FeaturizeInto(images, Pooled, Maps);
+        featurizer.FeaturizeInto(planes, count, Pooled, Maps);
         First = first;
-        Count = images.Count;
+        Count = count;
     }
 
     public ReadOnlySpan<float> PooledAt(long position)
@@ -60,76 +61,111 @@ internal sealed class FeatureBuffer(SpatialFeaturizerTransformer featurizer, int
 internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, DataViewRow row, bool withMaps)
     : FeatureSource(new FeatureBuffer(featurizer, 1, withMaps))
 {
-    private readonly Func<byte[]> read = input.Getter(row);
+    private readonly Action<Span<byte>> read = input.Reader(row);
+    private readonly byte[] planes = new byte[input.PlanesLength];
 
-    protected override void Fill(long position) => Buffer.Fill(position, new[] { read() });
+    protected override void Fill(long position)
+    {
+        read(planes);
+        Buffer.Fill(position, planes, 1);
+    }
 }
 
 /// <summary>
 /// Featurises rows in batches: a second cursor over the same input (same order, since neither is shuffled) reads the
 /// images of the next rows ahead of the served cursor, and one forward pass covers them all. While a batch is being
 /// featurised, the following batch's images are read on a worker (the second cursor is only ever used by one thread at
-/// a time), so reading and decoding overlap the forward pass. Rows before a requested one are skipped without decoding.
+/// a time), so reading and decoding overlap the forward pass. Pictures are written straight into one of two batch
+/// buffers that take turns (one being featurised, one being filled), so a batch makes no per-picture arrays. Rows
+/// before a requested one are skipped without decoding.
 /// </summary>
 internal sealed class BatchedFeatureSource : FeatureSource
 {
     private readonly DataViewRowCursor lookahead;
-    private readonly Func<byte[]> read;
-    private readonly int batchSize;
-    private Task<List<byte[]>>? following;
+    private readonly Action<Span<byte>> read;
+    private readonly int batchSize, planesLength;
+    private readonly byte[][] batches;
+    private int nextBatch;
+    private Task<int>? following;
+    private byte[]? followingPlanes;
     private long followingPosition = -1;
 
     public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
         : base(new FeatureBuffer(featurizer, batchSize, withMaps))
     {
         this.batchSize = batchSize;
+        planesLength = input.PlanesLength;
+        batches = new[] { new byte[batchSize * planesLength], new byte[batchSize * planesLength] };
         lookahead = data.GetRowCursor(new[] { data.Schema[column] });
-        read = input.Getter(lookahead);
+        read = input.Reader(lookahead);
     }
 
     protected override void Fill(long position)
     {
-        var ahead = Collect(following, used: followingPosition == position);
+        int ahead = Collect(following, used: followingPosition == position);
         following = null;
-        var images = ahead is { Count: > 0 } ? ahead : Read(position);
-        if (images.Count == 0)
-            throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
-        if (images.Count == batchSize)
+        byte[] planes;
+        int count;
+        if (ahead > 0)
         {
-            followingPosition = position + images.Count;
-            long next = followingPosition;
-            // A thread of its own (LongRunning), not the pool's: a pool thread blocked on the input would make the pool grow.
-            following = Task.Factory.StartNew(() => Read(next), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            (planes, count) = (followingPlanes!, ahead);
         }
-        Buffer.Fill(position, images);
+        else
+        {
+            planes = TakeBatch();
+            count = Read(position, planes);
+        }
+        if (count == 0)
+            throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
+        if (count == batchSize)
+        {
+            followingPosition = position + count;
+            long next = followingPosition;
+            var into = followingPlanes = TakeBatch();
+            // A thread of its own (LongRunning), not the pool's: a pool thread blocked on the input would make the pool grow.
+            following = Task.Factory.StartNew(() => Read(next, into), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        Buffer.Fill(position, planes, count);
     }
 
-    /// <summary>The images of up to a batch of rows from <paramref name="position"/>; none when the input ends before it.</summary>
-    private List<byte[]> Read(long position)
+    /// <summary>The batch buffer not in use: the other one holds the batch being featurised (or read, for the worker).</summary>
+    private byte[] TakeBatch()
     {
-        while (lookahead.Position < position)
-        {
-            if (!lookahead.MoveNext()) return new List<byte[]>();
-        }
-        if (lookahead.Position != position)
-            throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
-        var images = new List<byte[]> { read() };
-        while (images.Count < batchSize && lookahead.MoveNext()) images.Add(read());
-        return images;
+        var planes = batches[nextBatch];
+        nextBatch = 1 - nextBatch;
+        return planes;
     }
 
     /// <summary>
-    /// Waits for a read ahead (the cursor is free again after it). When its rows are the ones asked for, returns them, its
-    /// error (an unreadable image, say) surfacing as itself, as an inline read's would; otherwise null: rows that are
-    /// skipped raise nothing.
+    /// Reads the pictures of up to a batch of rows from <paramref name="position"/> into <paramref name="planes"/>; returns
+    /// how many (none when the input ends before it).
     /// </summary>
-    private static List<byte[]>? Collect(Task<List<byte[]>>? task, bool used)
+    private int Read(long position, byte[] planes)
     {
-        if (task is null) return null;
+        while (lookahead.Position < position)
+        {
+            if (!lookahead.MoveNext()) return 0;
+        }
+        if (lookahead.Position != position)
+            throw new InvalidOperationException("Rows were requested out of order; batched featurisation needs a forward-only cursor.");
+        int count = 0;
+        do read(planes.AsSpan(count++ * planesLength, planesLength));
+        while (count < batchSize && lookahead.MoveNext());
+        return count;
+    }
+
+    /// <summary>
+    /// Waits for a read ahead (the cursor is free again after it). When its rows are the ones asked for, returns how many
+    /// it read, its error (an unreadable image, say) surfacing as itself, as an inline read's would; otherwise 0: rows
+    /// that are skipped raise nothing.
+    /// </summary>
+    private static int Collect(Task<int>? task, bool used)
+    {
+        if (task is null) return 0;
         if (!used)
         {
             try { task.Wait(); } catch (AggregateException) { }
-            return null;
+            return 0;
         }
         return task.GetAwaiter().GetResult();
     }

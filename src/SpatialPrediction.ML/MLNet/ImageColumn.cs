@@ -106,9 +106,16 @@ internal static class ImageColumn
     public static Tensor ToTensor(MLImage image, int size, Device device, string columnName, long row, string component)
         => UnitBatch(ToRgbPlanes(image, size, columnName, row, component), 1, size, device);
 
-    /// <summary><paramref name="count"/> images of planar RGB bytes (3·size·size each) as a float batch in [0, 1].</summary>
+    /// <summary>
+    /// The first <paramref name="count"/> images of planar RGB bytes (3·size·size each; a batch buffer may hold more) as a
+    /// float batch in [0, 1].
+    /// </summary>
     public static Tensor UnitBatch(byte[] planes, int count, int size, Device? device = null)
-        => tensor(planes, new long[] { count, 3, size, size }, dtype: ScalarType.Byte).to(device ?? CPU).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
+    {
+        int length = count * 3 * size * size;
+        var bytes = planes.Length == length ? planes : planes[..length];
+        return tensor(bytes, new long[] { count, 3, size, size }, dtype: ScalarType.Byte).to(device ?? CPU).to_type(ScalarType.Float32).div_(Backbones.ProcessScalars.ByteMax);
+    }
 
     /// <summary>Channel-planar RGB bytes of the image, resized (area-averaged when shrinking) to size×size.</summary>
     public static byte[] ToRgbPlanes(MLImage? image, int size, string columnName, long row, string component,
@@ -121,11 +128,29 @@ internal static class ImageColumn
     /// <summary>Channel-planar RGB bytes of the image at its own size.</summary>
     public static (byte[] Planes, int Height, int Width) ToNativePlanes(MLImage? image, string columnName, long row, string component)
     {
+        var (height, width) = CheckedSize(image, columnName, row, component);
+        var planes = new byte[3 * height * width];
+        WritePlanes(image!, planes, columnName, row, component);
+        return (planes, height, width);
+    }
+
+    /// <summary>The image's height and width; throws naming the row when there is no image or it is empty.</summary>
+    public static (int Height, int Width) CheckedSize(MLImage? image, string columnName, long row, string component)
+    {
         if (image is null)
             throw new InvalidOperationException($"{component}: row {row} of column '{columnName}' holds no image (null). Remove or fix that row.");
         int width = image.Width, height = image.Height;
         if (width < 1 || height < 1)
             throw new InvalidOperationException($"{component}: row {row} of column '{columnName}' has an empty image ({width}×{height}).");
+        return (height, width);
+    }
+
+    /// <summary>
+    /// Writes the image's pixels as channel-planar RGB bytes at its own size into <paramref name="destination"/>
+    /// (3·height·width bytes), so a batch can be assembled in place.
+    /// </summary>
+    public static void WritePlanes(MLImage image, Span<byte> destination, string columnName, long row, string component)
+    {
         var (r, g, b) = image.PixelFormat switch
         {
             MLPixelFormat.Rgba32 => (0, 1, 2),
@@ -134,15 +159,16 @@ internal static class ImageColumn
                 $"{component}: row {row} of column '{columnName}' has pixel format {image.PixelFormat}; expected Rgba32 or Bgra32."),
         };
         ReadOnlySpan<byte> source = image.Pixels;
-        int plane = width * height;
-        var planes = new byte[3 * plane];
-        for (int p = 0; p < plane; p++)
+        int plane = image.Width * image.Height;
+        var red = destination[..plane];
+        var green = destination.Slice(plane, plane);
+        var blue = destination.Slice(2 * plane, plane);
+        for (int p = 0, q = 0; p < plane; p++, q += 4)
         {
-            planes[p] = source[4 * p + r];
-            planes[plane + p] = source[4 * p + g];
-            planes[2 * plane + p] = source[4 * p + b];
+            red[p] = source[q + r];
+            green[p] = source[q + g];
+            blue[p] = source[q + b];
         }
-        return (planes, height, width);
     }
 
     /// <summary>An ML.NET image (RGBA, opaque) from a float tensor [3, H, W] with values in [0, 1].</summary>

@@ -72,14 +72,38 @@ internal sealed class ImageInput
         "values of type MLImage, e.g. from mlContext.Transforms.LoadImages), encoded image bytes (vector of Byte), or " +
         "ExtractPixels output (known-size vector of Single, planar RGB).";
 
-    /// <summary>A getter for the current row of <paramref name="row"/>, returning planar RGB bytes of size×size.</summary>
-    public Func<byte[]> Getter(DataViewRow row)
+    /// <summary>The bytes one picture takes at the backbone's size: planar RGB, 3·size·size.</summary>
+    public int PlanesLength => 3 * size * size;
+
+    /// <summary>
+    /// A reader of the current row of <paramref name="row"/> that writes its picture as planar RGB bytes of size×size
+    /// into a destination of <see cref="PlanesLength"/> bytes (a batch's slot): an ML.NET image already at that size is
+    /// written there directly, without an intermediate array.
+    /// </summary>
+    public Action<Span<byte>> Reader(DataViewRow row)
     {
+        if (Kind == ImageInputKind.Image)
+        {
+            var get = row.GetGetter<MLImage>(row.Schema[column]);
+            MLImage image = null!;
+            return destination =>
+            {
+                get(ref image);
+                var (height, width) = ImageColumn.CheckedSize(image, column, row.Position, component);
+                if (height == size && width == size)
+                {
+                    ImageColumn.WritePlanes(image, destination, column, row.Position, component);
+                    return;
+                }
+                var (planes, _, _) = ImageColumn.ToNativePlanes(image, column, row.Position, component);
+                ImageColumn.ResizePlanes(planes, height, width, size, resizing).CopyTo(destination);
+            };
+        }
         var read = NativePlanesGetter(row, () => row.Position);
-        return () =>
+        return destination =>
         {
             var (planes, height, width) = read();
-            return ImageColumn.ResizePlanes(planes, height, width, size, resizing);
+            ImageColumn.ResizePlanes(planes, height, width, size, resizing).CopyTo(destination);
         };
     }
 

@@ -125,18 +125,15 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// Featurises planar RGB images (each 3·S·S bytes) into <paramref name="pooled"/> (and the feature maps into
     /// <paramref name="maps"/> when given), row after row.
     /// </summary>
-    internal void FeaturizeInto(IReadOnlyList<byte[]> images, Span<float> pooled, float[]? maps = null)
+    internal void FeaturizeInto(byte[] planes, int count, Span<float> pooled, float[]? maps = null)
     {
-        int plane = 3 * ImageSize * ImageSize;
-        var all = new byte[images.Count * plane];
-        for (int i = 0; i < images.Count; i++) images[i].CopyTo(all, i * plane);
         if (maps is null)
         {
-            backbone.FeaturizeBytes(all, images.Count, Precision, Engine, BatchSize).CopyTo(pooled);
+            backbone.FeaturizeBytes(planes, count, Precision, Engine, BatchSize).CopyTo(pooled);
             return;
         }
         using var scope = NewDisposeScope();
-        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(ImageColumn.UnitBatch(all, images.Count, ImageSize), Precision);
+        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(ImageColumn.UnitBatch(planes, count, ImageSize), Precision);
         pooledValues.CopyTo(pooled);
         mapValues.CopyTo(maps, 0);
     }

@@ -16,14 +16,14 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
 {
     protected override string Prefix => "sp-batched-";
 
-    private IDataView Images(MLContext mlContext, int count, int? brokenRow = null)
+    private IDataView Images(MLContext mlContext, int count, int? brokenRow = null, int side = 24)
     {
         var entries = new List<ImageEntry>();
         for (int i = 0; i < count; i++)
         {
             string path = Path.Combine(Folder, $"image{i:D2}.png");
             byte shade = (byte)(20 * i);
-            File.WriteAllBytes(path, i == brokenRow ? "not a picture"u8.ToArray() : ImageFiles.Encode(24, 24, (x, y) => new SKColor(shade, (byte)(8 * x), (byte)(8 * y))));
+            File.WriteAllBytes(path, i == brokenRow ? "not a picture"u8.ToArray() : ImageFiles.Encode(side, side, (x, y) => new SKColor(shade, (byte)(8 * x), (byte)(8 * y))));
             entries.Add(new ImageEntry(path, "a"));
         }
         return new ImageDataset(entries).ToDataView(mlContext);
@@ -43,6 +43,24 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
 
         batched.Should().HaveCount(11);
         for (int i = 0; i < 11; i++) batched[i].Zip(single[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, $"row {i}");
+    }
+
+    [TestCase(FeaturizationEngine.LibTorch)]
+    [TestCase(FeaturizationEngine.OnnxRuntime)]
+    public void Pictures_at_the_backbone_size_written_into_alternating_batch_buffers_keep_their_rows(FeaturizationEngine engine)
+    {
+        var mlContext = new MLContext(1);
+        var data = Images(mlContext, 11, side: 32); // at the backbone's size: written straight into the batch buffer
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+
+        float[][] Features(int batch) => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch, Engine = engine })
+            .Fit(data).Transform(data).GetColumn<float[]>("Features").ToArray();
+        var single = Features(1);
+        var batched = Features(3); // 3 + 3 + 3 + 2: each of the two buffers filled twice, the last batch short
+
+        for (int i = 0; i < 11; i++) batched[i].Zip(single[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, $"row {i}");
+        for (int i = 1; i < 11; i++)
+            single[i].Zip(single[i - 1], (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f, $"rows {i - 1} and {i} are different pictures");
     }
 
     /// <summary>Ten images featurised in batches of four, the file of row 6 unreadable.</summary>

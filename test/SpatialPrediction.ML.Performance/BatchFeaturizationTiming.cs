@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.MLNet;
+
+namespace SpatialPrediction.ML.Performance;
+
+/// <summary>
+/// Featurising at batch 32 by the ONNX Runtime engine against ONNX Runtime alone on pixels made beforehand, and the
+/// time of reading the same rows without featurising them (what the engine's pipeline adds), in alternating rounds:
+/// <c>featurize-batch [IMAGES] [ROUNDS]</c>. Prints the per-round ratio, for before/after runs of the row-reading path.
+/// </summary>
+internal static class BatchFeaturizationTiming
+{
+    public static int Run(string[] args)
+    {
+        int images = args.Length > 0 ? int.Parse(args[0]) : 256, rounds = args.Length > 1 ? int.Parse(args[1]) : 5;
+        var mlContext = new MLContext(1);
+        var data = SpatialScenes.GenerateDataView(mlContext, images, new SpatialScenesOptions { ImageSize = 224, Seed = 7 });
+        using var backbone = SpatialBackbone.ImageNetResNet18();
+        string folder = Directory.CreateTempSubdirectory("featurize-batch-").FullName;
+        try
+        {
+            string onnxPath = Path.Combine(folder, "imagenet-resnet18.onnx");
+            backbone.ExportOnnx(onnxPath, "Pixels", "Features");
+            using var session = new FeaturizationThroughput.OnnxRuntimeBatches(mlContext, data, onnxPath, 32, Environment.ProcessorCount);
+            var ours = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 32, Engine = FeaturizationEngine.OnnxRuntime }).Fit(data);
+            var input = ImageInput.For(data.Schema, "Image", 224, 0, 0, "featurize-batch");
+            var passes = new (string Name, Action Pass)[]
+            {
+                ("SpatialFeaturize, ONNX Runtime engine, batch 32", () => ours.Transform(data).GetColumn<float[]>("Features").ToList()),
+                ("ONNX Runtime session (pixels ready), batch 32", () => session.Pass()),
+                ("reading the rows only (ImageInput)", () =>
+                {
+                    using var cursor = data.GetRowCursor(data.Schema);
+                    var read = input.Reader(cursor);
+                    var planes = new byte[input.PlanesLength];
+                    while (cursor.MoveNext()) read(planes);
+                }),
+                ("getting the rows' images only (the input view's part of reading)", () =>
+                {
+                    using var cursor = data.GetRowCursor(data.Schema);
+                    var get = cursor.GetGetter<Microsoft.ML.Data.MLImage>(data.Schema["Image"]);
+                    Microsoft.ML.Data.MLImage image = null!;
+                    while (cursor.MoveNext()) get(ref image);
+                }),
+            };
+            foreach (var (_, pass) in passes) pass(); // warm-up
+            var seconds = passes.Select(_ => new List<double>()).ToList();
+            for (int round = 0; round < rounds; round++)
+            {
+                for (int i = 0; i < passes.Length; i++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    passes[i].Pass();
+                    seconds[i].Add(clock.Elapsed.TotalSeconds);
+                }
+                Console.WriteLine($"  round {round + 1}: engine/session {seconds[1][round] / seconds[0][round]:F3}×, reading {1000 * seconds[2][round] / images:F2} ms/img, of which the input view {1000 * seconds[3][round] / images:F2}");
+            }
+            for (int i = 0; i < passes.Length; i++)
+                Console.WriteLine($"{passes[i].Name}: {images / Statistics.Median(seconds[i]):F1} img/s");
+            var ratios = seconds[0].Zip(seconds[1], (a, b) => b / a).ToList();
+            Console.WriteLine($"engine / session: median {Statistics.Median(ratios):F3}× (range {ratios.Min():F3}–{ratios.Max():F3}×)");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
