@@ -5,12 +5,12 @@ using static TorchSharp.torch;
 namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>
-/// Chooses a backbone's convolution layout by measuring, like cuDNN's benchmark mode: on the CPU, a few timed passes of
-/// each candidate on a throwaway module of the same architecture (so no weight, statistic or random stream of the run changes),
-/// for the passes the run makes: a training step's backbone calls (forward, and backward where gradients flow) at their
-/// real batch and size and in the step's precision, or a featurisation batch. The choice and the timings are cached per
-/// machine, architecture and shape (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs: channels-last was faster for
-/// training on an AMD EPYC (Zen 4) and slower on an Intel Xeon with AVX-512 (issue 20).
+/// Chooses a backbone's convolution plan by measuring, like cuDNN's benchmark mode, on the CPU and without touching the
+/// run's weights, statistics or random stream: for featurisation, a few timed inference passes of each layout on a
+/// throwaway module of the same architecture; for training, a few timed throwaway steps (the run's terms, batch, sizes
+/// and precision) in each candidate plan. The choice and the timings are cached per machine, architecture and shape
+/// (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs: channels-last was faster for training on an
+/// AMD EPYC (Zen 4) and slower on an Intel Xeon with AVX-512 (issue 20).
 /// </summary>
 internal static class LayoutCalibration
 {
@@ -27,37 +27,59 @@ internal static class LayoutCalibration
 
         public override string ToString() => Candidates.Count == 0
             ? $"{Plan}"
-            : $"{Plan} ({string.Join(", ", Candidates.Select(c => $"{c.Plan} {c.Milliseconds:F0} ms"))} per {(Key.Contains("training step", StringComparison.Ordinal) ? "step" : "pass")}{(Cached ? ", cached" : ", measured")})";
+            : $"{Plan} ({string.Join(", ", Candidates.Select(c => $"{c.Plan} {c.Milliseconds:F0} ms"))} per {(Key.Contains(TrainingStepKey, StringComparison.Ordinal) ? "step" : "pass")}{(Cached ? ", cached" : ", measured")})";
     }
 
-    /// <summary>Resolves <paramref name="requested"/> for one pass of <paramref name="batch"/> images (see the overload with passes).</summary>
-    public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, int batch, int size, bool training, Device device,
-        string? cacheFolder = null)
-        => Resolve(requested, spec, new[] { new BackbonePass(batch, size, training) }, training, device, bfloat16: false, cacheFolder);
+    /// <summary>
+    /// Resolves <paramref name="requested"/> for featurising batches of <paramref name="batch"/> images of
+    /// <paramref name="size"/> px: a fixed layout as it is, Auto by timing inference passes of both layouts on a throwaway
+    /// module — or from the cache.
+    /// </summary>
+    public static Choice ResolveInference(ConvolutionLayout requested, BackboneSpec spec, int batch, int size, Device device, string? cacheFolder = null)
+    {
+        if (Fixed(requested, spec, device) is { } fixedChoice) return fixedChoice;
+        var pass = new BackbonePass(batch, size, Backward: false);
+        return Cached(Key(spec, new[] { pass }, "inference", bfloat16: false), cacheFolder, () => MeasureInference(spec, pass));
+    }
 
     /// <summary>
-    /// Resolves <paramref name="requested"/>: a fixed layout as it is, Auto by timing — or from the cache — the
-    /// <paramref name="passes"/> of a training step (<paramref name="training"/>, every term's backbone calls at their
-    /// real batch and size) or of a featurisation batch, in float32 or in the bfloat16 the step computes in. With
-    /// <paramref name="step"/> (made only when a measurement is needed) a whole throwaway step is timed instead of the
-    /// bare passes, which still name the shape in the cache; for ResNets of basic blocks it also times channels-last
-    /// with the small maps as matrices (<see cref="SmallMapConvolution"/>).
+    /// Resolves <paramref name="requested"/> for a training step: a fixed layout as it is, Auto by timing a whole
+    /// throwaway <paramref name="step"/> (made only when a measurement is needed) in each candidate plan — or from the
+    /// cache. The step's <paramref name="passes"/> (every term's backbone calls at their real batch and size) and its
+    /// precision name its shape in the cache; for ResNets of basic blocks channels-last with the small maps as matrices
+    /// (<see cref="SmallMapConvolution"/>) is a third candidate.
     /// </summary>
-    public static Choice Resolve(ConvolutionLayout requested, BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, Device device,
-        bool bfloat16 = false, string? cacheFolder = null, Func<(Action<ConvolutionPlan> Run, IDisposable Owner)>? step = null)
+    public static Choice ResolveTraining(ConvolutionLayout requested, BackboneSpec spec, IReadOnlyList<BackbonePass> passes, Device device,
+        bool bfloat16, Func<(Action<ConvolutionPlan> Run, IDisposable Owner)> step, string? cacheFolder = null)
+    {
+        if (Fixed(requested, spec, device) is { } fixedChoice) return fixedChoice;
+        if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
+        bool matrices = BackboneFactory.HasBasicBlocks(spec.Kind);
+        string measured = matrices ? TrainingStepKey + ", small maps as matrices" : TrainingStepKey;
+        return Cached(Key(spec, passes, measured, bfloat16), cacheFolder, () => MeasureSteps(step, matrices));
+    }
+
+    /// <summary>What a training calibration's key says it timed (a whole step, not bare passes).</summary>
+    private const string TrainingStepKey = "training step";
+
+    /// <summary>The choice without measuring: channels-first where channels-last is not offered, a requested layout as it is.</summary>
+    private static Choice? Fixed(ConvolutionLayout requested, BackboneSpec spec, Device device)
     {
         if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
-        if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
-        bool matrices = step is not null && BackboneFactory.HasBasicBlocks(spec.Kind);
-        string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, string.Join(" + ", passes),
-            training ? (step is null ? "training" : matrices ? "training step, small maps as matrices" : "training step") : "inference",
-            bfloat16 ? "bfloat16" : "float32");
+        return null;
+    }
+
+    private static string Key(BackboneSpec spec, IReadOnlyList<BackbonePass> passes, string measured, bool bfloat16)
+        => string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, string.Join(" + ", passes), measured, bfloat16 ? "bfloat16" : "float32");
+
+    /// <summary>The cached choice under <paramref name="key"/>, or a new one measured, decided and cached.</summary>
+    private static Choice Cached(string key, string? cacheFolder, Func<List<Candidate>> measure)
+    {
         string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
         var cache = CalibrationCache.Read<Choice>(file);
         if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
-
-        var candidates = step is null ? Measure(spec, passes, training, bfloat16) : MeasureSteps(step, matrices);
+        var candidates = measure();
         var plan = Decide(candidates);
         var choice = new Choice(plan.Layout, candidates, false, key, plan.SmallMapsAsMatrices);
         cache[key] = choice;
@@ -98,44 +120,23 @@ internal static class LayoutCalibration
         }
     }
 
-    /// <summary>Times both layouts with <see cref="AlternatingTimer"/>: the median of each candidate's passes together.</summary>
-    private static List<Candidate> Measure(BackboneSpec spec, IReadOnlyList<BackbonePass> passes, bool training, bool bfloat16)
+    /// <summary>Times inference passes of both layouts with <see cref="AlternatingTimer"/>: each candidate's median pass.</summary>
+    private static List<Candidate> MeasureInference(BackboneSpec spec, BackbonePass pass)
     {
         using var scope = NewDisposeScope();
         // A module of its own, made without disturbing the run's random stream (its weights do not matter for timing).
         using var rng = get_rng_state();
         using var module = BackboneFactory.Create(spec);
         set_rng_state(rng);
-        var dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        if (bfloat16)
-        {
-            // As the bfloat16 working copy computes: convolutions in bfloat16, batch norms in float32.
-            module.to(ScalarType.BFloat16);
-            foreach (var (_, child) in module.named_modules())
-                if (child is TorchSharp.Modules.BatchNorm2d or TorchSharp.Modules.BatchNorm1d) child.to(ScalarType.Float32);
-        }
-        module.train(training);
-        foreach (var parameter in module.parameters()) parameter.requires_grad = training;
-        var inputs = passes.Select(p => ones(new long[] { p.Images, 3, p.Size, p.Size }, dtype: dtype)).ToList();
+        module.eval();
+        var input = ones(new long[] { pass.Images, 3, pass.Size, pass.Size });
         var layouts = new[] { ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast };
         return AlternatingTimer.Medians(layouts, layout =>
         {
             module.Layout = layout;
-            for (int i = 0; i < passes.Count; i++)
-            {
-                using var passScope = NewDisposeScope();
-                if (training && passes[i].Backward) module.forward(inputs[i]).to(ScalarType.Float32).mean().backward();
-                else if (training)
-                {
-                    using var noGrad = no_grad();
-                    module.forward(inputs[i]);
-                }
-                else
-                {
-                    using var inference = inference_mode();
-                    module.forward(inputs[i]);
-                }
-            }
+            using var passScope = NewDisposeScope();
+            using var inference = inference_mode();
+            module.forward(input);
         }, rounds: 4).Select(t => new Candidate(t.Candidate, t.Milliseconds)).ToList();
     }
 }

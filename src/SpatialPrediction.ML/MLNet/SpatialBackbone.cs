@@ -79,7 +79,7 @@ public sealed class SpatialBackbone : IDisposable
     internal BackboneModule InferenceModule(int batch = 1, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
         if (inferenceModules.TryGetValue(precision, out var made)) return made;
-        InferenceLayoutChoice ??= LayoutCalibration.Resolve(inferenceLayout, Spec, batch, ImageSize, training: false, Device);
+        InferenceLayoutChoice ??= LayoutCalibration.ResolveInference(inferenceLayout, Spec, batch, ImageSize, Device);
         var layout = InferenceLayoutChoice.Layout;
         var module = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
         if (precision == FeaturizationPrecision.BFloat16)

@@ -117,7 +117,7 @@ internal static class SpatialPretrainer
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
         var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
         var firstPictures = trainIndices.AsSpan(0, batchSize).ToArray();
-        var layout = LayoutCalibration.Resolve(settings.ConvolutionLayout, spec, passes, training: true, device,
+        var layout = LayoutCalibration.ResolveTraining(settings.ConvolutionLayout, spec, passes, device,
             bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16, step: () =>
             {
                 var step = new LayoutCalibrationStep(settings, images, firstPictures, device);

@@ -9,22 +9,42 @@ public class LayoutCalibrationTests : TemporaryFolderTest
 
     private static readonly BackboneSpec ResNet18 = new(BackboneKind.ResNet18, ImageSize: 32);
 
+    /// <summary>A stand-in for the throwaway training step: records the plans it ran and how often it was made and released.</summary>
+    private sealed class FakeStep
+    {
+        public readonly List<ConvolutionPlan> Ran = new();
+        public int Made, Disposed;
+
+        public (Action<ConvolutionPlan>, IDisposable) Make()
+        {
+            Made++;
+            return (plan =>
+            {
+                Ran.Add(plan);
+                Thread.Sleep(plan.Layout == ConvolutionLayout.ChannelsFirst ? 5 : 30); // channels-first clearly faster here
+            }, new Disposal(() => Disposed++));
+        }
+    }
+
     [Test]
     public void Auto_measures_both_layouts_once_then_answers_from_the_cache()
     {
-        var first = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: true, CPU, Folder);
-        var second = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: true, CPU, Folder);
-        var inference = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 4, 32, training: false, CPU, Folder);
+        var first = LayoutCalibration.ResolveInference(ConvolutionLayout.Auto, ResNet18, 4, 32, CPU, Folder);
+        var second = LayoutCalibration.ResolveInference(ConvolutionLayout.Auto, ResNet18, 4, 32, CPU, Folder);
+        var training = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, new[] { new BackbonePass(4, 32, false) }, CPU,
+            bfloat16: false, new FakeStep().Make, Folder);
 
         first.Cached.Should().BeFalse();
         first.Candidates.Select(c => c.Layout).Should().Equal(ConvolutionLayout.ChannelsFirst, ConvolutionLayout.ChannelsLast);
         first.Candidates.Should().OnlyContain(c => c.Milliseconds > 0);
         first.Plan.Should().Be(LayoutCalibration.Decide(first.Candidates));
+        first.ToString().Should().Contain("per pass, measured");
         second.Cached.Should().BeTrue();
         second.Layout.Should().Be(first.Layout);
         second.Candidates.Should().BeEquivalentTo(first.Candidates);
-        inference.Cached.Should().BeFalse("inference is a shape of its own");
-        File.ReadAllText(Path.Combine(Folder, "layouts.json")).Should().Contain("training").And.Contain("inference");
+        training.Cached.Should().BeFalse("a training step is a calibration of its own, even at the same batch and size");
+        training.ToString().Should().Contain("per step, measured");
+        File.ReadAllText(Path.Combine(Folder, "layouts.json")).Should().Contain("training step").And.Contain("inference");
     }
 
     [TestCase(100, 95, ConvolutionLayout.ChannelsFirst)]
@@ -46,47 +66,50 @@ public class LayoutCalibrationTests : TemporaryFolderTest
             }).Should().Be(new ConvolutionPlan(layout, matrices));
 
     [Test]
-    public void A_training_step_is_timed_over_all_its_passes_and_in_its_precision()
+    public void A_training_step_is_calibrated_per_set_of_passes_and_per_precision()
     {
         var passes = new[] { new BackbonePass(4, 32, true), new BackbonePass(4, 16, true), new BackbonePass(4, 32, false) };
-        var float32 = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder);
-        var bfloat16 = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: true, Folder);
-        var fewer = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes[..1], training: true, CPU, bfloat16: false, Folder);
+        var step = new FakeStep();
+        var float32 = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, passes, CPU, bfloat16: false, step.Make, Folder);
+        var bfloat16 = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, passes, CPU, bfloat16: true, step.Make, Folder);
+        var fewer = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, passes[..1], CPU, bfloat16: false, step.Make, Folder);
 
-        new[] { float32, bfloat16, fewer }.Should().OnlyContain(c => !c.Cached && c.Candidates.Count == 2, "each is a calibration of its own");
+        new[] { float32, bfloat16, fewer }.Should().OnlyContain(c => !c.Cached && c.Candidates.Count == 3, "each is a calibration of its own");
+        step.Made.Should().Be(3);
         float32.Key.Should().Contain("4×32 px backward + 4×16 px backward + 4×32 px").And.EndWith("float32");
         bfloat16.Key.Should().EndWith("bfloat16");
-        FluentActions.Invoking(() => LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, Array.Empty<BackbonePass>(), true, CPU, false, Folder))
+        FluentActions.Invoking(() => LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, Array.Empty<BackbonePass>(), CPU, false, step.Make, Folder))
             .Should().Throw<ArgumentException>().WithMessage("*at least one backbone pass*");
     }
 
     [Test]
-    public void A_whole_step_when_given_is_timed_instead_of_the_passes_and_made_only_when_measured()
+    public void A_whole_step_is_timed_in_each_plan_and_made_only_when_measured()
     {
         var passes = new[] { new BackbonePass(4, 32, true) };
-        int made = 0, disposed = 0;
-        var ran = new List<ConvolutionPlan>();
-        (Action<ConvolutionPlan>, IDisposable) Step()
-        {
-            made++;
-            return (plan =>
-            {
-                ran.Add(plan);
-                Thread.Sleep(plan.Layout == ConvolutionLayout.ChannelsFirst ? 5 : 30); // channels-first clearly faster here
-            }, new Disposal(() => disposed++));
-        }
+        var step = new FakeStep();
 
-        var first = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder, Step);
-        var again = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, passes, training: true, CPU, bfloat16: false, Folder, Step);
+        var first = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, passes, CPU, bfloat16: false, step.Make, Folder);
+        var again = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, ResNet18, passes, CPU, bfloat16: false, step.Make, Folder);
 
         first.Layout.Should().Be(ConvolutionLayout.ChannelsFirst);
         first.Candidates.Single(c => c.Plan == new ConvolutionPlan(ConvolutionLayout.ChannelsLast)).Milliseconds.Should().BeGreaterThanOrEqualTo(30);
         first.Key.Should().Contain("training step, small maps as matrices");
-        ran.Distinct().Should().Equal(new ConvolutionPlan(ConvolutionLayout.ChannelsFirst), new ConvolutionPlan(ConvolutionLayout.ChannelsLast),
+        step.Ran.Distinct().Should().Equal(new ConvolutionPlan(ConvolutionLayout.ChannelsFirst), new ConvolutionPlan(ConvolutionLayout.ChannelsLast),
             new ConvolutionPlan(ConvolutionLayout.ChannelsLast, SmallMapsAsMatrices: true));
-        ran.Should().HaveCount(12, "four alternating rounds of the three candidates, the first a warm-up");
+        step.Ran.Should().HaveCount(12, "four alternating rounds of the three candidates, the first a warm-up");
         again.Cached.Should().BeTrue();
-        (made, disposed).Should().Be((1, 1), "the throwaway step is made for the measurement only, and released after it");
+        (step.Made, step.Disposed).Should().Be((1, 1), "the throwaway step is made for the measurement only, and released after it");
+    }
+
+    [Test]
+    public void Backbones_without_basic_blocks_time_the_two_layouts_only()
+    {
+        var step = new FakeStep();
+        var choice = LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, new BackboneSpec(BackboneKind.ResNet50, ImageSize: 32),
+            new[] { new BackbonePass(2, 32, true) }, CPU, bfloat16: false, step.Make, Folder);
+
+        choice.Candidates.Should().HaveCount(2).And.OnlyContain(c => !c.SmallMapsAsMatrices);
+        step.Ran.Should().HaveCount(8, "four alternating rounds of two candidates");
     }
 
     private sealed class Disposal(Action action) : IDisposable
@@ -95,12 +118,17 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     }
 
     [Test]
-    public void Fixed_layouts_other_backbones_and_non_cpu_devices_measure_nothing()
+    public void Fixed_layouts_and_other_backbones_measure_nothing()
     {
-        LayoutCalibration.Resolve(ConvolutionLayout.ChannelsFirst, ResNet18, 4, 32, true, CPU, Folder).Should()
+        var step = new FakeStep();
+        var passes = new[] { new BackbonePass(4, 32, true) };
+        LayoutCalibration.ResolveTraining(ConvolutionLayout.ChannelsFirst, ResNet18, passes, CPU, false, step.Make, Folder).Should()
             .Match<LayoutCalibration.Choice>(c => c.Layout == ConvolutionLayout.ChannelsFirst && c.Candidates.Count == 0);
-        LayoutCalibration.Resolve(ConvolutionLayout.Auto, new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32), 4, 32, true, CPU, Folder)
+        LayoutCalibration.ResolveInference(ConvolutionLayout.ChannelsLast, ResNet18, 4, 32, CPU, Folder).Should()
+            .Match<LayoutCalibration.Choice>(c => c.Layout == ConvolutionLayout.ChannelsLast && c.Candidates.Count == 0);
+        LayoutCalibration.ResolveTraining(ConvolutionLayout.Auto, new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32), passes, CPU, false, step.Make, Folder)
             .Layout.Should().Be(ConvolutionLayout.ChannelsFirst, "the small ResNet stays channels-first (libtorch's channels-last bug below 16 channels)");
+        step.Made.Should().Be(0);
         Directory.GetFiles(Folder).Should().BeEmpty();
     }
 
@@ -111,7 +139,7 @@ public class LayoutCalibrationTests : TemporaryFolderTest
         manual_seed(3);
         var before = rand(8).data<float>().ToArray();
         manual_seed(3);
-        var choice = LayoutCalibration.Resolve(ConvolutionLayout.Auto, ResNet18, 2, 32, training: false, CPU, Folder);
+        var choice = LayoutCalibration.ResolveInference(ConvolutionLayout.Auto, ResNet18, 2, 32, CPU, Folder);
         var after = rand(8).data<float>().ToArray();
 
         after.Should().Equal(before, "the measurement's module is made without consuming the run's random numbers");
