@@ -7,15 +7,16 @@ using SpatialPrediction.ML.MLNet;
 namespace SpatialPrediction.ML.Performance;
 
 /// <summary>
-/// Featurising at batch 32 by the ONNX Runtime engine against ONNX Runtime alone on pixels made beforehand, and the
+/// Featurising at batch 32 by one engine against ONNX Runtime alone on pixels made beforehand, and the
 /// time of reading the same rows without featurising them (what the engine's pipeline adds), in alternating rounds:
-/// <c>featurize-batch [IMAGES] [ROUNDS]</c>. Prints the per-round ratio, for before/after runs of the row-reading path.
+/// <c>featurize-batch [IMAGES] [ROUNDS] [ENGINE]</c> (default: the ONNX Runtime engine). Prints the per-round ratio, for before/after runs of the row-reading path.
 /// </summary>
 internal static class BatchFeaturizationTiming
 {
     public static int Run(string[] args)
     {
         int images = args.Length > 0 ? int.Parse(args[0]) : 256, rounds = args.Length > 1 ? int.Parse(args[1]) : 5;
+        var engine = args.Length > 2 ? Enum.Parse<FeaturizationEngine>(args[2]) : FeaturizationEngine.OnnxRuntime;
         var mlContext = new MLContext(1);
         var data = SpatialScenes.GenerateDataView(mlContext, images, new SpatialScenesOptions { ImageSize = 224, Seed = 7 });
         using var backbone = SpatialBackbone.ImageNetResNet18();
@@ -25,11 +26,11 @@ internal static class BatchFeaturizationTiming
             string onnxPath = Path.Combine(folder, "imagenet-resnet18.onnx");
             backbone.ExportOnnx(onnxPath, "Pixels", "Features");
             using var session = new FeaturizationThroughput.OnnxRuntimeBatches(mlContext, data, onnxPath, 32, Environment.ProcessorCount);
-            var ours = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 32, Engine = FeaturizationEngine.OnnxRuntime }).Fit(data);
+            var ours = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 32, Engine = engine }).Fit(data);
             var input = ImageInput.For(data.Schema, "Image", 224, 0, 0, "featurize-batch");
             var passes = new (string Name, Action Pass)[]
             {
-                ("SpatialFeaturize, ONNX Runtime engine, batch 32", () => ours.Transform(data).GetColumn<float[]>("Features").ToList()),
+                ($"SpatialFeaturize, {engine} engine, batch 32", () => ours.Transform(data).GetColumn<float[]>("Features").ToList()),
                 ("ONNX Runtime session (pixels ready), batch 32", () => session.Pass()),
                 ("reading the rows only (ImageInput)", () =>
                 {

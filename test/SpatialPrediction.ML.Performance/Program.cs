@@ -16,8 +16,8 @@
 //       one 3×3 convolution's forward and backward by oneDNN and as a matrix product (SmallMapConvolution).
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
 //       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).
-//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- featurize-batch [IMAGES] [ROUNDS]
-//       batch-32 featurising by the ONNX Runtime engine against ONNX Runtime alone, and the rows' reading time, alternating.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- featurize-batch [IMAGES] [ROUNDS] [OnnxRuntime|LibTorch]
+//       batch-32 featurising by one engine against ONNX Runtime alone, and the rows' reading time, alternating.
 using BenchmarkDotNet.Running;
 using SpatialPrediction.ML.Performance;
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace SpatialPrediction.ML.Interop;
 
 /// <summary>
-/// Keeps freed native memory in the process for reuse while a run holds a scope. libtorch has no caching allocator on
+/// Keeps freed native memory in the process for reuse while a training run or a batched featurisation cursor holds a scope. libtorch has no caching allocator on
 /// the CPU: every tensor is a fresh <c>malloc</c>, and glibc serves blocks above its mmap threshold (adaptive, at most
 /// 32 MB) with their own <c>mmap</c> and unmaps them on free, so a training step's large activations are faulted in
 /// and zero-filled by the kernel again every step. Inside a scope the threshold is 1 GB and the heap is neither

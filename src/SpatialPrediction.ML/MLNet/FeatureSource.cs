@@ -89,6 +89,7 @@ internal sealed class BatchedFeatureSource : FeatureSource
     private Task<int>? following;
     private byte[]? followingPlanes;
     private long followingPosition = -1;
+    private readonly IDisposable heap = Interop.NativeHeapReuse.Hold();
 
     public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
         : base(new FeatureBuffer(featurizer, batchSize, withMaps))
@@ -175,5 +176,6 @@ internal sealed class BatchedFeatureSource : FeatureSource
         // The worker may still be reading with the cursor; its result or error no longer matters.
         try { following?.Wait(); } catch (AggregateException) { }
         lookahead.Dispose();
+        heap.Dispose();
     }
 }

@@ -63,6 +63,28 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
             single[i].Zip(single[i - 1], (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f, $"rows {i - 1} and {i} are different pictures");
     }
 
+    [Test]
+    public void A_batched_cursor_reuses_native_memory_while_open_and_gives_it_back_when_disposed()
+    {
+        var mlContext = new MLContext(1);
+        var data = Images(mlContext, 5);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var featurized = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+
+        bool held;
+        using (var cursor = featurized.GetRowCursor(featurized.Schema))
+        {
+            var features = cursor.GetGetter<VBuffer<float>>(featurized.Schema["Features"]);
+            var value = default(VBuffer<float>);
+            cursor.MoveNext().Should().BeTrue();
+            features(ref value);
+            held = SpatialPrediction.ML.Interop.NativeHeapReuse.Held;
+        }
+
+        held.Should().BeTrue("a batch's large activations are recycled from the heap while the cursor reads");
+        SpatialPrediction.ML.Interop.NativeHeapReuse.Held.Should().BeFalse("disposing the cursor ends the reuse");
+    }
+
     /// <summary>Ten images featurised in batches of four, the file of row 6 unreadable.</summary>
     private IDataView InBatchesOfFourWithRow6Broken(SpatialBackbone backbone)
     {
