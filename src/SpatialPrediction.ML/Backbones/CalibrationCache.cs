@@ -4,7 +4,8 @@ namespace SpatialPrediction.ML.Backbones;
 
 /// <summary>
 /// Calibration results kept in the user cache ($XDG_CACHE_HOME/spatial-prediction/calibration, default ~/.cache/…) as
-/// JSON, keyed by machine and shape, so a machine measures each shape once and a resumed run makes the same choice. A
+/// JSON, keyed by machine, library build and shape, so a machine measures each shape once per build and a resumed run
+/// makes the same choice. Entries of other builds are dropped when the file is next written. A
 /// damaged, unreadable or read-only cache only costs a new measurement.
 /// </summary>
 internal static class CalibrationCache
@@ -14,8 +15,15 @@ internal static class CalibrationCache
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"),
         "spatial-prediction", "calibration");
 
-    /// <summary>What tells machines apart in a key: CPU model, cores and libtorch threads.</summary>
-    public static string MachineKey() => string.Join("|", CpuModel(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads());
+    /// <summary>
+    /// What tells machines apart in a key: CPU model, cores and libtorch threads — and this build of the library
+    /// (its module version id, which a deterministic build derives from the source), since a change to what runs
+    /// (a kernel, the heap handling around it) can change which candidate wins, and an entry is otherwise never measured
+    /// again.
+    /// </summary>
+    public static string MachineKey() => string.Join("|", CpuModel(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
+
+    private static readonly string Build = typeof(CalibrationCache).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
 
     public static Dictionary<string, T> Read<T>(string file)
     {
@@ -33,6 +41,7 @@ internal static class CalibrationCache
     {
         try
         {
+            foreach (var stale in cache.Keys.Where(k => !k.Contains($"|{Build}|", StringComparison.Ordinal)).ToList()) cache.Remove(stale);
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             string temporary = file + $".{Environment.ProcessId}.tmp";
             File.WriteAllText(temporary, JsonSerializer.Serialize(cache, new JsonSerializerOptions { WriteIndented = true }));

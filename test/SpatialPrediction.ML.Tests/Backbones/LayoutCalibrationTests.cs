@@ -47,6 +47,27 @@ public class LayoutCalibrationTests : TemporaryFolderTest
         File.ReadAllText(Path.Combine(Folder, "layouts.json")).Should().Contain("training step").And.Contain("inference");
     }
 
+    [Test]
+    public void An_entry_measured_by_another_build_of_the_library_is_measured_again_and_dropped()
+    {
+        var measured = LayoutCalibration.ResolveInference(ConvolutionLayout.Auto, ResNet18, 2, 32, CPU, Folder);
+        string file = Path.Combine(Folder, "layouts.json");
+        var fields = measured.Key.Split('|');
+        fields[3] = "000000000000"; // the build field of the key
+        string otherBuild = string.Join("|", fields);
+        var entries = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        var entry = entries[measured.Key]!;
+        entries.Remove(measured.Key);
+        entries[otherBuild] = entry;
+        File.WriteAllText(file, entries.ToJsonString());
+
+        var again = LayoutCalibration.ResolveInference(ConvolutionLayout.Auto, ResNet18, 2, 32, CPU, Folder);
+
+        again.Cached.Should().BeFalse("the only entry for this shape was measured by another build");
+        again.Key.Should().Be(measured.Key);
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject().Select(e => e.Key).Should().Equal(measured.Key);
+    }
+
     [TestCase(100, 95, ConvolutionLayout.ChannelsFirst)]
     [TestCase(100, 99, ConvolutionLayout.ChannelsLast)]
     [TestCase(100, 120, ConvolutionLayout.ChannelsLast)]
