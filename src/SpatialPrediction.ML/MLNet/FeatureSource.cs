@@ -89,7 +89,7 @@ internal sealed class BatchedFeatureSource : FeatureSource
     private Task<int>? following;
     private byte[]? followingPlanes;
     private long followingPosition = -1;
-    private readonly IDisposable heap = Interop.NativeHeapReuse.Hold();
+    private readonly IDisposable heap;
 
     public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
         : base(new FeatureBuffer(featurizer, batchSize, withMaps))
@@ -99,6 +99,9 @@ internal sealed class BatchedFeatureSource : FeatureSource
         batches = new[] { new byte[batchSize * planesLength], new byte[batchSize * planesLength] };
         lookahead = data.GetRowCursor(new[] { data.Schema[column] });
         read = input.Reader(lookahead);
+        // Last, so a constructor that throws leaves no scope open: the libtorch engine's large activations are
+        // recycled from the heap while this cursor reads instead of being mapped afresh every batch.
+        heap = Interop.NativeHeapReuse.Hold();
     }
 
     protected override void Fill(long position)
