@@ -73,14 +73,24 @@ internal sealed class RowFeatureSource(SpatialFeaturizerTransformer featurizer, 
 
 /// <summary>
 /// Featurises rows in batches: a second cursor over the same input (same order, since neither is shuffled) reads the
-/// images of the next rows ahead of the served cursor, and one forward pass covers them all. While a batch is being
-/// featurised, the following batch's images are read on a worker (the second cursor is only ever used by one thread at
-/// a time), so reading and decoding overlap the forward pass. Pictures are written straight into one of two batch
-/// buffers that take turns (one being featurised, one being filled), so a batch makes no per-picture arrays. Rows
-/// before a requested one are skipped without decoding.
+/// images of the next rows ahead of the served cursor, and one forward pass covers them all. Pictures are written
+/// straight into one of two batch buffers that take turns (one being featurised, one being filled), so a batch makes
+/// no per-picture arrays. Rows before a requested one are skipped without decoding.
+/// <para>
+/// With at least four cores, the following batch's images are read on a worker while a batch is featurised (the
+/// second cursor is only ever used by one thread at a time), so reading and decoding overlap the forward pass. With
+/// fewer, the engine's own threads already fill the cores and a worker competes with them, so the first batches are
+/// read inline and timed: after a warm-up batch (which also calibrates), the next <see cref="ProbeBatches"/> decide,
+/// and the worker starts only when reading took at least <see cref="ReadAheadShare"/> of featurising.
+/// </para>
 /// </summary>
 internal sealed class BatchedFeatureSource : FeatureSource
 {
+    /// <summary>Batches timed inline after the warm-up batch before a source on few cores decides.</summary>
+    internal const int ProbeBatches = 2;
+    /// <summary>The share of featurising a batch that reading it must take for reading ahead to pay on few cores.</summary>
+    internal const double ReadAheadShare = 0.08;
+
     private readonly DataViewRowCursor lookahead;
     private readonly Action<Span<byte>> read;
     private readonly int batchSize, planesLength;
@@ -90,11 +100,16 @@ internal sealed class BatchedFeatureSource : FeatureSource
     private byte[]? followingPlanes;
     private long followingPosition = -1;
     private readonly IDisposable heap;
+    private int probed;
+    private TimeSpan probedReading, probedFeaturizing;
 
-    public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps)
+    /// <summary>A source over <paramref name="data"/>; <paramref name="readAhead"/> null decides as the class summary says, true or false fixes it.</summary>
+    public BatchedFeatureSource(SpatialFeaturizerTransformer featurizer, ImageInput input, IDataView data, string column, int batchSize, bool withMaps,
+        bool? readAhead = null)
         : base(new FeatureBuffer(featurizer, batchSize, withMaps))
     {
         this.batchSize = batchSize;
+        ReadsAhead = readAhead ?? (Environment.ProcessorCount >= 4 ? true : null);
         planesLength = input.PlanesLength;
         batches = new[] { new byte[batchSize * planesLength], new byte[batchSize * planesLength] };
         lookahead = data.GetRowCursor(new[] { data.Schema[column] });
@@ -104,12 +119,16 @@ internal sealed class BatchedFeatureSource : FeatureSource
         heap = Interop.NativeHeapReuse.Hold();
     }
 
+    /// <summary>Whether the next batch is read on a worker; null while the first batches are still being timed.</summary>
+    public bool? ReadsAhead { get; private set; }
+
     protected override void Fill(long position)
     {
         int ahead = Collect(following, used: followingPosition == position);
         following = null;
         byte[] planes;
         int count;
+        long reading = System.Diagnostics.Stopwatch.GetTimestamp();
         if (ahead > 0)
         {
             (planes, count) = (followingPlanes!, ahead);
@@ -119,9 +138,10 @@ internal sealed class BatchedFeatureSource : FeatureSource
             planes = TakeBatch();
             count = Read(position, planes);
         }
+        var readTime = System.Diagnostics.Stopwatch.GetElapsedTime(reading);
         if (count == 0)
             throw new InvalidOperationException($"The input has fewer rows than position {position}: it changed between cursors.");
-        if (count == batchSize)
+        if (count == batchSize && ReadsAhead == true)
         {
             followingPosition = position + count;
             long next = followingPosition;
@@ -129,7 +149,18 @@ internal sealed class BatchedFeatureSource : FeatureSource
             // A thread of its own (LongRunning), not the pool's: a pool thread blocked on the input would make the pool grow.
             following = Task.Factory.StartNew(() => Read(next, into), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
+        long featurizing = System.Diagnostics.Stopwatch.GetTimestamp();
         Buffer.Fill(position, planes, count);
+        if (ReadsAhead is null && count == batchSize) Probe(readTime, System.Diagnostics.Stopwatch.GetElapsedTime(featurizing));
+    }
+
+    /// <summary>Adds a full batch read inline to the timing; decides once <see cref="ProbeBatches"/> follow the warm-up.</summary>
+    private void Probe(TimeSpan reading, TimeSpan featurizing)
+    {
+        if (probed++ == 0) return; // the warm-up: the first forward pass also calibrates
+        probedReading += reading;
+        probedFeaturizing += featurizing;
+        if (probed > ProbeBatches) ReadsAhead = probedReading >= ReadAheadShare * probedFeaturizing;
     }
 
     /// <summary>The batch buffer not in use: the other one holds the batch being featurised (or read, for the worker).</summary>

@@ -30,7 +30,7 @@ internal sealed class FeaturizedDataView : IDataView
         var cursor = input.GetRowCursor(inputColumns, rand);
         FeatureSource? source = !(featuresActive || mapActive) ? null
             : rand is null && featurizer.BatchSize > 1
-                ? new BatchedFeatureSource(featurizer, imageInput, input, featurizer.InputColumnName, featurizer.BatchSize, mapActive)
+                ? new BatchedFeatureSource(featurizer, imageInput, input, featurizer.InputColumnName, featurizer.BatchSize, mapActive, featurizer.ReadAhead)
                 : new RowFeatureSource(featurizer, imageInput, cursor, mapActive);
         return new FeaturizedCursor(cursor, new FeaturizedRow(Schema, cursor, source, mapActive));
     }

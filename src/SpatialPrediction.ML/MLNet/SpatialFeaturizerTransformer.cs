@@ -64,6 +64,12 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public int FeatureMapLength => FeatureMapColumnName is null ? 0 : backbone.FeatureMapShape.Channels * backbone.FeatureMapShape.Height * backbone.FeatureMapShape.Width;
     /// <summary>Rows featurised per forward pass when a cursor reads in order.</summary>
     public int BatchSize { get; }
+
+    /// <summary>
+    /// Whether batched cursors read the next batch on a worker while one is featurised: null (the default) decides per
+    /// cursor (<see cref="BatchedFeatureSource"/>); true or false fixes it. Not saved with the model.
+    /// </summary>
+    internal bool? ReadAhead { get; set; }
     /// <summary>
     /// How a picture that is not square becomes the backbone's square (ML.NET's <c>ResizeImages</c> kinds): IsoCrop (the
     /// default of new featurisers, as of <c>ResizeImages</c>) keeps the centred square, Fill stretches (what models saved

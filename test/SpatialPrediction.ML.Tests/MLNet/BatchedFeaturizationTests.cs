@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using SkiaSharp;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Data;
+using SpatialPrediction.ML.MLNet;
 using SpatialPrediction.ML.Tests.Reliability;
 
 namespace SpatialPrediction.ML.Tests.MLNet;
@@ -29,6 +30,64 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
         return new ImageDataset(entries).ToDataView(mlContext);
     }
 
+    /// <summary>The featuriser with reading ahead on from the first batch, whatever the core count would decide.</summary>
+    private static SpatialFeaturizerTransformer ReadingAhead(SpatialFeaturizerTransformer featurizer)
+    {
+        featurizer.ReadAhead = true;
+        return featurizer;
+    }
+
+    private sealed class SlowImageRow(MLImage image, int millisecondsToRead)
+    {
+        [Microsoft.ML.Transforms.Image.ImageType(64, 64)]
+        public MLImage Image
+        {
+            get
+            {
+                Thread.Sleep(millisecondsToRead); // a slow decoder or disk
+                return image;
+            }
+        }
+    }
+
+    /// <summary>Reads <paramref name="rows"/> rows in order from a source whose reading takes <paramref name="millisecondsToRead"/> a row; its decisions after each batch.</summary>
+    private static List<bool?> ReadAheadDecisions(int millisecondsToRead, BackboneSpec spec, int rows)
+    {
+        var mlContext = new MLContext(1);
+        var picture = SpatialScenes.ToMLImage(SpatialScenes.Generate(1, new SpatialScenesOptions { ImageSize = 64, Seed = 3 })[0]);
+        var data = mlContext.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(_ => new SlowImageRow(picture, millisecondsToRead)).ToList());
+        using var backbone = SpatialBackbone.CreateUntrained(spec);
+        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4, Engine = FeaturizationEngine.LibTorch }).Fit(data);
+        using var source = new BatchedFeatureSource(featurizer, featurizer.InputFor(data.Schema), data, "Image", 4, withMaps: false);
+        var decisions = new List<bool?>();
+        for (int position = 0; position < rows; position++)
+        {
+            source.At(position);
+            if (position % 4 == 3) decisions.Add(source.ReadsAhead);
+        }
+        return decisions;
+    }
+
+    [Test]
+    public void On_few_cores_slow_reading_is_moved_to_a_worker_after_the_timed_batches()
+    {
+        var decisions = ReadAheadDecisions(millisecondsToRead: 15, new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 64), rows: 20);
+
+        if (Environment.ProcessorCount >= 4) decisions.Should().OnlyContain(d => d == true, "with four cores or more the worker reads ahead from the start");
+        else decisions.Should().Equal(new bool?[] { null, null, true, true, true },
+            "the warm-up and two timed batches are read inline, then reading (60 ms a batch) dwarfs a small network's pass");
+    }
+
+    [Test]
+    public void On_few_cores_quick_reading_stays_inline_beside_a_heavy_pass()
+    {
+        var decisions = ReadAheadDecisions(millisecondsToRead: 0, new BackboneSpec(BackboneKind.ResNet50, ImageSize: 64), rows: 16);
+
+        if (Environment.ProcessorCount >= 4) decisions.Should().OnlyContain(d => d == true);
+        else decisions.Should().Equal(new bool?[] { null, null, false, false },
+            "in-memory pictures take far less than 8 % of a ResNet-50 pass, and a worker would only compete with its threads");
+    }
+
     [Test]
     public void Batches_read_ahead_give_the_features_of_one_image_at_a_time()
     {
@@ -36,8 +95,8 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
         var data = Images(mlContext, 11);
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
 
-        float[][] Features(int batch) => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch })
-            .Fit(data).Transform(data).GetColumn<float[]>("Features").ToArray();
+        float[][] Features(int batch) => ReadingAhead(mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch }).Fit(data))
+            .Transform(data).GetColumn<float[]>("Features").ToArray();
         var single = Features(1);
         var batched = Features(4); // 4 + 4 + 3: two batches read ahead, the last one short
 
@@ -53,8 +112,8 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
         var data = Images(mlContext, 11, side: 32); // at the backbone's size: written straight into the batch buffer
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
 
-        float[][] Features(int batch) => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch, Engine = engine })
-            .Fit(data).Transform(data).GetColumn<float[]>("Features").ToArray();
+        float[][] Features(int batch) => ReadingAhead(mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch, Engine = engine }).Fit(data))
+            .Transform(data).GetColumn<float[]>("Features").ToArray();
         var single = Features(1);
         var batched = Features(3); // 3 + 3 + 3 + 2: each of the two buffers filled twice, the last batch short
 
@@ -90,7 +149,7 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
     {
         var mlContext = new MLContext(1);
         var data = Images(mlContext, 10, brokenRow: 6);
-        return mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data).Transform(data);
+        return ReadingAhead(mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = 4 }).Fit(data)).Transform(data);
     }
 
     [Test]
