@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Data;
@@ -48,15 +47,9 @@ internal static class BatchFeaturizationTiming
                 }),
             };
             foreach (var (_, pass) in passes) pass(); // warm-up
-            var seconds = passes.Select(_ => new List<double>()).ToList();
+            var seconds = Statistics.AlternatingSeconds(passes.Length, i => passes[i].Pass(), rounds);
             for (int round = 0; round < rounds; round++)
             {
-                for (int i = 0; i < passes.Length; i++)
-                {
-                    var clock = Stopwatch.StartNew();
-                    passes[i].Pass();
-                    seconds[i].Add(clock.Elapsed.TotalSeconds);
-                }
                 Console.WriteLine($"  round {round + 1}: engine/session {seconds[1][round] / seconds[0][round]:F3}×, reading {1000 * seconds[2][round] / images:F2} ms/img, of which the input view {1000 * seconds[3][round] / images:F2}");
             }
             for (int i = 0; i < passes.Length; i++)

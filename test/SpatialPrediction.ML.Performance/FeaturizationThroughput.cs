@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
@@ -81,16 +80,7 @@ internal static class FeaturizationThroughput
         contenders.Add(new("ONNX Runtime session (pixels ready)", 32, session.Pass));
 
         var features = contenders.Select(c => c.Run()).ToList(); // warm-up, and the outputs compared below
-        var seconds = contenders.Select(_ => new List<double>()).ToList();
-        for (int round = 0; round < rounds; round++)
-        {
-            for (int i = 0; i < contenders.Count; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                contenders[i].Run();
-                seconds[i].Add(clock.Elapsed.TotalSeconds);
-            }
-        }
+        var seconds = Statistics.AlternatingSeconds(contenders.Count, i => contenders[i].Run(), rounds);
         var rates = contenders.Select((c, i) => new Rate(c.Name, c.Batch, images / Statistics.Median(seconds[i]))).ToList();
         foreach (var rate in rates) Console.WriteLine($"  {rate.Name}, batch {rate.Batch}: {rate.ImagesPerSecond:F1} img/s");
         foreach (var (batch, choice) in backbone.EngineChoices.OrderBy(c => c.Key)) Console.WriteLine($"  engine calibration, batch {batch}: {choice}");

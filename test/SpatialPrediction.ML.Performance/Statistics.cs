@@ -22,4 +22,24 @@ internal static class Statistics
         }
         return Median(times);
     }
+
+    /// <summary>
+    /// Seconds of each of <paramref name="count"/> passes (<paramref name="run"/> given its index) over
+    /// <paramref name="rounds"/> rounds in which the passes take turns, so a slow spell of a shared machine hits all
+    /// alike: <c>seconds[pass][round]</c>. No warm-up; run one before.
+    /// </summary>
+    public static List<List<double>> AlternatingSeconds(int count, Action<int> run, int rounds)
+    {
+        var seconds = Enumerable.Range(0, count).Select(_ => new List<double>()).ToList();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                run(i);
+                seconds[i].Add(clock.Elapsed.TotalSeconds);
+            }
+        }
+        return seconds;
+    }
 }
