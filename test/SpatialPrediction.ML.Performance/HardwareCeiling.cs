@@ -17,11 +17,8 @@ internal static class HardwareCeiling
     /// <summary>The peak of <paramref name="cores"/> cores of the first processor that <paramref name="cpuinfo"/> describes.</summary>
     public static Peak? Estimate(string cpuinfo, int cores)
     {
-        var fields = Fields(cpuinfo);
-        if (!fields.TryGetValue("vendor_id", out var vendor) || !fields.TryGetValue("cpu MHz", out var mhzText) ||
-            !double.TryParse(mhzText, NumberStyles.Float, CultureInfo.InvariantCulture, out double mhz)) return null;
-        int family = fields.TryGetValue("cpu family", out var f) && int.TryParse(f, out int fam) ? fam : 0;
-        var flags = Flags(fields);
+        if (Backbones.CpuDescription.Parse(cpuinfo) is not { Vendor.Length: > 0, Megahertz: > 0 } cpu) return null;
+        var (vendor, family, mhz, flags) = (cpu.Vendor, cpu.Family, cpu.Megahertz, cpu.Flags);
         bool avx512 = flags.Contains("avx512f"), avx2 = flags.Contains("avx2") && flags.Contains("fma");
         (int Lanes, int Units, string Part)? unit = (vendor, family) switch
         {
@@ -44,18 +41,10 @@ internal static class HardwareCeiling
     public static Peak? EstimateBFloat16(string cpuinfo, int cores)
     {
         if (Estimate(cpuinfo, cores) is not { } fp32) return null;
-        var flags = Flags(Fields(cpuinfo));
+        var flags = Backbones.CpuDescription.Parse(cpuinfo)!.Flags;
         if (!flags.Contains("avx512_bf16")) return null;
         return new Peak(2 * fp32.GigaflopsPerSecond, $"2 × the float32 peak: AVX512-BF16's VDPBF16PS does two bfloat16 products per float32 lane{(flags.Contains("amx_bf16") ? " (AMX, present, is faster still)" : "")}");
     }
-
-    /// <summary>The fields of the first processor that /proc/cpuinfo describes.</summary>
-    private static Dictionary<string, string> Fields(string cpuinfo)
-        => cpuinfo.Split('\n').TakeWhile(l => l.Trim().Length > 0)
-            .Select(l => l.Split(':', 2)).Where(p => p.Length == 2).GroupBy(p => p[0].Trim()).ToDictionary(g => g.Key, g => g.First()[1].Trim());
-
-    private static HashSet<string> Flags(Dictionary<string, string> fields)
-        => fields.TryGetValue("flags", out var flags) ? flags.Split(' ').ToHashSet() : new HashSet<string>();
 
     public static Peak? EstimateBFloat16() => File.Exists("/proc/cpuinfo") ? EstimateBFloat16(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
 }

@@ -16,12 +16,13 @@ internal static class CalibrationCache
         "spatial-prediction", "calibration");
 
     /// <summary>
-    /// What tells machines apart in a key: CPU model, cores and libtorch threads — and this build of the library
+    /// What tells machines apart in a key: the CPU (model, family, model number, stepping and flags; the architecture
+    /// where there is no /proc/cpuinfo), cores and libtorch threads — and this build of the library
     /// (its module version id, which a deterministic build derives from the source), since a change to what runs
     /// (a kernel, the heap handling around it) can change which candidate wins, and an entry is otherwise never measured
     /// again.
     /// </summary>
-    public static string MachineKey() => string.Join("|", CpuModel(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
+    public static string MachineKey() => string.Join("|", CpuDescription.Current?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
 
     private static readonly string Build = typeof(CalibrationCache).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
 
@@ -51,19 +52,5 @@ internal static class CalibrationCache
         {
             // A read-only home: the choice holds for this process and is measured again next time.
         }
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            // Not Linux, or no /proc: the architecture and core count still tell machines apart in the key.
-        }
-        return $"{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
     }
 }

@@ -17,6 +17,13 @@ internal sealed record CatalogEnvironment(IHostEnvironment Environment)
     /// <summary>ML.NET's <c>MLContext.FallbackToCpu</c>.</summary>
     public bool FallbackToCpu => (Environment as IHostEnvironmentInternal)?.FallbackToCpu ?? false;
 
+    /// <summary>A warning from <paramref name="component"/> to <c>MLContext.Log</c>.</summary>
+    public void Warn(string component, string message)
+    {
+        using var channel = Environment.Register(component).Start(component);
+        channel.Warning(MessageSensitivity.None, message);
+    }
+
     /// <summary>
     /// Registers a component host for one training run: messages go to <c>MLContext.Log</c>, and
     /// <c>MLContext.CancelExecution()</c> (which ML.NET propagates to its hosts) reads as cancellation.

@@ -73,6 +73,8 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
     public void BFloat16_features_stay_close_to_float32_survive_a_zip_and_leave_the_backbone_float32()
     {
         var mlContext = new MLContext(1);
+        var warnings = new List<string>();
+        mlContext.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) warnings.Add(e.Message); };
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.ResNet18, ImageSize: 32));
         var data = TestScenes.DataView(mlContext, 8);
         var float32Featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
@@ -96,5 +98,7 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
         backbone.Module.parameters().Should().OnlyContain(p => p.dtype == TorchSharp.torch.ScalarType.Float32, "the trained module is never cast");
         loaded.Precision.Should().Be(FeaturizationPrecision.BFloat16);
         loaded.Backbone.Dispose();
+        warnings.Any(w => w.Contains("FeaturizationPrecision.BFloat16 was asked for", StringComparison.Ordinal))
+            .Should().Be(SpatialPrediction.ML.Backbones.BFloat16Kernels.MissingOn(TorchSharp.torch.CPU) is not null, "only a CPU that emulates bfloat16 earns the warning");
     }
 }

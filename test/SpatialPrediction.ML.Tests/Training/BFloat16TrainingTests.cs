@@ -28,7 +28,8 @@ public class BFloat16TrainingTests
     {
         using var images = TestScenes.Tensor(64);
         var fp32 = SpatialPretrainer.Train(images, Settings(kind, TrainingPrecision.Float32), CPU);
-        var bf16 = SpatialPretrainer.Train(images, Settings(kind, TrainingPrecision.BFloat16), CPU);
+        var log = new List<string>();
+        var bf16 = SpatialPretrainer.Train(images, Settings(kind, TrainingPrecision.BFloat16) with { Log = log.Add }, CPU);
         using var fp32Backbone = fp32.Backbone;
         using var bf16Backbone = bf16.Backbone;
         manual_seed(3);
@@ -48,6 +49,8 @@ public class BFloat16TrainingTests
         first16.Should().NotBe(first32, "the backbone really computed in bfloat16");
         Math.Abs(first16 - first32).Should().BeLessThan(0.02f * Math.Abs(first32));
         bf16.History.Steps.Should().OnlyContain(s => float.IsFinite(s.TotalLoss) && float.IsFinite(s.HostGradientNorm) && float.IsFinite(s.SpatialGradientNorm));
+        log.Any(l => l.StartsWith("Warning: TrainingPrecision.BFloat16", StringComparison.Ordinal)).Should().Be(BFloat16Kernels.MissingOn(CPU) is not null,
+            "a CPU that emulates bfloat16 is named in a warning, and one with the kernels is not");
     }
 
     [Test]
