@@ -15,9 +15,11 @@ internal static class HardwareCeiling
     public static Peak? Estimate() => File.Exists("/proc/cpuinfo") ? Estimate(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
 
     /// <summary>The peak of <paramref name="cores"/> cores of the first processor that <paramref name="cpuinfo"/> describes.</summary>
-    public static Peak? Estimate(string cpuinfo, int cores)
+    public static Peak? Estimate(string cpuinfo, int cores) => Estimate(Backbones.CpuDescription.Parse(cpuinfo), cores);
+
+    private static Peak? Estimate(Backbones.CpuDescription? description, int cores)
     {
-        if (Backbones.CpuDescription.Parse(cpuinfo) is not { Vendor.Length: > 0, Megahertz: > 0 } cpu) return null;
+        if (description is not { Vendor.Length: > 0, Megahertz: > 0 } cpu) return null;
         var (vendor, family, mhz, flags) = (cpu.Vendor, cpu.Family, cpu.Megahertz, cpu.Flags);
         bool avx512 = flags.Contains("avx512f"), avx2 = flags.Contains("avx2") && flags.Contains("fma");
         (int Lanes, int Units, string Part)? unit = (vendor, family) switch
@@ -40,8 +42,9 @@ internal static class HardwareCeiling
     /// </summary>
     public static Peak? EstimateBFloat16(string cpuinfo, int cores)
     {
-        if (Estimate(cpuinfo, cores) is not { } fp32) return null;
-        var flags = Backbones.CpuDescription.Parse(cpuinfo)!.Flags;
+        var cpu = Backbones.CpuDescription.Parse(cpuinfo);
+        if (Estimate(cpu, cores) is not { } fp32) return null;
+        var flags = cpu!.Flags;
         if (!flags.Contains("avx512_bf16")) return null;
         return new Peak(2 * fp32.GigaflopsPerSecond, $"2 × the float32 peak: AVX512-BF16's VDPBF16PS does two bfloat16 products per float32 lane{(flags.Contains("amx_bf16") ? " (AMX, present, is faster still)" : "")}");
     }

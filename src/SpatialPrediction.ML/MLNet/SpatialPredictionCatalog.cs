@@ -61,12 +61,13 @@ public static class SpatialPredictionCatalog
     public static SpatialFeaturizeEstimator SpatialFeaturize(this TransformsCatalog catalog, SpatialBackbone backbone, SpatialFeaturizeOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
         var environment = CatalogEnvironment.Find(catalog);
         // The same device rule as pretraining: MLContext.GpuDeviceId asks for CUDA, FallbackToCpu decides if its absence is an error.
         var device = SpatialPrediction.ML.Training.TrainingDevice.Resolve(null, environment.GpuDeviceId, environment.FallbackToCpu);
-        if (options?.Precision == FeaturizationPrecision.BFloat16 && SpatialPrediction.ML.Backbones.BFloat16Kernels.MissingOn(device) is { } emulated)
+        if (options.Precision == FeaturizationPrecision.BFloat16 && SpatialPrediction.ML.Backbones.BFloat16Kernels.MissingOn(device) is { } emulated)
             environment.Warn("SpatialFeaturize", $"FeaturizationPrecision.BFloat16 was asked for, but {emulated}; FeaturizationPrecision.Float32 is the faster choice here.");
-        return new SpatialFeaturizeEstimator(backbone, options!, device);
+        return new SpatialFeaturizeEstimator(backbone, options, device);
     }
 
     /// <summary>
