@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;
@@ -21,6 +24,43 @@ internal static class MemoryDrift
     /// </summary>
     public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles,
         long TensorsAtWarm = 0, long TensorsAtEnd = 0);
+
+    /// <summary>
+    /// Runs <see cref="Featurization"/> or <see cref="Training"/> in a process of its own, so that neither run's
+    /// heap (glibc keeps freed memory while training, ONNX Runtime keeps its arena) is the baseline of the other.
+    /// </summary>
+    public static Result InOwnProcess(string run, int size)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { typeof(MemoryDrift).Assembly.Location, "memory-child", run, size.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(a);
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) != "dotnet") start.ArgumentList.RemoveAt(0);
+        using var child = Process.Start(start)!;
+        string output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        string? last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        if (child.ExitCode != 0 || last is null || !last.StartsWith('{'))
+            throw new InvalidOperationException($"The {run} memory run exited with {child.ExitCode} and printed no result; its output ended: {last}");
+        return JsonSerializer.Deserialize<Result>(last)!;
+    }
+
+    /// <summary>The child's side of <see cref="InOwnProcess"/>: <c>memory-child featurization|training SIZE</c>, the result as one JSON line.</summary>
+    public static int Child(string[] args)
+    {
+        if (args.Length != 2 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int size) || size <= 0)
+        {
+            Console.Error.WriteLine("Usage: memory-child featurization|training SIZE (images or steps, a positive integer).");
+            return 2;
+        }
+        Result? result = args[0] switch { "featurization" => Featurization(size), "training" => Training(size), _ => null };
+        if (result is null)
+        {
+            Console.Error.WriteLine($"Unknown memory run '{args[0]}'; choose featurization or training.");
+            return 2;
+        }
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
 
     /// <summary>Featurises <paramref name="totalImages"/> images (1,000 distinct 64 px scenes, repeated) with ResNet-18 through ML.NET.</summary>
     public static Result Featurization(int totalImages)

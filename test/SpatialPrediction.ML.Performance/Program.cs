@@ -16,6 +16,8 @@
 //       one 3×3 convolution's forward and backward by oneDNN and as a matrix product (SmallMapConvolution).
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- precision [ROUNDS]
 //       bfloat16 against float32 featurisation of the ImageNet ResNet-18 (speed, feature difference).
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- memory-child featurization|training N
+//       one memory-drift run (N images or steps) in this process, its result as one JSON line; the report runs each so.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- featurize-batch [IMAGES] [ROUNDS] [OnnxRuntime|LibTorch]
 //       batch-32 featurising by one engine against ONNX Runtime alone, and the rows' reading time, alternating.
 using BenchmarkDotNet.Running;
@@ -30,6 +32,8 @@ switch (mode)
         return ReducedPrecision.Run(args[1..]);
     case "streaming":
         return StreamingMemory.Run(args[1..]);
+    case "memory-child":
+        return MemoryDrift.Child(args[1..]);
     case "streaming-child":
         return StreamingMemory.Child(args[1..]);
     case "write-jpegs":

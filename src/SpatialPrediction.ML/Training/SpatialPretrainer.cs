@@ -117,8 +117,8 @@ internal static class SpatialPretrainer
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
         var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
         var firstPictures = trainIndices.AsSpan(0, batchSize).ToArray();
-        if (settings.TrainingPrecision == TrainingPrecision.BFloat16 && BFloat16Kernels.MissingOn(device) is { } emulated)
-            settings.Log?.Invoke($"Warning: TrainingPrecision.BFloat16 was asked for, but {emulated}; TrainingPrecision.Float32 is the faster choice here.");
+        if (settings.TrainingPrecision == TrainingPrecision.BFloat16 && BFloat16Kernels.SlowerOn(device) is { } slower)
+            settings.Log?.Invoke($"Warning: TrainingPrecision.BFloat16 was asked for, but {slower}; TrainingPrecision.Float32 is the faster choice here.");
         var layout = LayoutCalibration.ResolveTraining(settings.ConvolutionLayout, spec, passes, device,
             bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16, step: () =>
             {

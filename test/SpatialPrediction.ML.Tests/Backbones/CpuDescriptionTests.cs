@@ -6,11 +6,11 @@ namespace SpatialPrediction.ML.Tests.Backbones;
 
 public class CpuDescriptionTests
 {
-    private static string X86(int family, int model, string flags)
+    internal static string X86(int family, int model, string flags)
         => $"processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\nmodel name\t: AMD EPYC\nstepping\t: 1\n" +
            $"cpu MHz\t\t: 2445.406\nflags\t\t: {flags}\n\nprocessor\t: 1\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n";
 
-    private const string Arm = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd sve bf16\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
+    internal const string Arm = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd sve bf16\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n";
 
     [Test]
     public void The_first_processor_is_read_and_x86_flags_and_ARM_features_both_become_flags()
@@ -36,16 +36,5 @@ public class CpuDescriptionTests
         new[] { zen3, zen5, zen5Masked }.Should().OnlyHaveUniqueItems("the model name is \"AMD EPYC\" in all three");
         CpuDescription.Parse(X86(26, 2, "fma avx2 sse2"))!.Identity.Should().Be(zen5Masked, "the flags' order does not matter");
         zen3.Should().NotContain("|", "the calibration cache separates its key's parts with '|'");
-    }
-
-    [Test]
-    public void Bfloat16_is_called_emulated_only_on_x86_CPUs_without_AVX512_BF16_or_AMX()
-    {
-        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma"))).Should()
-            .Contain("AMD EPYC, family 25 model 1").And.Contain("avx512_bf16").And.Contain("slower");
-        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(26, 2, "sse2 avx512f avx512_bf16"))).Should().BeNull();
-        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(6, 143, "sse2 avx512f amx_bf16 amx_tile"))).Should().BeNull();
-        BFloat16Kernels.MissingOn(CpuDescription.Parse(Arm)).Should().BeNull("no claim is made about ARM");
-        BFloat16Kernels.MissingOn((CpuDescription?)null).Should().BeNull("nothing is known without /proc/cpuinfo");
     }
 }

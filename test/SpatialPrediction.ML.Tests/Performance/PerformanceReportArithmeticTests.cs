@@ -49,8 +49,8 @@ public class PerformanceReportArithmeticTests
 
 public class HardwareCeilingTests
 {
-    private static string CpuInfo(string vendor, int family, string flags, string mhz = "2600.000")
-        => $"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: 2\ncpu MHz\t\t: {mhz}\nflags\t\t: {flags}\n\nprocessor\t: 1\n";
+    private static string CpuInfo(string vendor, int family, string flags, string mhz = "2600.000", int model = 2)
+        => $"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: {model}\ncpu MHz\t\t: {mhz}\nflags\t\t: {flags}\n\nprocessor\t: 1\n";
 
     [Test]
     public void The_peak_is_cores_times_clock_times_lanes_times_two_times_units()
@@ -67,10 +67,17 @@ public class HardwareCeilingTests
     }
 
     [Test]
-    public void The_bfloat16_peak_is_twice_the_float32_peak_only_where_AVX512_BF16_is_present()
+    public void The_bfloat16_peak_follows_the_rate_each_vendor_issues_VDPBF16PS_at()
     {
-        var withBf16 = SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 26, "fpu avx2 fma avx512f avx512_bf16"), 2)!;
-        withBf16.GigaflopsPerSecond.Should().BeApproximately(2 * (2 * 2.6 * 16 * 2 * 2), 1e-9);
+        const string bf16Flags = "fpu avx2 fma avx512f avx512_bf16";
+        var zen5 = SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 26, bf16Flags), 2)!;
+        zen5.GigaflopsPerSecond.Should().BeApproximately(2 * (2 * 2.6 * 16 * 2 * 2), 1e-9, "AMD issues VDPBF16PS at the FMA rate");
+        var xeon = SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("GenuineIntel", 6, bf16Flags, "2300.0", model: 207), 2)!;
+        xeon.GigaflopsPerSecond.Should().BeApproximately(0.5 * (2 * 2.3 * 16 * 2 * 2), 1e-9, "this Xeon issues VDPBF16PS once every two cycles");
+        SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("GenuineIntel", 6, bf16Flags, model: 85), 2)
+            .Should().BeNull("another Intel part's rate is not known, so not guessed");
+        SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("GenuineIntel", 6, bf16Flags + " amx_bf16", model: 207), 2)
+            .Should().BeNull("with AMX the tiles set the peak, not VDPBF16PS");
         SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f"), 2).Should().BeNull();
     }
 }

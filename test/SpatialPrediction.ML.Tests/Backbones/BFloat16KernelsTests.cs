@@ -1,0 +1,63 @@
+using FluentAssertions;
+using NUnit.Framework;
+using SpatialPrediction.ML.Backbones;
+using static SpatialPrediction.ML.Tests.Backbones.CpuDescriptionTests;
+
+namespace SpatialPrediction.ML.Tests.Backbones;
+
+public class BFloat16KernelsTests
+{
+    private string cacheFolder = null!;
+
+    [SetUp]
+    public void CreateCacheFolder() => cacheFolder = Directory.CreateTempSubdirectory("bf16-kernels-").FullName;
+
+    [TearDown]
+    public void DeleteCacheFolder() => Directory.Delete(cacheFolder, recursive: true);
+
+    [Test]
+    public void Bfloat16_is_called_emulated_only_on_x86_CPUs_without_AVX512_BF16_or_AMX()
+    {
+        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma"))).Should()
+            .Contain("AMD EPYC, family 25 model 1").And.Contain("avx512_bf16").And.Contain("slower");
+        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(26, 2, "sse2 avx512f avx512_bf16"))).Should().BeNull();
+        BFloat16Kernels.MissingOn(CpuDescription.Parse(X86(6, 143, "sse2 avx512f amx_bf16 amx_tile"))).Should().BeNull();
+        BFloat16Kernels.MissingOn(CpuDescription.Parse(Arm)).Should().BeNull("no claim is made about ARM");
+        BFloat16Kernels.MissingOn((CpuDescription?)null).Should().BeNull("nothing is known without /proc/cpuinfo");
+    }
+
+    [Test]
+    public void A_CPU_with_the_instructions_is_called_slower_only_when_its_bfloat16_product_measured_slower()
+    {
+        var withKernels = CpuDescription.Parse(X86(6, 207, "sse2 avx512f avx512_bf16"));
+        BFloat16Kernels.SlowerOn(withKernels, () => (247, 145), cacheFolder).Should()
+            .Contain("family 6 model 207").And.Contain("0.59×").And.Contain("145 against 247 GFLOP/s");
+
+        string otherFolder = Directory.CreateTempSubdirectory("bf16-kernels-").FullName;
+        try
+        {
+            BFloat16Kernels.SlowerOn(withKernels, () => (210, 380), otherFolder).Should().BeNull("bfloat16 pays there");
+        }
+        finally
+        {
+            Directory.Delete(otherFolder, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_measurement_is_made_once_per_machine_and_not_at_all_where_the_flags_settle_it()
+    {
+        var withKernels = CpuDescription.Parse(X86(26, 2, "sse2 avx512f avx512_bf16"));
+        int measured = 0;
+        (double, double) Measure() { measured++; return (200, 100); }
+
+        var first = BFloat16Kernels.SlowerOn(withKernels, Measure, cacheFolder);
+        var second = BFloat16Kernels.SlowerOn(withKernels, Measure, cacheFolder);
+        measured.Should().Be(1, "the second call reads the cached rates");
+        second.Should().Be(first).And.Contain("0.50×");
+
+        BFloat16Kernels.SlowerOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma")), Measure, cacheFolder).Should().Contain("emulates");
+        BFloat16Kernels.SlowerOn(CpuDescription.Parse(Arm), Measure, cacheFolder).Should().BeNull("no claim is made about ARM");
+        measured.Should().Be(1, "neither an emulating nor an ARM CPU is measured");
+    }
+}
