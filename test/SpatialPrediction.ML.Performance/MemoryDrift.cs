@@ -23,7 +23,7 @@ internal static class MemoryDrift
     /// quartile samples are kept for the note.
     /// </summary>
     public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles,
-        long TensorsAtWarm = 0, long TensorsAtEnd = 0);
+        long TensorsAtWarm = 0, long TensorsAtEnd = 0, IReadOnlyList<double>? Deciles = null);
 
     /// <summary>
     /// Runs <see cref="Featurization"/> or <see cref="Training"/> in a process of its own, so that neither run's
@@ -119,7 +119,8 @@ internal static class MemoryDrift
         double slope = sxx > 0 ? window.Sum(p => (p.X - meanX) * (p.Y - meanY)) / sxx : 0;
         double start = meanY - slope * meanX, end = start + slope * (window.Count - 1);
         return new Result(run, 100 * (end - start) / start, At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
-            tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0);
+            tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0,
+            Enumerable.Range(1, 10).Select(d => At(d / 10.0)).ToList());
     }
 
     private sealed class ImageRow
