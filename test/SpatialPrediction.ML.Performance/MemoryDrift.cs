@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
@@ -31,11 +30,7 @@ internal static class MemoryDrift
     /// </summary>
     public static Result InOwnProcess(string run, int size)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { typeof(MemoryDrift).Assembly.Location, "memory-child", run, size.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(a);
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) != "dotnet") start.ArgumentList.RemoveAt(0);
-        using var child = Process.Start(start)!;
+        using var child = ChildProcess.StartThisTool("memory-child", run, size.ToString(CultureInfo.InvariantCulture));
         string output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
         string? last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();

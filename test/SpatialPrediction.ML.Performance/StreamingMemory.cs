@@ -24,11 +24,7 @@ internal static class StreamingMemory
         foreach (var cache in caches)
         foreach (int size in sizes)
         {
-            var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var a in new[] { typeof(StreamingMemory).Assembly.Location, "streaming-child", size.ToString(CultureInfo.InvariantCulture), cache.ToString(), steps.ToString(CultureInfo.InvariantCulture) })
-                start.ArgumentList.Add(a);
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) != "dotnet") start.ArgumentList.RemoveAt(0);
-            using var child = Process.Start(start)!;
+            using var child = ChildProcess.StartThisTool("streaming-child", size.ToString(CultureInfo.InvariantCulture), cache.ToString(), steps.ToString(CultureInfo.InvariantCulture));
             string line = child.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
             child.WaitForExit();
             table.Add(line);

@@ -5,15 +5,9 @@ using static SpatialPrediction.ML.Tests.Backbones.CpuDescriptionTests;
 
 namespace SpatialPrediction.ML.Tests.Backbones;
 
-public class BFloat16KernelsTests
+public class BFloat16KernelsTests : TemporaryFolderTest
 {
-    private string cacheFolder = null!;
-
-    [SetUp]
-    public void CreateCacheFolder() => cacheFolder = Directory.CreateTempSubdirectory("bf16-kernels-").FullName;
-
-    [TearDown]
-    public void DeleteCacheFolder() => Directory.Delete(cacheFolder, recursive: true);
+    protected override string Prefix => "bf16-kernels-";
 
     [Test]
     public void Bfloat16_is_called_emulated_only_on_x86_CPUs_without_AVX512_BF16_or_AMX()
@@ -30,18 +24,9 @@ public class BFloat16KernelsTests
     public void A_CPU_with_the_instructions_is_called_slower_only_when_its_bfloat16_product_measured_slower()
     {
         var withKernels = CpuDescription.Parse(X86(6, 207, "sse2 avx512f avx512_bf16"));
-        BFloat16Kernels.SlowerOn(withKernels, () => (247, 145), cacheFolder).Should()
+        BFloat16Kernels.SlowerOn(withKernels, () => (247, 145), Path.Combine(Folder, "slower")).Should()
             .Contain("family 6 model 207").And.Contain("0.59×").And.Contain("145 against 247 GFLOP/s");
-
-        string otherFolder = Directory.CreateTempSubdirectory("bf16-kernels-").FullName;
-        try
-        {
-            BFloat16Kernels.SlowerOn(withKernels, () => (210, 380), otherFolder).Should().BeNull("bfloat16 pays there");
-        }
-        finally
-        {
-            Directory.Delete(otherFolder, recursive: true);
-        }
+        BFloat16Kernels.SlowerOn(withKernels, () => (210, 380), Path.Combine(Folder, "faster")).Should().BeNull("bfloat16 pays there");
     }
 
     [Test]
@@ -51,13 +36,13 @@ public class BFloat16KernelsTests
         int measured = 0;
         (double, double) Measure() { measured++; return (200, 100); }
 
-        var first = BFloat16Kernels.SlowerOn(withKernels, Measure, cacheFolder);
-        var second = BFloat16Kernels.SlowerOn(withKernels, Measure, cacheFolder);
+        var first = BFloat16Kernels.SlowerOn(withKernels, Measure, Folder);
+        var second = BFloat16Kernels.SlowerOn(withKernels, Measure, Folder);
         measured.Should().Be(1, "the second call reads the cached rates");
         second.Should().Be(first).And.Contain("0.50×");
 
-        BFloat16Kernels.SlowerOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma")), Measure, cacheFolder).Should().Contain("emulates");
-        BFloat16Kernels.SlowerOn(CpuDescription.Parse(Arm), Measure, cacheFolder).Should().BeNull("no claim is made about ARM");
+        BFloat16Kernels.SlowerOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma")), Measure, Folder).Should().Contain("emulates");
+        BFloat16Kernels.SlowerOn(CpuDescription.Parse(Arm), Measure, Folder).Should().BeNull("no claim is made about ARM");
         measured.Should().Be(1, "neither an emulating nor an ARM CPU is measured");
     }
 }
