@@ -5,22 +5,33 @@ namespace SpatialPrediction.ML.Performance;
 /// <summary>
 /// The CPU's float32 peak from its hardware: cores × clock × FP32 lanes per FMA unit × 2 (an FMA is two operations) ×
 /// FMA units per core. Lanes and units come from the vendor's documentation of each microarchitecture (by the CPU's
-/// vendor, family and flags); the clock is the one /proc/cpuinfo reports, so a part that boosts above it can exceed
-/// this "peak". Null where the part is not known; the report then says so instead of guessing.
+/// vendor, family and flags); the clock is the one <see cref="MeasuredClock"/> measures with every core busy, where
+/// given, since /proc/cpuinfo's is the nominal one and a part that boosts above it would exceed that "peak". Null
+/// where the part is not known; the report then says so instead of guessing.
 /// </summary>
 internal static class HardwareCeiling
 {
     public sealed record Peak(double GigaflopsPerSecond, string How);
 
-    public static Peak? Estimate() => File.Exists("/proc/cpuinfo") ? Estimate(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
+    private static readonly Lazy<double> ClockOfThisMachine = new(() => MeasuredClock.Megahertz(Environment.ProcessorCount, TimeSpan.FromSeconds(1)));
 
-    /// <summary>The peak of <paramref name="cores"/> cores of the first processor that <paramref name="cpuinfo"/> describes.</summary>
-    public static Peak? Estimate(string cpuinfo, int cores) => Estimate(Backbones.CpuDescription.Parse(cpuinfo), cores);
+    public static Peak? Estimate() => File.Exists("/proc/cpuinfo") ? Estimate(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount, ClockOfThisMachine.Value) : null;
 
-    private static Peak? Estimate(Backbones.CpuDescription? description, int cores)
+    /// <summary>
+    /// The peak of <paramref name="cores"/> cores of the first processor that <paramref name="cpuinfo"/> describes, at
+    /// <paramref name="measuredMegahertz"/> where given and at the clock <paramref name="cpuinfo"/> reports otherwise.
+    /// </summary>
+    public static Peak? Estimate(string cpuinfo, int cores, double? measuredMegahertz = null)
+        => Estimate(Backbones.CpuDescription.Parse(cpuinfo), cores, measuredMegahertz);
+
+    private static Peak? Estimate(Backbones.CpuDescription? description, int cores, double? measuredMegahertz)
     {
-        if (description is not { Vendor.Length: > 0, Megahertz: > 0 } cpu) return null;
-        var (vendor, family, mhz, flags) = (cpu.Vendor, cpu.Family, cpu.Megahertz, cpu.Flags);
+        if (description is not { Vendor.Length: > 0 } cpu || (cpu.Megahertz <= 0 && measuredMegahertz is null)) return null;
+        var (vendor, family, flags) = (cpu.Vendor, cpu.Family, cpu.Flags);
+        double mhz = measuredMegahertz ?? cpu.Megahertz;
+        string clock = measuredMegahertz is null
+            ? "GHz (/proc/cpuinfo)"
+            : FormattableString.Invariant($"GHz (measured, every core busy; /proc/cpuinfo says {cpu.Megahertz / 1000:F2})");
         bool avx512 = flags.Contains("avx512f"), avx2 = flags.Contains("avx2") && flags.Contains("fma");
         (int Lanes, int Units, string Part)? unit = (vendor, family) switch
         {
@@ -33,7 +44,7 @@ internal static class HardwareCeiling
         };
         if (unit is not { } u) return null;
         double peak = cores * mhz / 1000 * u.Lanes * 2 * u.Units;
-        return new Peak(peak, FormattableString.Invariant($"{cores} cores × {mhz / 1000:F2} GHz × {u.Lanes} lanes × 2 (FMA) × {u.Units} units; {u.Part}"));
+        return new Peak(peak, FormattableString.Invariant($"{cores} cores × {mhz / 1000:F2} {clock} × {u.Lanes} lanes × 2 (FMA) × {u.Units} units; {u.Part}"));
     }
 
     /// <summary>
@@ -43,10 +54,10 @@ internal static class HardwareCeiling
     /// the float32 peak there, and on other Intel parts it is not known. Null where the flag is missing, where AMX is
     /// present (its tiles, not VDPBF16PS, then set the peak) or the part is not known.
     /// </summary>
-    public static Peak? EstimateBFloat16(string cpuinfo, int cores)
+    public static Peak? EstimateBFloat16(string cpuinfo, int cores, double? measuredMegahertz = null)
     {
         var cpu = Backbones.CpuDescription.Parse(cpuinfo);
-        if (Estimate(cpu, cores) is not { } fp32) return null;
+        if (Estimate(cpu, cores, measuredMegahertz) is not { } fp32) return null;
         var flags = cpu!.Flags;
         if (!flags.Contains("avx512_bf16") || flags.Contains("amx_bf16")) return null;
         return (cpu.Vendor, cpu.Family, cpu.Model) switch
@@ -59,5 +70,5 @@ internal static class HardwareCeiling
         };
     }
 
-    public static Peak? EstimateBFloat16() => File.Exists("/proc/cpuinfo") ? EstimateBFloat16(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount) : null;
+    public static Peak? EstimateBFloat16() => File.Exists("/proc/cpuinfo") ? EstimateBFloat16(File.ReadAllText("/proc/cpuinfo"), Environment.ProcessorCount, ClockOfThisMachine.Value) : null;
 }

@@ -62,8 +62,32 @@ public class HardwareCeilingTests
         zen5.GigaflopsPerSecond.Should().BeApproximately(2 * 2.6 * 16 * 2 * 2, 1e-9);
         zen4.GigaflopsPerSecond.Should().BeApproximately(2 * 2.6 * 8 * 2 * 2, 1e-9, "Zen 4 runs AVX-512 on 256-bit pipes");
         intel.GigaflopsPerSecond.Should().BeApproximately(4 * 2.0 * 16 * 2 * 2, 1e-9);
-        zen5.How.Should().Contain("2 cores × 2.60 GHz × 16 lanes");
+        zen5.How.Should().Contain("2 cores × 2.60 GHz (/proc/cpuinfo) × 16 lanes");
         SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("SomeVendor", 1, "neon"), 2).Should().BeNull("an unknown part is not guessed");
+    }
+
+    [Test]
+    public void A_measured_clock_replaces_the_nominal_one_and_the_note_says_so()
+    {
+        var nominal = SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f avx512_bf16"), 2)!;
+        var measured = SpatialPrediction.ML.Performance.HardwareCeiling.Estimate(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f avx512_bf16"), 2, 3600)!;
+        var bf16 = SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f avx512_bf16"), 2, 3600)!;
+
+        measured.GigaflopsPerSecond.Should().BeApproximately(nominal.GigaflopsPerSecond * 3600 / 2600, 1e-9);
+        measured.How.Should().Contain("3.60 GHz (measured").And.Contain("/proc/cpuinfo says 2.60");
+        nominal.How.Should().Contain("2.60 GHz (/proc/cpuinfo)");
+        bf16.GigaflopsPerSecond.Should().BeApproximately(2 * measured.GigaflopsPerSecond, 1e-9);
+    }
+
+    [Test]
+    public void The_measured_clock_is_one_a_CPU_can_run_at()
+    {
+        // A chain the compiler had folded or run out of order would give more operations a second than any core has
+        // cycles; one kept in memory instead of a register would give a fraction of a GHz.
+        double mhz = SpatialPrediction.ML.Performance.MeasuredClock.Megahertz(Environment.ProcessorCount, TimeSpan.FromMilliseconds(200));
+
+        TestContext.Out.WriteLine($"{mhz:F0} MHz");
+        mhz.Should().BeInRange(800, 6500);
     }
 
     [Test]
