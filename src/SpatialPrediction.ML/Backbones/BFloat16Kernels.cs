@@ -42,16 +42,12 @@ internal static class BFloat16Kernels
     {
         if (cpu is null || !cpu.Flags.Contains("sse2")) return null;
         if (MissingOn(cpu) is { } emulated) return emulated;
-        string file = Path.Combine(cacheFolder ?? CalibrationCache.DefaultFolder, "precision.json");
-        string key = string.Join("|", CalibrationCache.MachineKey(), ProbeSize, "bfloat16-matmul");
-        var cache = CalibrationCache.Read<Rates>(file);
-        if (!cache.TryGetValue(key, out var rates))
+        string key = string.Join("|", CalibrationCache.MachineKey(cpu), ProbeSize, "bfloat16-matmul");
+        var rates = CalibrationCache.GetOrMeasure("precision.json", key, cacheFolder, () =>
         {
             var (float32, bfloat16) = measure();
-            rates = new Rates(float32, bfloat16);
-            cache[key] = rates;
-            CalibrationCache.Write(file, cache);
-        }
+            return new Rates(float32, bfloat16);
+        }, out _);
         if (rates.BFloat16 >= rates.Float32) return null;
         return FormattableString.Invariant(
             $"on this CPU ({cpu}) libtorch's bfloat16 matrix product measured {rates.BFloat16 / rates.Float32:F2}× the float32 one ") +

@@ -6,7 +6,8 @@ namespace SpatialPrediction.ML.Backbones;
 /// Calibration results kept in the user cache ($XDG_CACHE_HOME/spatial-prediction/calibration, default ~/.cache/…) as
 /// JSON, keyed by machine, library build and shape, so a machine measures each shape once per build and a resumed run
 /// makes the same choice. Entries of other builds are dropped when the file is next written. A
-/// damaged, unreadable or read-only cache only costs a new measurement.
+/// damaged, unreadable or read-only cache only costs a new measurement. Every calibration goes through
+/// <see cref="GetOrMeasure{T}"/>.
 /// </summary>
 internal static class CalibrationCache
 {
@@ -22,9 +23,33 @@ internal static class CalibrationCache
     /// (a kernel, the heap handling around it) can change which candidate wins, and an entry is otherwise never measured
     /// again.
     /// </summary>
-    public static string MachineKey() => string.Join("|", CpuDescription.Current?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
+    public static string MachineKey() => MachineKey(CpuDescription.Current);
+
+    /// <summary>The same for the CPU <paramref name="cpu"/> describes (null: one without /proc/cpuinfo).</summary>
+    public static string MachineKey(CpuDescription? cpu) => string.Join("|", cpu?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
 
     private static readonly string Build = typeof(CalibrationCache).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
+
+    /// <summary>
+    /// The entry under <paramref name="key"/> in <paramref name="fileName"/> of <paramref name="folder"/> (default
+    /// <see cref="DefaultFolder"/>), or a new one from <paramref name="measure"/>, written back. The file is read again
+    /// just before writing, so entries another process wrote while this one measured are kept.
+    /// </summary>
+    public static T GetOrMeasure<T>(string fileName, string key, string? folder, Func<T> measure, out bool cached)
+    {
+        string file = Path.Combine(folder ?? DefaultFolder, fileName);
+        if (Read<T>(file).TryGetValue(key, out var known))
+        {
+            cached = true;
+            return known;
+        }
+        var measured = measure();
+        var cache = Read<T>(file);
+        cache[key] = measured;
+        Write(file, cache);
+        cached = false;
+        return measured;
+    }
 
     public static Dictionary<string, T> Read<T>(string file)
     {

@@ -76,15 +76,13 @@ internal static class LayoutCalibration
     /// <summary>The cached choice under <paramref name="key"/>, or a new one measured, decided and cached.</summary>
     private static Choice Cached(string key, string? cacheFolder, Func<List<Candidate>> measure)
     {
-        string file = Path.Combine(cacheFolder ?? DefaultCacheFolder, "layouts.json");
-        var cache = CalibrationCache.Read<Choice>(file);
-        if (cache.TryGetValue(key, out var known)) return known with { Cached = true };
-        var candidates = measure();
-        var plan = Decide(candidates);
-        var choice = new Choice(plan.Layout, candidates, false, key, plan.SmallMapsAsMatrices);
-        cache[key] = choice;
-        CalibrationCache.Write(file, cache);
-        return choice;
+        var choice = CalibrationCache.GetOrMeasure("layouts.json", key, cacheFolder, () =>
+        {
+            var candidates = measure();
+            var plan = Decide(candidates);
+            return new Choice(plan.Layout, candidates, false, key, plan.SmallMapsAsMatrices);
+        }, out bool cached);
+        return choice with { Cached = cached };
     }
 
     /// <summary>

@@ -45,16 +45,13 @@ internal static class FeaturizationEngineCalibration
                 $"ONNX Runtime's features differ by {difference:E1} relative, more than {Tolerance:E0}");
 
         string key = string.Join("|", CalibrationCache.MachineKey(), spec.Kind, spec.Width, spec.PatchSize, batch, size, "featurization-engine");
-        string file = Path.Combine(cacheFolder ?? CalibrationCache.DefaultFolder, "engines.json");
-        var cache = CalibrationCache.Read<Choice>(file);
-        if (cache.TryGetValue(key, out var known)) return known with { Cached = true, RelativeDifference = difference };
-
-        var engines = new[] { FeaturizationEngine.LibTorch, FeaturizationEngine.OnnxRuntime };
-        var timings = AlternatingTimer.Medians(engines, engine => (engine == FeaturizationEngine.LibTorch ? libTorch : onnxRuntime)(images, batch), rounds: 5)
-            .Select(t => new Timing(t.Candidate, t.Milliseconds)).ToList();
-        var choice = new Choice(timings.MinBy(t => t.Milliseconds)!.Engine, timings, difference, false);
-        cache[key] = choice;
-        CalibrationCache.Write(file, cache);
-        return choice;
+        var choice = CalibrationCache.GetOrMeasure("engines.json", key, cacheFolder, () =>
+        {
+            var engines = new[] { FeaturizationEngine.LibTorch, FeaturizationEngine.OnnxRuntime };
+            var timings = AlternatingTimer.Medians(engines, engine => (engine == FeaturizationEngine.LibTorch ? libTorch : onnxRuntime)(images, batch), rounds: 5)
+                .Select(t => new Timing(t.Candidate, t.Milliseconds)).ToList();
+            return new Choice(timings.MinBy(t => t.Milliseconds)!.Engine, timings, difference, false);
+        }, out bool cached);
+        return choice with { Cached = cached, RelativeDifference = difference };
     }
 }

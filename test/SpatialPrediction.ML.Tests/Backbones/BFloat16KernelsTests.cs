@@ -44,5 +44,8 @@ public class BFloat16KernelsTests : TemporaryFolderTest
         BFloat16Kernels.SlowerOn(CpuDescription.Parse(X86(25, 1, "sse2 avx2 fma")), Measure, Folder).Should().Contain("emulates");
         BFloat16Kernels.SlowerOn(CpuDescription.Parse(Arm), Measure, Folder).Should().BeNull("no claim is made about ARM");
         measured.Should().Be(1, "neither an emulating nor an ARM CPU is measured");
+
+        BFloat16Kernels.SlowerOn(CpuDescription.Parse(X86(25, 17, "sse2 avx512f avx512_bf16")), () => (120, 350), Folder)
+            .Should().BeNull("another CPU's rates are its own entry, measured for it");
     }
 }
