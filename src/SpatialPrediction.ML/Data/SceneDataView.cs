@@ -79,7 +79,7 @@ internal sealed class SceneDataView : IDataView
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
             Delegate getter = column.Index switch
             {
-                0 when typeof(TValue) == typeof(MLImage) => (ValueGetter<MLImage>)((ref MLImage value) => value = SpatialScenes.ToMLImage(Current)),
+                0 when typeof(TValue) == typeof(MLImage) => (ValueGetter<MLImage>)((ref MLImage value) => { value?.Dispose(); value = SpatialScenes.ToMLImage(Current); }),
                 1 when typeof(TValue) == typeof(int) => (ValueGetter<int>)((ref int value) => value = Current.Label),
                 _ => throw new InvalidOperationException(
                     $"Column '{column.Name}' holds {column.Type}; a getter of {typeof(TValue).Name} was requested."),

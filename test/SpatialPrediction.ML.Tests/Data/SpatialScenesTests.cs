@@ -88,6 +88,25 @@ public class SpatialScenesTests
     }
 
     [Test]
+    public void Reading_the_next_image_into_the_same_variable_releases_the_previous_one()
+    {
+        // As ML.NET's image loader does: the image's native pixels go when the reader moves on, not when a finaliser
+        // gets round to them.
+        var view = SpatialScenes.GenerateDataView(new MLContext(1), 2, new SpatialScenesOptions { ImageSize = 32 });
+        using var cursor = view.GetRowCursor(view.Schema);
+        var getter = cursor.GetGetter<MLImage>(view.Schema["Image"]);
+        MLImage image = null!;
+        cursor.MoveNext();
+        getter(ref image);
+        var first = image;
+        cursor.MoveNext();
+        getter(ref image);
+
+        image.Width.Should().Be(32);
+        first.Invoking(i => i.Pixels.ToArray()).Should().Throw<Exception>("the first image was disposed");
+    }
+
+    [Test]
     public void Invalid_options_are_rejected_naming_the_option()
     {
         FluentActions.Invoking(() => SpatialScenes.Generate(1, new SpatialScenesOptions { ClassCount = 12 }))
