@@ -18,11 +18,12 @@ internal static class MemoryDrift
     /// <summary>
     /// Drift is the least-squares trend of resident memory from 10 % of the run (after warm-up) to the end, as a
     /// percentage of the trend's value at 10 %: a leak grows steadily and shows as a positive trend, while the
-    /// allocator's ups and downs (±10 % from sample to sample here) average out. The end-to-end change and the
-    /// quartile samples are kept for the note.
+    /// allocator's ups and downs (±10 % from sample to sample here) average out. The same trend over the second half
+    /// tells a heap that is still settling (a rise early on, flat later) from a leak (a rise in both), since how long
+    /// settling takes differs between machines. The quartile samples are kept for the note.
     /// </summary>
     public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles,
-        long TensorsAtWarm = 0, long TensorsAtEnd = 0, IReadOnlyList<double>? Deciles = null);
+        long TensorsAtWarm = 0, long TensorsAtEnd = 0, IReadOnlyList<double>? Deciles = null, double SecondHalfDriftPercent = 0);
 
     /// <summary>
     /// Runs <see cref="Featurization"/> or <see cref="Training"/> in a process of its own, so that neither run's
@@ -107,15 +108,22 @@ internal static class MemoryDrift
     internal static Result Summarise(string run, List<double> samples, List<long>? tensors = null)
     {
         double At(double fraction) => samples[Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1)];
-        int first = Math.Clamp((int)Math.Ceiling(0.1 * samples.Count) - 1, 0, samples.Count - 1);
+        int First(double fraction) => Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1);
+        int first = First(0.1);
+        return new Result(run, TrendPercent(samples, first), At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
+            tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0,
+            Enumerable.Range(1, 10).Select(d => At(d / 10.0)).ToList(), TrendPercent(samples, First(0.5)));
+    }
+
+    /// <summary>The least-squares rise of the samples from <paramref name="first"/> to the last, relative to the fit's value at the first.</summary>
+    private static double TrendPercent(List<double> samples, int first)
+    {
         var window = samples.Skip(first).Select((y, i) => (X: (double)i, Y: y)).ToList();
         double meanX = window.Average(p => p.X), meanY = window.Average(p => p.Y);
         double sxx = window.Sum(p => (p.X - meanX) * (p.X - meanX));
         double slope = sxx > 0 ? window.Sum(p => (p.X - meanX) * (p.Y - meanY)) / sxx : 0;
         double start = meanY - slope * meanX, end = start + slope * (window.Count - 1);
-        return new Result(run, 100 * (end - start) / start, At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
-            tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0,
-            Enumerable.Range(1, 10).Select(d => At(d / 10.0)).ToList());
+        return 100 * (end - start) / start;
     }
 
     private sealed class ImageRow

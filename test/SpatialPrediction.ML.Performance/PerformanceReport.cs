@@ -39,7 +39,7 @@ internal static class PerformanceReport
         {
             foreach (var result in new[] { MemoryDrift.InOwnProcess("featurization", quick ? 2000 : 10000), MemoryDrift.InOwnProcess("training", quick ? 200 : 1000) })
                 table.Add(new BenchmarkRow("memory", $"RSS drift, {result.Run}", result.DriftPercent, "%", Target: BenchmarkTarget.AtMost(5),
-                    Note: $"trend from 10 % to the end; samples {result.WarmMegabytes:F0} MB at 10 %, {string.Join(" / ", result.Quartiles.Select(q => q.ToString("F0")))} MB " +
+                    Note: $"trend from 10 % to the end; over the second half {result.SecondHalfDriftPercent:F2} %; samples {result.WarmMegabytes:F0} MB at 10 %, {string.Join(" / ", result.Quartiles.Select(q => q.ToString("F0")))} MB " +
                           $"at 25/50/75/100 %; live TorchSharp tensors {result.TensorsAtWarm} → {result.TensorsAtEnd}"));
         }
 

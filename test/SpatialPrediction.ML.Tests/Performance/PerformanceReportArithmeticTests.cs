@@ -38,6 +38,18 @@ public class PerformanceReportArithmeticTests
     }
 
     [Test]
+    public void A_heap_that_settles_early_rises_from_10_percent_but_not_in_the_second_half_and_a_leak_rises_in_both()
+    {
+        var settling = Enumerable.Range(0, 1000).Select(i => 850 + 130 * (1 - Math.Exp(-i / 100.0))).ToList();
+        var leaking = Enumerable.Range(0, 1000).Select(i => 400 + 0.05 * i).ToList();
+
+        var settled = MemoryDrift.Summarise("settling", settling);
+        settled.DriftPercent.Should().BeGreaterThan(2, "the rise before a quarter of the run counts from 10 %");
+        Math.Abs(settled.SecondHalfDriftPercent).Should().BeLessThan(0.5);
+        MemoryDrift.Summarise("leak", leaking).SecondHalfDriftPercent.Should().BeApproximately(100 * 0.05 * 500 / (400 + 0.05 * 499), 0.01);
+    }
+
+    [Test]
     public void Targets_are_judged_on_the_ratio_or_on_our_value()
     {
         new BenchmarkRow("t", "m", 60, "img/s", "peer", 50, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeTrue();
