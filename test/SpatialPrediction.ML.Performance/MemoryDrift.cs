@@ -107,8 +107,8 @@ internal static class MemoryDrift
 
     internal static Result Summarise(string run, List<double> samples, List<long>? tensors = null)
     {
-        double At(double fraction) => samples[Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1)];
         int First(double fraction) => Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1);
+        double At(double fraction) => samples[First(fraction)];
         int first = First(0.1);
         return new Result(run, TrendPercent(samples, first), At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
             tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0,

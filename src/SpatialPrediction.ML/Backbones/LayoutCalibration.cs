@@ -102,9 +102,6 @@ internal static class LayoutCalibration
     /// <summary>How much faster than channels-last another candidate must be to be chosen.</summary>
     public const double Margin = 0.02;
 
-    /// <summary>$XDG_CACHE_HOME/spatial-prediction/calibration (default ~/.cache/…).</summary>
-    public static string DefaultCacheFolder => CalibrationCache.DefaultFolder;
-
     /// <summary>Times the candidates on a throwaway step with <see cref="AlternatingTimer"/>: each candidate's median step.</summary>
     private static List<Candidate> MeasureSteps(Func<(Action<ConvolutionPlan> Run, IDisposable Owner)> make, bool matrices)
     {
