@@ -18,12 +18,16 @@ internal static class MemoryDrift
     /// <summary>
     /// Drift is the least-squares trend of resident memory from 10 % of the run (after warm-up) to the end, as a
     /// percentage of the trend's value at 10 %: a leak grows steadily and shows as a positive trend, while the
-    /// allocator's ups and downs (±10 % from sample to sample here) average out. The same trend over the second half
-    /// tells a heap that is still settling (a rise early on, flat later) from a leak (a rise in both), since how long
-    /// settling takes differs between machines. The quartile samples are kept for the note.
+    /// allocator's ups and downs (±10 % from sample to sample here) average out. How long the heap takes to settle
+    /// differs between machines (a step within the first fifth on one, rising for ~2,000 training steps on another), and
+    /// a settling heap rises from 10 % without leaking. So the gate is <see cref="SettledDriftPercent"/>: the trend
+    /// of the second half alone, carried over the span from 10 % to the end, relative to its value at the middle. A
+    /// steady leak reads the same in both; a heap that has settled by the middle reads flat. The quartile and decile
+    /// samples are kept for the note.
     /// </summary>
     public sealed record Result(string Run, double DriftPercent, double WarmMegabytes, IReadOnlyList<double> Quartiles,
-        long TensorsAtWarm = 0, long TensorsAtEnd = 0, IReadOnlyList<double>? Deciles = null, double SecondHalfDriftPercent = 0);
+        long TensorsAtWarm = 0, long TensorsAtEnd = 0, IReadOnlyList<double>? Deciles = null, double SecondHalfDriftPercent = 0,
+        double SettledDriftPercent = 0);
 
     /// <summary>
     /// Runs <see cref="Featurization"/> or <see cref="Training"/> in a process of its own, so that neither run's
@@ -109,21 +113,30 @@ internal static class MemoryDrift
     {
         int First(double fraction) => Math.Clamp((int)Math.Ceiling(fraction * samples.Count) - 1, 0, samples.Count - 1);
         double At(double fraction) => samples[First(fraction)];
-        int first = First(0.1);
-        return new Result(run, TrendPercent(samples, first), At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
+        int first = First(0.1), middle = First(0.5);
+        var whole = Trend.Fit(samples, first);
+        var secondHalf = Trend.Fit(samples, middle);
+        int span = samples.Count - 1 - first;
+        return new Result(run, whole.RisePercent(span), At(0.1), new[] { At(0.25), At(0.5), At(0.75), At(1) },
             tensors is { Count: > 0 } ? tensors[Math.Min(first, tensors.Count - 1)] : 0, tensors is { Count: > 0 } ? tensors[^1] : 0,
-            Enumerable.Range(1, 10).Select(d => At(d / 10.0)).ToList(), TrendPercent(samples, First(0.5)));
+            Enumerable.Range(1, 10).Select(d => At(d / 10.0)).ToList(), secondHalf.RisePercent(samples.Count - 1 - middle),
+            secondHalf.RisePercent(span));
     }
 
-    /// <summary>The least-squares rise of the samples from <paramref name="first"/> to the last, relative to the fit's value at the first.</summary>
-    private static double TrendPercent(List<double> samples, int first)
+    /// <summary>A least-squares line through the samples from one index to the last; x counts from that index.</summary>
+    private readonly record struct Trend(double Start, double Slope)
     {
-        var window = samples.Skip(first).Select((y, i) => (X: (double)i, Y: y)).ToList();
-        double meanX = window.Average(p => p.X), meanY = window.Average(p => p.Y);
-        double sxx = window.Sum(p => (p.X - meanX) * (p.X - meanX));
-        double slope = sxx > 0 ? window.Sum(p => (p.X - meanX) * (p.Y - meanY)) / sxx : 0;
-        double start = meanY - slope * meanX, end = start + slope * (window.Count - 1);
-        return 100 * (end - start) / start;
+        public static Trend Fit(List<double> samples, int first)
+        {
+            var window = samples.Skip(first).Select((y, i) => (X: (double)i, Y: y)).ToList();
+            double meanX = window.Average(p => p.X), meanY = window.Average(p => p.Y);
+            double sxx = window.Sum(p => (p.X - meanX) * (p.X - meanX));
+            double slope = sxx > 0 ? window.Sum(p => (p.X - meanX) * (p.Y - meanY)) / sxx : 0;
+            return new Trend(meanY - slope * meanX, slope);
+        }
+
+        /// <summary>The line's rise over <paramref name="samples"/> steps, relative to its value at its first sample.</summary>
+        public double RisePercent(int samples) => 100 * Slope * samples / Start;
     }
 
     private sealed class ImageRow

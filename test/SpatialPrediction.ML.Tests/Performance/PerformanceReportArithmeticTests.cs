@@ -50,6 +50,19 @@ public class PerformanceReportArithmeticTests
     }
 
     [Test]
+    public void The_gate_reads_a_settled_heap_as_flat_and_a_leak_over_the_whole_span()
+    {
+        var settling = Enumerable.Range(0, 1000).Select(i => 850 + 130 * (1 - Math.Exp(-i / 100.0))).ToList();
+        var leaking = Enumerable.Range(0, 1000).Select(i => 400 + 0.05 * i).ToList();
+        var leakingAfterSettling = settling.Select((y, i) => y + 0.1 * i).ToList();
+
+        Math.Abs(MemoryDrift.Summarise("settling", settling).SettledDriftPercent).Should().BeLessThan(0.5);
+        MemoryDrift.Summarise("leak", leaking).SettledDriftPercent.Should().BeApproximately(100 * 0.05 * 900 / (400 + 0.05 * 499), 0.01,
+            "the second half's slope over the 900 samples from 10 % to the end, relative to the line at the middle (index 499)");
+        MemoryDrift.Summarise("leak after settling", leakingAfterSettling).SettledDriftPercent.Should().BeGreaterThan(5, "90 MB over the span on ~1,030 MB");
+    }
+
+    [Test]
     public void Targets_are_judged_on_the_ratio_or_on_our_value()
     {
         new BenchmarkRow("t", "m", 60, "img/s", "peer", 50, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeTrue();
