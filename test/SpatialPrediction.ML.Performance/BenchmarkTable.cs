@@ -69,7 +69,8 @@ internal sealed class BenchmarkTable
 
     private static string Render(BenchmarkRow row)
     {
-        string Number(double v) => v.ToString(Math.Abs(v) >= 100 ? "F0" : Math.Abs(v) >= 10 ? "F1" : Math.Abs(v) >= 0.01 || v == 0 ? "F2" : "E1",
+        // A percentage near zero reads as 0.00 %, not in exponent form: only its distance from the target matters.
+        string Number(double v) => v.ToString(Math.Abs(v) >= 100 ? "F0" : Math.Abs(v) >= 10 ? "F1" : Math.Abs(v) >= 0.01 || v == 0 || row.Unit == "%" ? "F2" : "E1",
             CultureInfo.InvariantCulture);
         string met = row.Met switch { true => "yes", false => "**no**", null => "" };
         return $"| {row.Area} | {row.Measure} | {Number(row.Ours)} {row.Unit} | {row.Peer ?? ""} | " +
