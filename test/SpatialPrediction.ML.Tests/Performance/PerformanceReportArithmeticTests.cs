@@ -70,6 +70,18 @@ public class PerformanceReportArithmeticTests
         new BenchmarkRow("t", "m", 59, "img/s", "peer", null, BenchmarkTarget.RatioAtLeast(1.2)).Met.Should().BeNull("the peer did not run");
         new BenchmarkRow("t", "m", 26, "%", Target: BenchmarkTarget.AtMost(25)).Met.Should().BeFalse();
     }
+
+    [Test]
+    public void A_percentage_near_zero_reads_as_a_number_and_a_tiny_difference_keeps_its_exponent()
+    {
+        var table = new BenchmarkTable();
+        table.Add(new BenchmarkRow("memory", "drift", 0.0016, "%"));
+        table.Add(new BenchmarkRow("featurization", "max abs diff", 0.000017, ""));
+
+        var lines = table.ToMarkdown().Split('\n');
+        lines[2].Should().Contain("| 0.00 % |");
+        lines[3].Should().Contain("| 1.7E-005  |");
+    }
 }
 
 public class HardwareCeilingTests
@@ -128,17 +140,5 @@ public class HardwareCeilingTests
         SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("GenuineIntel", 6, bf16Flags + " amx_bf16", model: 207), 2)
             .Should().BeNull("with AMX the tiles set the peak, not VDPBF16PS");
         SpatialPrediction.ML.Performance.HardwareCeiling.EstimateBFloat16(CpuInfo("AuthenticAMD", 25, "avx2 fma avx512f"), 2).Should().BeNull();
-    }
-
-    [Test]
-    public void A_percentage_near_zero_reads_as_a_number_and_a_tiny_difference_keeps_its_exponent()
-    {
-        var table = new SpatialPrediction.ML.Performance.BenchmarkTable();
-        table.Add(new SpatialPrediction.ML.Performance.BenchmarkRow("memory", "drift", 0.0016, "%"));
-        table.Add(new SpatialPrediction.ML.Performance.BenchmarkRow("featurization", "max abs diff", 0.000017, ""));
-
-        var lines = table.ToMarkdown().Split('\n');
-        lines[2].Should().Contain("| 0.00 % |");
-        lines[3].Should().Contain("| 1.7E-005  |");
     }
 }
