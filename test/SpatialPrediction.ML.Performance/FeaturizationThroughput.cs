@@ -97,10 +97,11 @@ internal static class FeaturizationThroughput
         private readonly InferenceSession session;
         private readonly List<DenseTensor<float>> inputs = new();
 
-        public OnnxRuntimeBatches(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads)
+        public OnnxRuntimeBatches(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads, Action<SessionOptions>? configure = null)
         {
             var pixels = mlContext.Transforms.ExtractPixels("Pixels", "Image").Fit(data).Transform(data).GetColumn<float[]>("Pixels").ToList();
             options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            configure?.Invoke(options);
             session = new InferenceSession(onnxPath, options);
             int length = pixels[0].Length, side = (int)Math.Sqrt(length / 3);
             for (int start = 0; start < pixels.Count; start += batch)

@@ -20,6 +20,8 @@
 //       one memory-drift run (N images or steps) in this process, its result as one JSON line; the report runs each so.
 //   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- featurize-batch [IMAGES] [ROUNDS] [OnnxRuntime|LibTorch]
 //       batch-32 featurising by one engine against ONNX Runtime alone, and the rows' reading time, alternating.
+//   dotnet run -c Release --project test/SpatialPrediction.ML.Performance -- ort-variants [IMAGES] [ROUNDS] [RUN-SIZE|OPTION...]
+//       ONNX Runtime alone on ready pixels: runs of other sizes, or one session option set, against its defaults at batch 32.
 using BenchmarkDotNet.Running;
 using SpatialPrediction.ML.Performance;
 
@@ -44,6 +46,8 @@ switch (mode)
         return StepTiming.Run(args[1..]);
     case "featurize-batch":
         return BatchFeaturizationTiming.Run(args[1..]);
+    case "ort-variants":
+        return SessionVariantTiming.Run(args[1..]);
     case "small-maps":
         return SmallMapTiming.Run(args[1..]);
     case "micro":
