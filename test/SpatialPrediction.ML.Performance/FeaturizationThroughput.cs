@@ -4,7 +4,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Transforms.Onnx;
 using SpatialPrediction.ML.Backbones;
-using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Performance;
 
@@ -37,11 +36,8 @@ internal static class FeaturizationThroughput
     public static Result Run(int images, int rounds, string workFolder)
     {
         int cores = Environment.ProcessorCount;
-        var mlContext = new MLContext(1);
-        var data = SpatialScenes.GenerateDataView(mlContext, images, new SpatialScenesOptions { ImageSize = 224, Seed = 7 });
-        using var backbone = SpatialBackbone.ImageNetResNet18();
-        string onnxPath = Path.Combine(workFolder, "imagenet-resnet18.onnx");
-        backbone.ExportOnnx(onnxPath, "Pixels", "Features");
+        using var workload = new FeaturizationWorkload(images, workFolder);
+        var (mlContext, data, backbone, onnxPath) = (workload.MLContext, workload.Data, workload.Backbone, workload.OnnxPath);
 
         Func<List<float[]>> Pipeline(IEstimator<ITransformer> estimator)
         {
@@ -97,9 +93,14 @@ internal static class FeaturizationThroughput
         private readonly InferenceSession session;
         private readonly List<DenseTensor<float>> inputs = new();
 
-        public OnnxRuntimeBatches(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads, Action<SessionOptions>? configure = null)
+        public OnnxRuntimeBatches(MLContext mlContext, IDataView data, string onnxPath, int batch, int threads)
+            : this(ReadyPixels(mlContext, data), onnxPath, batch, threads)
         {
-            var pixels = mlContext.Transforms.ExtractPixels("Pixels", "Image").Fit(data).Transform(data).GetColumn<float[]>("Pixels").ToList();
+        }
+
+        /// <summary>A session on <paramref name="pixels"/> made once by <see cref="ReadyPixels"/>, its options first passed to <paramref name="configure"/>.</summary>
+        public OnnxRuntimeBatches(IReadOnlyList<float[]> pixels, string onnxPath, int batch, int threads, Action<SessionOptions>? configure = null)
+        {
             options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             configure?.Invoke(options);
             session = new InferenceSession(onnxPath, options);
@@ -112,6 +113,10 @@ internal static class FeaturizationThroughput
                 inputs.Add(new DenseTensor<float>(values, new[] { count, 3, side, side }));
             }
         }
+
+        /// <summary>Each row's image as the float CHW pixels an ONNX Runtime session reads.</summary>
+        public static List<float[]> ReadyPixels(MLContext mlContext, IDataView data)
+            => mlContext.Transforms.ExtractPixels("Pixels", "Image").Fit(data).Transform(data).GetColumn<float[]>("Pixels").ToList();
 
         public List<float[]> Pass()
         {

@@ -1,7 +1,4 @@
-using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
-using SpatialPrediction.ML.Data;
-using SpatialPrediction.ML.MLNet;
 
 namespace SpatialPrediction.ML.Performance;
 
@@ -22,48 +19,41 @@ internal static class SessionVariantTiming
         ["worker-on-cpu-2"] = ("session.intra_op_thread_affinities", "2"),
     };
 
+    private sealed record Variant(string Label, int RunSize, Action<SessionOptions>? Configure);
+
     public static int Run(string[] args)
     {
         int images = args.Length > 0 ? int.Parse(args[0]) : 256, rounds = args.Length > 1 ? int.Parse(args[1]) : 5;
-        string[] variants = args.Length > 2 ? args[2..] : new[] { "16", "8", "4", "1" };
-        foreach (string variant in variants)
+        var variants = new List<Variant> { new("default, runs of 32", 32, null) };
+        foreach (string name in args.Length > 2 ? args[2..] : new[] { "16", "8", "4", "1" })
         {
-            if (!int.TryParse(variant, out int size) ? !Options.ContainsKey(variant) : size < 1)
+            if (int.TryParse(name, out int size) && size >= 1) variants.Add(new($"runs of {size}", size, null));
+            else if (Options.TryGetValue(name, out var option)) variants.Add(new(name, 32, o => o.AddSessionConfigEntry(option.Key, option.Value)));
+            else
             {
-                Console.Error.WriteLine($"Unknown variant '{variant}': give a run size ≥ 1 or one of {string.Join(", ", Options.Keys)}.");
+                Console.Error.WriteLine($"Unknown variant '{name}': give a run size ≥ 1 or one of {string.Join(", ", Options.Keys)}.");
                 return 2;
             }
         }
-        var mlContext = new MLContext(1);
-        var data = SpatialScenes.GenerateDataView(mlContext, images, new SpatialScenesOptions { ImageSize = 224, Seed = 7 });
-        using var backbone = SpatialBackbone.ImageNetResNet18();
-        string folder = Directory.CreateTempSubdirectory("ort-variants-").FullName;
+        using var workload = new FeaturizationWorkload(images);
+        var pixels = FeaturizationThroughput.OnnxRuntimeBatches.ReadyPixels(workload.MLContext, workload.Data);
         var sessions = new List<FeaturizationThroughput.OnnxRuntimeBatches>();
         try
         {
-            string onnxPath = Path.Combine(folder, "imagenet-resnet18.onnx");
-            backbone.ExportOnnx(onnxPath, "Pixels", "Features");
-            var names = new[] { "default, runs of 32" }.Concat(variants).ToList();
-            foreach (string name in names)
-            {
-                int size = int.TryParse(name, out int s) ? s : 32;
-                Action<SessionOptions>? configure = Options.TryGetValue(name, out var option) ? o => o.AddSessionConfigEntry(option.Key, option.Value) : null;
-                sessions.Add(new FeaturizationThroughput.OnnxRuntimeBatches(mlContext, data, onnxPath, size, Environment.ProcessorCount, configure));
-            }
+            foreach (var variant in variants)
+                sessions.Add(new(pixels, workload.OnnxPath, variant.RunSize, Environment.ProcessorCount, variant.Configure));
             foreach (var session in sessions) session.Pass(); // warm-up
             var seconds = Statistics.AlternatingSeconds(sessions.Count, i => sessions[i].Pass(), rounds);
-            for (int i = 0; i < names.Count; i++)
+            for (int i = 0; i < variants.Count; i++)
             {
                 var speedups = seconds[0].Zip(seconds[i], (a, b) => a / b).ToList();
-                string label = int.TryParse(names[i], out _) ? $"runs of {names[i]}" : names[i];
-                Console.WriteLine($"{label,-22} {images / Statistics.Median(seconds[i]),6:F1} img/s   vs default: median {Statistics.Median(speedups):F3}× (range {speedups.Min():F3}–{speedups.Max():F3}×)");
+                Console.WriteLine($"{variants[i].Label,-22} {images / Statistics.Median(seconds[i]),6:F1} img/s   vs default: median {Statistics.Median(speedups):F3}× (range {speedups.Min():F3}–{speedups.Max():F3}×)");
             }
             return 0;
         }
         finally
         {
             foreach (var session in sessions) session.Dispose();
-            Directory.Delete(folder, recursive: true);
         }
     }
 }
