@@ -30,10 +30,11 @@ public static class TorchSharpNativeLoader
         try
         {
             EnsureLoadable();
+            Machine.OneDnnSafeMode.EnsureApplied();
         }
         catch (InvalidOperationException)
         {
-            // Reported again, with the reason, by EnsureLoadable's callers and by TorchSharp's own load error.
+            // Reported again, with the reason, by the callers of EnsureLoadable and OneDnnSafeMode and by TorchSharp's own load error.
         }
     }
 

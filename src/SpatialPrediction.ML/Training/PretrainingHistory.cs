@@ -37,6 +37,8 @@ public sealed class PretrainingHistory
     public IReadOnlyList<string> SkippedRows { get; internal set; } = Array.Empty<string>();
     /// <summary>Device the run used, e.g. "cpu" or "cuda:0".</summary>
     public string Device { get; internal set; } = "cpu";
+    /// <summary>Whether libtorch ran its oneDNN kernels or the safe mode's own ones, and why (<see cref="Machine.OneDnnSafeMode"/>).</summary>
+    public Machine.OneDnnMode OneDnnMode { get; internal set; } = new(false, "not recorded");
 
     internal void AddSteps(IEnumerable<StepRecord> records) => steps.AddRange(records);
 

@@ -76,6 +76,8 @@ internal static class SpatialPretrainer
     private static PretrainingResult Run(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
         var spec = settings.BackboneSpec;
+        var oneDnn = Machine.OneDnnSafeMode.EnsureApplied();
+        if (oneDnn.SafeMode) settings.Log?.Invoke(oneDnn.ToString());
         using var heap = settings.ReuseNativeMemory ? Interop.NativeHeapReuse.Hold() : null;
         torch.manual_seed(settings.Seed);
         backbone = BackboneFactory.Create(spec);
@@ -106,6 +108,7 @@ internal static class SpatialPretrainer
             ValidationImages = validationIndices.Length,
             Device = device.ToString(),
             SkippedRows = skippedRows,
+            OneDnnMode = oneDnn,
         };
 
         // The parts a per-part clip treats on its own; together, everything the optimiser updates.
