@@ -1,6 +1,8 @@
 // Child process of the crash-safety tests (test/SpatialPrediction.ML.Tests/Reliability/KillAndResumeTests.cs).
 // Usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file> [<image cache folder> | --files <folder>]
 //    or: SpatialPrediction.ML.CrashHarness probe   (loads TorchSharp through the library's native fix and prints what it did)
+//    or: SpatialPrediction.ML.CrashHarness onednn  (the oneDNN mode this process chose, then the trainings that went
+//        wrong where CPUID hides the cache sizes: two identical tiny runs on two threads, ResNet-50 forward and backward)
 // Trains a fixed SimCLR + SP run on generated scenes with a checkpoint after every step, resuming from the folder when it
 // holds one; prints "step N" after each step (the parent kills the process at a chosen step) and, at the end, writes
 // every backbone tensor in name order to the output file, for a byte comparison with an uninterrupted run.
@@ -17,6 +19,7 @@ if (args.Length == 1 && args[0] == "probe")
     Console.Out.WriteLine($"sum: {ones(3).sum().item<float>()}");
     return 0;
 }
+if (args.Length == 1 && args[0] == "onednn") return OneDnnChecks.Run();
 if (args.Length is not (2 or 3 or 4) || (args.Length == 4 && args[2] != "--files"))
 {
     Console.Error.WriteLine("usage: SpatialPrediction.ML.CrashHarness <checkpoint folder> <weights output file> [<image cache folder> | --files <folder>]");

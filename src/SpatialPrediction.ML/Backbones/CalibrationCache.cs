@@ -18,7 +18,8 @@ internal static class CalibrationCache
 
     /// <summary>
     /// What tells machines apart in a key: the CPU (model, family, model number, stepping and flags; the architecture
-    /// where there is no /proc/cpuinfo), cores and libtorch threads — and this build of the library
+    /// where there is no /proc/cpuinfo), cores, libtorch threads, whether oneDNN runs in its safe mode (other kernels,
+    /// other timings) — and this build of the library
     /// (its module version id, which a deterministic build derives from the source), since a change to what runs
     /// (a kernel, the heap handling around it) can change which candidate wins, and an entry is otherwise never measured
     /// again.
@@ -26,7 +27,8 @@ internal static class CalibrationCache
     public static string MachineKey() => MachineKey(CpuDescription.Current);
 
     /// <summary>The same for the CPU <paramref name="cpu"/> describes (null: one without /proc/cpuinfo).</summary>
-    public static string MachineKey(CpuDescription? cpu) => string.Join("|", cpu?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(), Build);
+    public static string MachineKey(CpuDescription? cpu) => string.Join("|", cpu?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(),
+            Machine.OneDnnSafeMode.Current.SafeMode ? "oneDNN safe mode" : "oneDNN", Build);
 
     private static readonly string Build = typeof(CalibrationCache).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
 
