@@ -7,6 +7,7 @@ Modules, one idea each:
   backbones       SmallResNet, ResNet-18/50 (TorchVision), ViT-Tiny/Small, with the .NET library's weight names
   heads           projector, SP head and DINO head
   objectives      SP plug-in, SimCLR and DINO hosts and their losses
+  onednn_safety   the oneDNN safe mode for processors whose CPUID hides the cache sizes
   distributed     collectives with gradients and a batch norm over all ranks (CPU/gloo included)
   train           the torchrun / DistributedDataParallel training script
 """

@@ -24,7 +24,7 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import backbones, distributed, safetensors_io
+from . import backbones, distributed, onednn_safety, safetensors_io
 from .objectives import HOSTS, SpatialPrediction, SpatialPredictionSettings, teacher_momentum_at
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -172,6 +172,7 @@ def main(argv=None):
     parser.add_argument("--gradients-out", help="rank 0 writes the first step's averaged gradients here (safetensors; for checks)")
     parser.add_argument("--out-every-rank", action="store_true", help="every rank writes OUT.rankN too (to check that they agree)")
     args = parser.parse_args(argv)
+    onednn_safe, onednn_reason = onednn_safety.apply(torch)  # before the first convolution: oneDNN reads its cap once
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
@@ -204,6 +205,8 @@ def main(argv=None):
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
     warmup = round(args.warmup_fraction * total_steps)
     print_rank0 = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
+    if onednn_safe:
+        print_rank0(f"oneDNN safe mode on: {onednn_reason}")
 
     key = fingerprint(args, images.shape[0])
     start = 0

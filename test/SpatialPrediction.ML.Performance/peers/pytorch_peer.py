@@ -25,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+import onednn_safety  # the companion's python/spatial_prediction_torch/onednn_safety.py, copied next to this script
+
 MEAN = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
 
@@ -256,6 +258,7 @@ def main():
     parser.add_argument("--bf16", action="store_true", help="the losses under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = parser.parse_args()
 
+    onednn_safe, onednn_reason = onednn_safety.apply(torch)  # before the first convolution, as the library does
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     rng = random.Random(1)
@@ -302,6 +305,8 @@ def main():
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
+        "onednn_safe_mode": onednn_safe,
+        "onednn_reason": onednn_reason,
         "blas": blas_in_use(),
     }))
 

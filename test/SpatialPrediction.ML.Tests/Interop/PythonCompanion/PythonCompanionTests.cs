@@ -197,6 +197,14 @@ public class PythonCompanionTests : TemporaryFolderTest
     }
 
     [Test]
+    public void The_Python_oneDNN_safe_mode_decides_as_the_library_does_and_reaches_oneDNN()
+    {
+        var (code, output) = PythonProcess.Run(new[] { "-m", "unittest", "-v", "tests.test_onednn_safety" }, TimeSpan.FromMinutes(2));
+        code.Should().Be(0, output);
+        output.Should().Contain("OK").And.NotContain("skipped");
+    }
+
+    [Test]
     public void The_Python_safetensors_reader_checks_what_it_reads()
     {
         var (code, output) = PythonProcess.Run(new[] { "-m", "unittest", "-v", "tests.test_safetensors" }, TimeSpan.FromMinutes(2));
