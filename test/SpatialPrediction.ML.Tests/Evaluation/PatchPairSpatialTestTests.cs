@@ -49,6 +49,18 @@ public class PatchPairSpatialTestTests
     }
 
     [Test]
+    public void A_sampler_that_mirrors_pairs_still_scores_the_patches_in_the_frame_they_are_cut_in()
+    {
+        var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
+        var options = OracleOptions with { Sampler = new SpatialViewPairSampler { MirrorProbability = 0.5 } };
+
+        var report = PatchPairSpatialTest.Evaluate(OracleFeaturizer, images, options);
+
+        // The patches are cut unmirrored; targets of the mirrored frame would flip dx for half the pairs (R² near 0).
+        report.Targets.Should().OnlyContain(t => t.RSquared > 0.97);
+    }
+
+    [Test]
     public void A_constant_featurizer_gets_R_squared_near_zero()
     {
         var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
