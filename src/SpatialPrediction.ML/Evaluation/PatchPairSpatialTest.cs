@@ -14,7 +14,7 @@ public sealed record PatchPairOptions
     public int PairsPerImage { get; init; } = 8;
     /// <summary>Side in pixels both patches are resized to (absolute size is then not visible). Default 32.</summary>
     public int PatchResolution { get; init; } = 32;
-    /// <summary>How pairs are drawn; mirroring is off so targets are in the image's own frame.</summary>
+    /// <summary>How pairs are drawn. Patches are cut unmirrored and scored in the image's own frame, so a sampler's mirroring changes nothing.</summary>
     public SpatialViewPairSampler Sampler { get; init; } = new() { MirrorProbability = 0 };
     /// <summary>Target parameterisation. Default as SP trains: <see cref="TargetParameterization.ReferenceRelative"/>.</summary>
     public TargetParameterization Targets { get; init; } = TargetParameterization.ReferenceRelative;
@@ -74,7 +74,8 @@ public static class PatchPairSpatialTest
             for (int p = 0; p < pairs.Count; p++)
             {
                 pairFeatures.Add(PairFeature(features[2 * p], features[2 * p + 1]));
-                targets.Add(RelativeBoxTargets.Compute(pairs[p], options.Targets));
+                // The patches are cut as they lie in the image, never mirrored: targets in that frame, whatever the sampler drew.
+                targets.Add(RelativeBoxTargets.Compute(pairs[p].Reference, pairs[p].Target, options.Targets));
             }
         }
 

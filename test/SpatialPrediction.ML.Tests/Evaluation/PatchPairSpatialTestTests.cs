@@ -52,7 +52,7 @@ public class PatchPairSpatialTestTests
     public void A_sampler_that_mirrors_pairs_still_scores_the_patches_in_the_frame_they_are_cut_in()
     {
         var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
-        var options = OracleOptions with { Sampler = new SpatialViewPairSampler { MirrorProbability = 0.5 } };
+        var options = OracleOptions with { Sampler = new SpatialViewPairSampler { MirrorProbability = 0.5f } };
 
         var report = PatchPairSpatialTest.Evaluate(OracleFeaturizer, images, options);
 
