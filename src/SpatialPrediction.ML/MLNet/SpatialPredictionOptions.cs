@@ -87,6 +87,13 @@ public sealed class SpatialPredictionOptions
     /// </summary>
     public int ProjectorWidth { get; set; } = Defaults.ProjectorWidth;
 
+    /// <summary>
+    /// Whether SP's forward of its small local views moves the backbone's batch-norm running statistics, which the
+    /// frozen featuriser then applies to whole pictures. False keeps them to the host's views, as in a run without SP
+    /// (each SP batch is still normalised with its own statistics). Default true.
+    /// </summary>
+    public bool UpdateBatchNormStatistics { get; set; } = Defaults.UpdatesBatchNormStatistics;
+
     /// <summary>View pairs drawn from each image per step. Default 1.</summary>
     public int PairsPerImage { get; set; } = Defaults.PairsPerImage;
 
@@ -126,6 +133,7 @@ public sealed class SpatialPredictionOptions
             BackboneGradientScale = BackboneGradientScale,
             ProjectorWidth = ProjectorWidth,
             DetailResolution = DetailResolution,
+            UpdatesBatchNormStatistics = UpdateBatchNormStatistics,
         };
     }
 }

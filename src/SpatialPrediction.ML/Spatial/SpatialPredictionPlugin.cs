@@ -84,7 +84,9 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
     /// <summary>SP loss on views made by <see cref="MakeViews(PictureBatch, Random, Device)"/>: both views go through the shared backbone in one batch.</summary>
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
-        var features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));
+        Tensor features;
+        using (Settings.UpdatesBatchNormStatistics ? null : BatchNormRunningStatistics.Paused(backbone))
+            features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));
         float scale = Settings.BackboneGradientScale;
         // Same values forward; backward, only `scale` of the gradient reaches the backbone.
         if (scale != 1f) features = scale == 0f ? features.detach() : features * scale + features.detach() * (1f - scale);

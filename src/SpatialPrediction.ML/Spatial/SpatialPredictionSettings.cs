@@ -31,6 +31,12 @@ internal sealed record SpatialPredictionSettings
     /// detaches the embeddings, so SP trains its head and its batch-norm passes but teaches the backbone nothing.
     /// </summary>
     public float BackboneGradientScale { get; init; } = 1f;
+    /// <summary>
+    /// Whether SP's training-mode forward of its local views moves the backbone's batch-norm running statistics. When
+    /// false, each SP batch is still normalised with its own statistics but the running ones, which the frozen featuriser
+    /// applies to whole pictures, come from the host's views alone, as in a run without SP.
+    /// </summary>
+    public bool UpdatesBatchNormStatistics { get; init; } = true;
     /// <summary>Pairs drawn from each image per step.</summary>
     public int PairsPerImage { get; init; } = 1;
 }

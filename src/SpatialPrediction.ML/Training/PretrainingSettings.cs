@@ -132,6 +132,7 @@ internal sealed record PretrainingSettings
         if (TrainingPrecision != TrainingPrecision.Float32) yield return $"precision {TrainingPrecision}";
         if (SpatialPrediction.DetailResolution != 0) yield return $"spDetail {SpatialPrediction.DetailResolution}";
         if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
+        if (!SpatialPrediction.UpdatesBatchNormStatistics) yield return "spKeepsBatchNormStatistics";
     }
 
     /// <summary>

@@ -26,6 +26,29 @@ public class SpatialPredictionPluginTests
         plugin.Head.parameters().Should().OnlyContain(p => !ReferenceEquals(p.grad, null) && p.grad!.abs().sum().item<float>() > 0f);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void SP_moves_the_backbone_s_running_batch_norm_statistics_only_when_asked_to(bool updates)
+    {
+        manual_seed(1);
+        using var backbone = new SmallResNet(width: 4);
+        backbone.train();
+        using var plugin = new SpatialPredictionPlugin(backbone.FeatureDimension,
+            new SpatialPredictionSettings { LocalResolution = 16, HeadWidth = 16, UpdatesBatchNormStatistics = updates });
+        using var images = TestScenes.Tensor(8);
+        using var scope = NewDisposeScope();
+        using var pictures = PictureBatch.Of(images.to_type(ScalarType.Float32) / 255f);
+        using var views = plugin.MakeViews(pictures, new Random(1), CPU);
+        var before = backbone.buffers().Select(b => b.clone()).ToList();
+
+        plugin.Loss(backbone, views).backward();
+
+        var after = backbone.buffers().ToList();
+        bool moved = before.Zip(after).Any(pair => pair.First.dtype == ScalarType.Float32 && !pair.First.allclose(pair.Second, rtol: 0, atol: 0));
+        moved.Should().Be(updates);
+        backbone.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().OnlyContain(n => n.momentum != 0, "the momenta are restored");
+    }
+
     [Test]
     public void Views_come_at_the_local_resolution_with_one_standardised_target_row_per_pair()
     {
