@@ -94,20 +94,7 @@ public static class PatchPairSpatialTest
         var model = RidgeRegression.FitCrossValidated(selected.Take(split).ToList(), targets.Take(split).ToList(),
             Enumerable.Range(0, split).Select(i => i / options.PairsPerImage).ToList(), options.RidgePenalties, options.CrossValidationFolds);
         var predicted = model.Predict(selected.Skip(split).ToList());
-        var heldOut = targets.Skip(split).ToList();
-        for (int k = 0; k < RelativeBoxTargets.Count; k++)
-        {
-            double mean = heldOut.Average(t => (double)t[k]);
-            double residual = 0, total = 0, absolute = 0;
-            for (int i = 0; i < heldOut.Count; i++)
-            {
-                double error = predicted[i][k] - heldOut[i][k];
-                residual += error * error;
-                absolute += Math.Abs(error);
-                total += (heldOut[i][k] - mean) * (heldOut[i][k] - mean);
-            }
-            scores.Add(new TargetScore(RelativeBoxTargets.Names[k], total > 0 ? 1 - residual / total : 0, absolute / heldOut.Count, model.Penalties[k]));
-        }
+        scores.AddRange(HeldOutScores.Of(RelativeBoxTargets.Names, predicted, targets.Skip(split).ToList(), model.Penalties));
         return new PatchPairReport(scores, split, pairFeatures.Count - split);
     }
 
