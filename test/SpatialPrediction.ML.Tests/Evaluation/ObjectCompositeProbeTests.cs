@@ -1,9 +1,11 @@
+using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Evaluation;
 
 namespace SpatialPrediction.ML.Tests.Evaluation;
 
-public class LocalizationProbeTests
+/// <summary>The probes on objects pasted onto photographs: where the object is (box) and which locations show it (mask).</summary>
+public class ObjectCompositeProbeTests
 {
     /// <summary>A white disc on a transparent square of <paramref name="side"/> px, premultiplied RGBA as the decoder gives.</summary>
     private static MLImage Disc(int side = 40)
@@ -118,5 +120,37 @@ public class LocalizationProbeTests
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*TrainFraction*");
         FluentActions.Invoking(() => ObjectComposites.Make(objects, Array.Empty<MLImage>()))
             .Should().Throw<ArgumentException>().WithMessage("*No backgrounds*");
+    }
+
+    /// <summary>An 8×8 map whose one channel is each cell's mean red: enough to tell the white object from the dark background.</summary>
+    private static FeatureMap[] BrightnessMaps(IReadOnlyList<MLImage> images) => images.Select(image =>
+    {
+        const int cells = 8;
+        var values = new float[cells * cells];
+        var pixels = image.Pixels;
+        for (int y = 0; y < image.Height; y++)
+        for (int x = 0; x < image.Width; x++)
+            values[y * cells / image.Height * cells + x * cells / image.Width] += pixels[4 * (y * image.Width + x)] / 255f;
+        return new FeatureMap(1, cells, cells, values);
+    }).ToArray();
+
+    [Test]
+    public void A_feature_map_that_keeps_brightness_segments_the_object_and_a_blind_one_does_not()
+    {
+        var (objects, backgrounds) = Data();
+        var composites = ObjectComposites.Make(objects, backgrounds, perObject: 2, new ObjectCompositeOptions { Side = 32 });
+        var train = composites.Take(12).ToList();
+        var test = composites.Skip(12).ToList();
+        var mlContext = new MLContext(seed: 1);
+
+        var seeing = DenseProbe.ForegroundSegmentation(mlContext, BrightnessMaps, train, test);
+        var blind = DenseProbe.ForegroundSegmentation(mlContext,
+            images => images.Select((_, i) => new FeatureMap(1, 8, 8, Enumerable.Range(0, 64).Select(c => (float)((c * 7 + i) % 5)).ToArray())).ToArray(), train, test);
+
+        TestContext.Out.WriteLine($"mIoU seeing {seeing.MeanIoU:F3}, blind {blind.MeanIoU:F3}");
+        seeing.MeanIoU.Should().BeGreaterThan(0.75);
+        blind.MeanIoU.Should().BeLessThan(seeing.MeanIoU - 0.2);
+        composites[0].Image.Width.Should().Be(32, "the composites' images are left to the caller, not disposed by the probe");
+        foreach (var composite in composites) composite.Image.Dispose();
     }
 }
