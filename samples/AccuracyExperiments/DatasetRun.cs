@@ -330,11 +330,38 @@ internal sealed class EmojiRun : DatasetRun
             try
             {
                 PatchPairs("photos ", features, images, 32, metrics);
+                Composites(featurizer, features, images, metrics);
             }
             finally
             {
                 foreach (var image in images) image.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// The evaluation emoji pasted onto the photographs: where the object is, from the pooled features (localisation
+    /// probe, held-out emoji), and, with our feature map, which locations show it (foreground segmentation).
+    /// </summary>
+    private void Composites(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features, IReadOnlyList<MLImage> photos, MetricSet metrics)
+    {
+        var objects = TestImages.Take(300).ToList();
+        var options = new ObjectCompositeOptions { Side = Config.ImageSize, Seed = Seed };
+        var localisation = LocalizationProbe.Evaluate(features, objects, photos, new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+        metrics.Add("localisation mean R²", localisation.MeanRSquared);
+        foreach (var target in localisation.Targets) metrics.Add($"localisation R² {target.Target}", target.RSquared);
+        metrics.Add("localisation IoU", localisation.MeanIntersectionOverUnion);
+        if (featurizer is null) return; // segmentation reads our feature map
+        var composites = ObjectComposites.Make(objects, photos, 1, options with { Seed = Seed + 1 });
+        try
+        {
+            var segmentation = DenseProbe.ForegroundSegmentation(MLContext, DenseFeaturizers.FromTransformer(featurizer),
+                composites.Take(200).ToList(), composites.Skip(200).ToList());
+            metrics.Add("foreground mIoU", segmentation.MeanIoU);
+        }
+        finally
+        {
+            foreach (var composite in composites) composite.Image.Dispose();
         }
     }
 }
