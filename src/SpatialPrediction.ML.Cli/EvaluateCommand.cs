@@ -8,28 +8,38 @@ using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
 
-/// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--out report.md]</c>.</summary>
+/// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--backgrounds DIR|CSV] [--out report.md]</c>.</summary>
 internal static class EvaluateCommand
 {
     public static Command Create(TextWriter output)
     {
         var command = new Command("evaluate",
             "Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial " +
-            "test (R² of relative position and scale from pairs of patches of the test images) and the 2×2 jigsaw test. " +
+            "test (R² of relative position and scale from pairs of patches of the test images), the 2×2 jigsaw test and, with " +
+            "--backgrounds, the localisation probe (the test images pasted onto those pictures; R² and IoU of the object's box " +
+            "predicted from the features of held-out images). " +
             "Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).");
         var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
         var train = CliApp.Required(command, "train", "folder|file.csv", "Labelled images the probes are fitted on.");
         var test = CliApp.Required(command, "test", "folder|file.csv", "Labelled images the probes are scored on.");
         var outPath = new Option<string>("--out") { HelpName = "report.md", Description = "Write the report here, and its chart next to it." };
+        var backgrounds = new Option<string>("--backgrounds")
+        {
+            HelpName = "folder|file.csv",
+            Description = "Pictures (photographs) to paste the test images onto for the localisation probe; the test images should have " +
+                          "transparency (drawings, icons). Every image file under the folder, or the paths of the CSV's first column.",
+        };
         var skip = ImageSource.SkipOption();
+        command.Options.Add(backgrounds);
         command.Options.Add(outPath);
         command.Options.Add(skip);
-        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(train)!, result.GetValue(test)!, result.GetValue(outPath), result.GetValue(skip)));
+        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(train)!, result.GetValue(test)!, result.GetValue(outPath), result.GetValue(backgrounds), result.GetValue(skip)));
         return command;
     }
 
-    private static int Run(TextWriter output, string modelPath, string trainPath, string testPath, string? outPath, bool skipUnreadable)
+    private static int Run(TextWriter output, string modelPath, string trainPath, string testPath, string? outPath, string? backgroundsPath, bool skipUnreadable)
     {
+        var backgroundFiles = backgroundsPath is null ? null : BackgroundFiles(backgroundsPath);
         var mlContext = new MLContext(1);
         var features = ImageFeaturizers.FromTransformer(ModelFile.Load(mlContext, modelPath));
         var train = ImageSource.OpenReadable(trainPath, skipUnreadable, output);
@@ -65,6 +75,7 @@ internal static class EvaluateCommand
                 var jigsaw = JigsawTest.Evaluate(mlContext, features, mixedImages, order.Select(i => testLabels[i]).ToList(), new JigsawOptions { Grid = 2 });
                 rows.Add(("jigsaw 2×2 tile accuracy", jigsaw.TileAccuracy));
                 rows.Add(("jigsaw 2×2 exact permutation", jigsaw.PermutationAccuracy));
+                if (backgroundFiles is not null) rows.AddRange(Localisation(features, mixedImages, backgroundFiles));
             }
             var report = new StringBuilder();
             report.AppendLine($"# Evaluation of {Path.GetFileName(modelPath)}").AppendLine();
@@ -87,5 +98,35 @@ internal static class EvaluateCommand
         {
             foreach (var image in trainImages.Concat(testImages)) image.Dispose();
         }
+    }
+
+    /// <summary>The localisation probe's rows: the test images pasted onto the backgrounds at the model's own input size.</summary>
+    private static IEnumerable<(string, double)> Localisation(Evaluation.ImageFeaturizer features, IReadOnlyList<Microsoft.ML.Data.MLImage> objects, IReadOnlyList<string> backgroundFiles)
+    {
+        var backgrounds = backgroundFiles.Select(ImageDataset.Decode).ToList();
+        try
+        {
+            var report = LocalizationProbe.Evaluate(features, objects, backgrounds, new LocalizationOptions { CompositesPerObject = 2 });
+            return new[] { ("localisation mean R²", report.MeanRSquared), ("localisation IoU", report.MeanIntersectionOverUnion) }
+                .Concat(report.Targets.Select(t => ($"localisation R² {t.Target}", t.RSquared))).ToList();
+        }
+        finally
+        {
+            foreach (var background in backgrounds) background.Dispose();
+        }
+    }
+
+    /// <summary>Every image file under a folder, or the first column of a CSV; an error names the path when there are none.</summary>
+    private static IReadOnlyList<string> BackgroundFiles(string path)
+    {
+        List<string> files;
+        if (Directory.Exists(path))
+            files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                .Where(f => ImageDataset.ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
+        else if (File.Exists(path) && path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            files = ImageDataset.FromCsv(path).Entries.Select(e => e.Path).ToList();
+        else
+            throw new UsageException($"--backgrounds {path}: no such folder or .csv file.");
+        return files.Count > 0 ? files : throw new UsageException($"--backgrounds {path}: no image files ({string.Join(" ", ImageDataset.ImageExtensions)}) in it.");
     }
 }

@@ -50,6 +50,9 @@ public class CliTests : TemporaryFolderTest
         Run("pretrain", "--data", Images(), "--out", "m.zip", "--epoch", "2").Error.Should().Contain("'--epoch' was not matched. Did you mean").And.Contain("--epochs");
         Run("pretrain", "--data", Images()).Error.Should().Contain("'pretrain' needs --out");
         Run("export", "--model", Path.Combine(Folder, "none.zip"), "--onnx", "x.onnx").Error.Should().Contain("no such model file");
+        var noBackgrounds = Run("evaluate", "--model", "m.zip", "--train", Images(), "--test", Images(), "--backgrounds", Path.Combine(Folder, "nowhere"));
+        noBackgrounds.Code.Should().Be(CliApp.Usage);
+        noBackgrounds.Error.Should().Contain("--backgrounds").And.Contain("nowhere: no such folder or .csv file");
     }
 
     [Test]
@@ -133,6 +136,9 @@ public class CliTests : TemporaryFolderTest
         var pretrain = Run(new[] { "pretrain", "--data", data, "--out", model }.Concat(Small).ToArray());
         var featurize = Run("featurize", "--model", model, "--data", data, "--out", csv);
         var evaluate = Run("evaluate", "--model", model, "--train", data, "--test", data, "--out", Path.Combine(Folder, "report.md"));
+        string photos = Path.Combine(Folder, "photos");
+        for (int i = 0; i < 2; i++) Write(Path.Combine(photos, $"photo{i}.jpg"), ImageFiles.Encode(48, 40, (x, y) => new SKColor((byte)(x * 5), (byte)(y * 6), (byte)(40 * i)), SKEncodedImageFormat.Jpeg));
+        var localise = Run("evaluate", "--model", model, "--train", data, "--test", data, "--backgrounds", photos);
         var export = Run("export", "--model", model, "--onnx", Path.Combine(Folder, "b.onnx"), "--safetensors", Path.Combine(Folder, "b.safetensors"));
         var import = Run("import", "--safetensors", Path.Combine(Folder, "b.safetensors"), "--out", Path.Combine(Folder, "imported.zip"));
         var importedFeatures = Run("featurize", "--model", Path.Combine(Folder, "imported.zip"), "--data", data, "--out", Path.Combine(Folder, "imported.csv"));
@@ -148,6 +154,8 @@ public class CliTests : TemporaryFolderTest
         evaluate.Code.Should().Be(CliApp.Done, evaluate.Error);
         evaluate.Output.Should().Contain("| linear probe accuracy |").And.Contain("| patch-pair mean R² |");
         File.ReadAllText(Path.Combine(Folder, "report.md")).Should().Contain("![evaluations](report.png)");
+        localise.Code.Should().Be(CliApp.Done, localise.Error);
+        localise.Output.Should().Contain("| localisation mean R² |").And.Contain("| localisation IoU |").And.Contain("| localisation R² center_x |");
         new FileInfo(Path.Combine(Folder, "report.png")).Length.Should().BeGreaterThan(1000);
         export.Code.Should().Be(CliApp.Done, export.Error);
         new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);
