@@ -76,7 +76,7 @@ internal abstract class DatasetRun : IDisposable
                 Enabled = f.SpatialPrediction, Weight = f.SpatialWeight ?? Config.SpatialWeight, LocalResolution = f.LocalResolution ?? imageSize / 2,
                 WeightWarmupFraction = f.SpatialWarmup ?? 0, BackboneGradientScale = f.SpatialGradientScale ?? 1f,
                 ProjectorWidth = f.SpatialProjectorWidth ?? 0, DetailResolution = f.SpatialDetailResolution ?? 0,
-                UpdateBatchNormStatistics = f.SpatialUpdatesBatchNormStatistics ?? true,
+                UpdateBatchNormStatistics = f.SpatialUpdatesBatchNormStatistics ?? true, PredictBothDirections = f.SpatialBothDirections ?? false,
             },
         };
         if (f.FeaturizationPrecision is { } precision) options.FeaturizationPrecision = precision;

@@ -26,6 +26,7 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public int? SpatialProjectorWidth { get; init; }
     public int? SpatialDetailResolution { get; init; }
     public bool? SpatialUpdatesBatchNormStatistics { get; init; }
+    public bool? SpatialBothDirections { get; init; }
     public double? LearningRate { get; init; }
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }

@@ -94,6 +94,12 @@ public sealed class SpatialPredictionOptions
     /// </summary>
     public bool UpdateBatchNormStatistics { get; set; } = Defaults.UpdatesBatchNormStatistics;
 
+    /// <summary>
+    /// Whether the head predicts both directions of each pair (B relative to A and A relative to B, as AugSelf does):
+    /// twice the supervision from the same forward pass. Default false.
+    /// </summary>
+    public bool PredictBothDirections { get; set; } = Defaults.PredictsBothDirections;
+
     /// <summary>View pairs drawn from each image per step. Default 1.</summary>
     public int PairsPerImage { get; set; } = Defaults.PairsPerImage;
 
@@ -134,6 +140,7 @@ public sealed class SpatialPredictionOptions
             ProjectorWidth = ProjectorWidth,
             DetailResolution = DetailResolution,
             UpdatesBatchNormStatistics = UpdateBatchNormStatistics,
+            PredictsBothDirections = PredictBothDirections,
         };
     }
 }

@@ -44,7 +44,8 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
         var referenceBoxes = new ViewBox[batch * pairs];
         var targetBoxes = new ViewBox[batch * pairs];
         var mirrored = new bool[batch * pairs];
-        var standardized = new float[batch * pairs * RelativeBoxTargets.Count];
+        int directions = Settings.PredictsBothDirections ? 2 : 1;
+        var standardized = new float[directions * batch * pairs * RelativeBoxTargets.Count];
         for (int i = 0; i < batch * pairs; i++)
         {
             var pair = Settings.Sampler.Sample(random, pictures.Width(i / pairs), pictures.Height(i / pairs));
@@ -53,13 +54,16 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
             mirrored[i] = pair.Mirrored;
             Standardizer.Standardize(RelativeBoxTargets.Compute(pair, Settings.Parameterization),
                 standardized.AsSpan(i * RelativeBoxTargets.Count, RelativeBoxTargets.Count));
+            if (directions == 2) // A relative to B, in the rows after every B-relative-to-A row
+                Standardizer.Standardize(RelativeBoxTargets.Compute(pair with { Reference = pair.Target, Target = pair.Reference }, Settings.Parameterization),
+                    standardized.AsSpan((batch * pairs + i) * RelativeBoxTargets.Count, RelativeBoxTargets.Count));
         }
 
         using var scope = NewDisposeScope();
         using var source = pictures.Repeat(pairs);
         var reference = augmentation.Apply(Cut(source, referenceBoxes, mirrored, device), random);
         var target = augmentation.Apply(Cut(source, targetBoxes, mirrored, device), random);
-        var targets = tensor(standardized, new long[] { batch * pairs, RelativeBoxTargets.Count }, device: device);
+        var targets = tensor(standardized, new long[] { directions * batch * pairs, RelativeBoxTargets.Count }, device: device);
         return new ViewSet(new[] { reference.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope() }, targets.MoveToOuterDisposeScope());
     }
 
@@ -91,7 +95,10 @@ internal sealed class SpatialPredictionPlugin : Training.TrainingTerm
         // Same values forward; backward, only `scale` of the gradient reaches the backbone.
         if (scale != 1f) features = scale == 0f ? features.detach() : features * scale + features.detach() * (1f - scale);
         var embeddings = features.chunk(2, 0);
-        return Settings.Loss.Compute(head.forward(embeddings[0], embeddings[1]), views.Targets!);
+        var predicted = Settings.PredictsBothDirections
+            ? cat(new[] { head.forward(embeddings[0], embeddings[1]), head.forward(embeddings[1], embeddings[0]) }, 0)
+            : head.forward(embeddings[0], embeddings[1]);
+        return Settings.Loss.Compute(predicted, views.Targets!);
     }
 
     /// <inheritdoc />

@@ -37,6 +37,11 @@ internal sealed record SpatialPredictionSettings
     /// applies to whole pictures, come from the host's views alone, as in a run without SP.
     /// </summary>
     public bool UpdatesBatchNormStatistics { get; init; } = true;
+    /// <summary>
+    /// Whether the head also predicts A relative to B (AugSelf's two directions): twice the supervision from the same
+    /// forward pass. The sampler draws A and B alike, so one standardisation serves both directions.
+    /// </summary>
+    public bool PredictsBothDirections { get; init; }
     /// <summary>Pairs drawn from each image per step.</summary>
     public int PairsPerImage { get; init; } = 1;
 }

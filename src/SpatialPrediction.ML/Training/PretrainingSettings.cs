@@ -133,6 +133,7 @@ internal sealed record PretrainingSettings
         if (SpatialPrediction.DetailResolution != 0) yield return $"spDetail {SpatialPrediction.DetailResolution}";
         if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
         if (!SpatialPrediction.UpdatesBatchNormStatistics) yield return "spKeepsBatchNormStatistics";
+        if (SpatialPrediction.PredictsBothDirections) yield return "spBothDirections";
     }
 
     /// <summary>

@@ -26,6 +26,39 @@ public class SpatialPredictionPluginTests
         plugin.Head.parameters().Should().OnlyContain(p => !ReferenceEquals(p.grad, null) && p.grad!.abs().sum().item<float>() > 0f);
     }
 
+    [Test]
+    public void Both_directions_add_the_reversed_targets_after_the_forward_ones_and_train_on_both()
+    {
+        manual_seed(1);
+        using var backbone = new SmallResNet(width: 4);
+        var settings = new SpatialPredictionSettings
+        {
+            LocalResolution = 16, HeadWidth = 16, Parameterization = TargetParameterization.ImageNormalized,
+            Sampler = new SpatialViewPairSampler { MirrorProbability = 0.5f },
+        };
+        using var one = new SpatialPredictionPlugin(backbone.FeatureDimension, settings);
+        using var both = new SpatialPredictionPlugin(backbone.FeatureDimension, settings with { PredictsBothDirections = true });
+        using var images = TestScenes.Tensor(6);
+        using var scope = NewDisposeScope();
+        using var pictures = PictureBatch.Of(images.to_type(ScalarType.Float32) / 255f);
+
+        using var forward = one.MakeViews(pictures, new Random(4), CPU);
+        using var twoWay = both.MakeViews(pictures, new Random(4), CPU);
+
+        twoWay.Targets!.shape.Should().Equal(12, 4);
+        twoWay.Targets[..6].allclose(forward.Targets!, rtol: 0, atol: 0).Should().BeTrue("the first rows are the usual B-relative-to-A targets");
+        // In image-normalised targets, A relative to B is B relative to A negated: compared before standardisation.
+        var mean = tensor(both.Standardizer.Mean);
+        var std = tensor(both.Standardizer.Std);
+        var raw = twoWay.Targets * std + mean;
+        raw[6..].allclose(-raw[..6], rtol: 1e-4, atol: 1e-5).Should().BeTrue("A relative to B is B relative to A negated");
+        twoWay.Views[0].allclose(forward.Views[0], rtol: 0, atol: 0).Should().BeTrue("the views are the same draws");
+        var loss = both.Loss(backbone, twoWay);
+        loss.backward();
+        float.IsFinite(loss.item<float>()).Should().BeTrue();
+        both.Head.parameters().Should().OnlyContain(p => !ReferenceEquals(p.grad, null));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void SP_moves_the_backbone_s_running_batch_norm_statistics_only_when_asked_to(bool updates)
