@@ -34,8 +34,11 @@ internal abstract class DatasetRun : IDisposable
     /// <summary>The training images as a view for SpatialPretrain.</summary>
     protected abstract IDataView TrainingView();
 
-    /// <summary>Trains the featuriser (or builds the reference one) and records every evaluation of this dataset.</summary>
-    public void Evaluate(FeaturizerConfig featurizerConfig, MetricSet metrics)
+    /// <summary>
+    /// Trains the featuriser (or builds the reference one) and records every evaluation of this dataset; the training
+    /// checkpoints to <paramref name="checkpointDirectory"/> and resumes from a checkpoint it finds there.
+    /// </summary>
+    public void Evaluate(FeaturizerConfig featurizerConfig, MetricSet metrics, string? checkpointDirectory = null)
     {
         if (featurizerConfig.Reference is { } reference)
         {
@@ -70,6 +73,7 @@ internal abstract class DatasetRun : IDisposable
             Epochs = f.Epochs ?? Config.Epochs,
             BatchSize = f.BatchSize ?? Config.BatchSize,
             Seed = Seed,
+            CheckpointDirectory = checkpointDirectory,
             FeatureMapColumnName = "FeatureMap",
             SpatialPrediction = new SpatialPredictionOptions
             {
@@ -243,6 +247,8 @@ internal sealed class EmojiRun : DatasetRun
 
     private readonly bool validation;
 
+    private static readonly int[] EmojiCorruptionSeverities = { 1, 3, 5 };
+
     /// <summary>
     /// The validation split: one in five training emoji, chosen by a hash of the emoji's code points (U+FE0F ignored, as
     /// the preparation's train/test split does), so it holds the same emoji in every style and never a test emoji.
@@ -318,6 +324,18 @@ internal sealed class EmojiRun : DatasetRun
             {
                 foreach (var image in shiftedImages) image.Dispose();
             }
+        }
+
+        if (Config.Corruptions)
+        {
+            // Three severities of every corruption on the first 500 evaluation emoji, probe fitted on the clean training emoji.
+            var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
+                TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed, severities: EmojiCorruptionSeverities);
+            metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
+            foreach (int severity in EmojiCorruptionSeverities)
+                metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));
+            foreach (var kind in Enum.GetValues<CorruptionKind>())
+                metrics.Add($"corruption {kind}", corruptions.Scores.Where(s => s.Kind == kind).Average(s => s.Accuracy));
         }
 
         if (!Config.SpatialTests) return;

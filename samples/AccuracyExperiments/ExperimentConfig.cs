@@ -67,6 +67,8 @@ internal sealed record ExperimentConfig
     public string? InitialBackbone { get; init; }
     /// <summary>Whether the spatial tests (patch pairs, jigsaw) run; off for recognition-only comparisons.</summary>
     public bool SpatialTests { get; init; } = true;
+    /// <summary>Whether the emoji run scores the linear probe under every corruption at severities 1, 3 and 5 (SpatialScenes always does, at 1–5).</summary>
+    public bool Corruptions { get; init; } = true;
     public int BatchSize { get; init; } = 64;
     public float SpatialWeight { get; init; } = 4f;
     public int TrainImages { get; init; } = 2000;

@@ -86,12 +86,13 @@ internal sealed class ExperimentResults
 
     /// <summary>
     /// Every featuriser against the baseline when one is named; otherwise (host + SP, host) pairs by the " + SP" naming
-    /// convention.
+    /// convention: "DINO + SP 30 ep" against "DINO 30 ep".
     /// </summary>
     private static IEnumerable<(string With, string Without)> Pairs(IReadOnlyList<string> names, string? baseline)
         => baseline is not null && names.Contains(baseline)
             ? names.Where(n => n != baseline).Select(n => (n, baseline))
-            : names.Where(n => n.EndsWith(" + SP", StringComparison.Ordinal) && names.Contains(n[..^5])).Select(n => (n, n[..^5]));
+            : names.Where(n => n.Contains(" + SP", StringComparison.Ordinal) && names.Contains(n.Replace(" + SP", "", StringComparison.Ordinal)))
+                .Select(n => (n, n.Replace(" + SP", "", StringComparison.Ordinal)));
 
     /// <summary>Reads the values a finished run wrote, to write its report and charts again.</summary>
     public static ExperimentResults ReadValues(string path)
@@ -132,6 +133,9 @@ internal sealed class MetricSet
         }
         list.Add(value);
     }
+
+    /// <summary>How many seeds have been recorded: the values of the first metric (every evaluation adds one per seed).</summary>
+    public int SeedsMeasured => order.Count == 0 ? 0 : values[order[0]].Count;
 
     public double Mean(string metric) => values.TryGetValue(metric, out var list) ? list.Average() : double.NaN;
 

@@ -2,7 +2,9 @@
 // evaluations that dataset supports, and writes a Markdown report (with the config that produced it) and PNG charts.
 // Usage:
 //   dotnet run -c Release --project samples/AccuracyExperiments -- [--config samples/AccuracyExperiments/configs/scenes.json]
-//       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks]
+//       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks] [--resume]
+//   With --resume, a stopped run continues in its --out folder: the featurisers and seeds it finished are read back from
+//   values.json (the config must be the same), and a training that was stopped resumes from its checkpoint.
 //   dotnet run -c Release --project samples/AccuracyExperiments -- --replot DIR [--minutes M]   (report and charts again)
 using System.Diagnostics;
 using System.Globalization;
@@ -33,6 +35,21 @@ Directory.CreateDirectory(output);
 var clock = Stopwatch.StartNew();
 
 var results = new ExperimentResults();
+string savedValues = Path.Combine(output, "values.json"), savedConfig = Path.Combine(output, "config.json");
+if (args.Contains("--resume") && File.Exists(savedValues))
+{
+    if (!File.Exists(savedConfig) || File.ReadAllText(savedConfig) != config.ToJson())
+    {
+        Console.Error.WriteLine($"--resume: {Path.GetFullPath(savedConfig)} is not this run's configuration; use another --out folder or the same config and options.");
+        return 2;
+    }
+    results = ExperimentResults.ReadValues(savedValues);
+    Console.WriteLine($"Resuming in {Path.GetFullPath(output)}.");
+}
+else if (File.Exists(savedValues) && !args.Contains("--resume"))
+    Console.WriteLine($"{Path.GetFullPath(savedValues)} exists and will be replaced (pass --resume to continue that run instead).");
+string checkpoints = Path.Combine(output, "checkpoints");
+if (!args.Contains("--resume") && Directory.Exists(checkpoints)) Directory.Delete(checkpoints, recursive: true); // a fresh run starts fresh
 for (int seed = 1; seed <= config.Seeds; seed++)
 {
     foreach (var dataset in config.Datasets)
@@ -41,6 +58,7 @@ for (int seed = 1; seed <= config.Seeds; seed++)
         foreach (var featurizer in config.Featurizers)
         {
             var metrics = results.For(dataset, featurizer.Name);
+            if (metrics.SeedsMeasured >= seed) continue; // finished before a --resume
             if (seed > 1 && featurizer.IsDeterministic(config))
             {
                 // Nothing in it depends on the seed: the first seed's values stand for every seed.
@@ -48,9 +66,12 @@ for (int seed = 1; seed <= config.Seeds; seed++)
                 continue;
             }
             Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] seed {seed}, {dataset}: {featurizer.Name}");
-            run.Evaluate(featurizer, metrics);
+            // Checkpoints let a stopped training resume; they are deleted once its evaluations are recorded.
+            string checkpoint = Path.Combine(checkpoints, $"{dataset}-seed{seed}-{string.Concat(featurizer.Name.Select(c => char.IsLetterOrDigit(c) ? c : '-'))}");
+            run.Evaluate(featurizer, metrics, checkpoint);
             // Written after every featuriser, so a long run that is stopped keeps what it measured.
             results.WriteReport(output, config, clock.Elapsed);
+            if (Directory.Exists(checkpoint)) Directory.Delete(checkpoint, recursive: true);
         }
     }
 }

@@ -8,7 +8,7 @@ using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
 
-/// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--backgrounds DIR|CSV] [--out report.md]</c>.</summary>
+/// <summary><c>evaluate --model model.zip --train DIR|CSV --test DIR|CSV [--backgrounds DIR|CSV] [--corruptions] [--out report.md]</c>.</summary>
 internal static class EvaluateCommand
 {
     public static Command Create(TextWriter output)
@@ -17,7 +17,8 @@ internal static class EvaluateCommand
             "Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial " +
             "test (R² of relative position and scale from pairs of patches of the test images), the 2×2 jigsaw test and, with " +
             "--backgrounds, the localisation probe (the test images pasted onto those pictures; R² and IoU of the object's box " +
-            "predicted from the features of held-out images). " +
+            "predicted from the features of held-out images) and, with --corruptions, the linear probe's accuracy on the test " +
+            "images under six corruptions (noise, blur, contrast, JPEG, brightness, occlusion) at severities 1, 3 and 5. " +
             "Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).");
         var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
         var train = CliApp.Required(command, "train", "folder|file.csv", "Labelled images the probes are fitted on.");
@@ -29,15 +30,20 @@ internal static class EvaluateCommand
             Description = "Pictures (photographs) to paste the test images onto for the localisation probe; the test images should have " +
                           "transparency (drawings, icons). Every image file under the folder, or the paths of the CSV's first column.",
         };
+        var corruptions = new Option<bool>("--corruptions")
+        {
+            Description = "Also score the linear probe (fitted on clean --train images) on corrupted copies of the --test images.",
+        };
         var skip = ImageSource.SkipOption();
         command.Options.Add(backgrounds);
+        command.Options.Add(corruptions);
         command.Options.Add(outPath);
         command.Options.Add(skip);
-        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(train)!, result.GetValue(test)!, result.GetValue(outPath), result.GetValue(backgrounds), result.GetValue(skip)));
+        command.SetAction(result => Run(output, result.GetValue(model)!, result.GetValue(train)!, result.GetValue(test)!, result.GetValue(outPath), result.GetValue(backgrounds), result.GetValue(corruptions), result.GetValue(skip)));
         return command;
     }
 
-    private static int Run(TextWriter output, string modelPath, string trainPath, string testPath, string? outPath, string? backgroundsPath, bool skipUnreadable)
+    private static int Run(TextWriter output, string modelPath, string trainPath, string testPath, string? outPath, string? backgroundsPath, bool corruptions, bool skipUnreadable)
     {
         var backgroundFiles = backgroundsPath is null ? null : BackgroundFiles(backgroundsPath);
         var mlContext = new MLContext(1);
@@ -77,6 +83,7 @@ internal static class EvaluateCommand
                 rows.Add(("jigsaw 2×2 exact permutation", jigsaw.PermutationAccuracy));
                 if (backgroundFiles is not null) rows.AddRange(Localisation(features, mixedImages, backgroundFiles));
             }
+            if (corruptions) rows.AddRange(Corruptions(mlContext, features, trainImages, trainLabels, testImages, testLabels));
             var report = new StringBuilder();
             report.AppendLine($"# Evaluation of {Path.GetFileName(modelPath)}").AppendLine();
             report.AppendLine($"{train.Entries.Count} training and {test.Entries.Count} test images, {classes.Count} classes.").AppendLine();
@@ -98,6 +105,19 @@ internal static class EvaluateCommand
         {
             foreach (var image in trainImages.Concat(testImages)) image.Dispose();
         }
+    }
+
+    private static readonly int[] CorruptionSeverities = { 1, 3, 5 };
+
+    /// <summary>The robustness rows: mean over every corruption and severity, then per severity and per kind.</summary>
+    private static IEnumerable<(string, double)> Corruptions(MLContext mlContext, Evaluation.ImageFeaturizer features,
+        IReadOnlyList<Microsoft.ML.Data.MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<Microsoft.ML.Data.MLImage> test, IReadOnlyList<int> testLabels)
+    {
+        var report = RobustnessEvaluation.Corruptions(mlContext, features, train, trainLabels, test, testLabels, severities: CorruptionSeverities);
+        return new[] { ("mean corruption accuracy", report.MeanCorruptionAccuracy) }
+            .Concat(CorruptionSeverities.Select(s => ($"corruption severity {s}", report.Scores.Where(c => c.Severity == s).Average(c => c.Accuracy))))
+            .Concat(Enum.GetValues<CorruptionKind>().Select(k => ($"corruption {k}", report.Scores.Where(c => c.Kind == k).Average(c => c.Accuracy))))
+            .ToList();
     }
 
     /// <summary>The localisation probe's rows: the test images pasted onto the backgrounds at the model's own input size.</summary>

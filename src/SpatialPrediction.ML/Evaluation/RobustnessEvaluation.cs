@@ -23,16 +23,22 @@ public sealed record StyleScore(SceneStyle Style, double Accuracy);
 /// </summary>
 public static class RobustnessEvaluation
 {
-    /// <summary>Clean and corrupted test accuracy of a probe fitted on clean training images.</summary>
+    /// <summary>
+    /// Clean and corrupted test accuracy of a probe fitted on clean training images, for every kind in
+    /// <paramref name="kinds"/> (default all) at every severity in <paramref name="severities"/> (default 1–5).
+    /// </summary>
     public static CorruptionReport Corruptions(MLContext mlContext, ImageFeaturizer featurizer,
         IReadOnlyList<MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<MLImage> test, IReadOnlyList<int> testLabels,
-        IReadOnlyList<CorruptionKind>? kinds = null, int seed = 1, float l2Regularization = 0.01f)
+        IReadOnlyList<CorruptionKind>? kinds = null, int seed = 1, float l2Regularization = 0.01f, IReadOnlyList<int>? severities = null)
     {
+        foreach (int severity in severities ?? ImageCorruption.Severities)
+            if (severity < 1 || severity > 5)
+                throw new ArgumentOutOfRangeException(nameof(severities), severity, "Corruption severities must be between 1 and 5.");
         var probe = LinearProbe.Fit(mlContext, featurizer(train), trainLabels, l2Regularization);
         double clean = probe.Evaluate(mlContext, featurizer(test), testLabels).MicroAccuracy;
         var scores = new List<CorruptionScore>();
         foreach (var kind in kinds ?? Enum.GetValues<CorruptionKind>())
-        foreach (int severity in ImageCorruption.Severities)
+        foreach (int severity in severities ?? ImageCorruption.Severities)
         {
             var corrupted = test.Select((image, i) => ImageCorruption.Apply(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
             var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, corrupted);

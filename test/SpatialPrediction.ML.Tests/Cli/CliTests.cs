@@ -138,7 +138,7 @@ public class CliTests : TemporaryFolderTest
         var evaluate = Run("evaluate", "--model", model, "--train", data, "--test", data, "--out", Path.Combine(Folder, "report.md"));
         string photos = Path.Combine(Folder, "photos");
         for (int i = 0; i < 2; i++) Write(Path.Combine(photos, $"photo{i}.jpg"), ImageFiles.Encode(48, 40, (x, y) => new SKColor((byte)(x * 5), (byte)(y * 6), (byte)(40 * i)), SKEncodedImageFormat.Jpeg));
-        var localise = Run("evaluate", "--model", model, "--train", data, "--test", data, "--backgrounds", photos);
+        var localise = Run("evaluate", "--model", model, "--train", data, "--test", data, "--backgrounds", photos, "--corruptions");
         var export = Run("export", "--model", model, "--onnx", Path.Combine(Folder, "b.onnx"), "--safetensors", Path.Combine(Folder, "b.safetensors"));
         var import = Run("import", "--safetensors", Path.Combine(Folder, "b.safetensors"), "--out", Path.Combine(Folder, "imported.zip"));
         var importedFeatures = Run("featurize", "--model", Path.Combine(Folder, "imported.zip"), "--data", data, "--out", Path.Combine(Folder, "imported.csv"));
@@ -155,7 +155,8 @@ public class CliTests : TemporaryFolderTest
         evaluate.Output.Should().Contain("| linear probe accuracy |").And.Contain("| patch-pair mean R² |");
         File.ReadAllText(Path.Combine(Folder, "report.md")).Should().Contain("![evaluations](report.png)");
         localise.Code.Should().Be(CliApp.Done, localise.Error);
-        localise.Output.Should().Contain("| localisation mean R² |").And.Contain("| localisation IoU |").And.Contain("| localisation R² center_x |");
+        localise.Output.Should().Contain("| localisation mean R² |").And.Contain("| localisation IoU |").And.Contain("| localisation R² center_x |")
+            .And.Contain("| mean corruption accuracy |").And.Contain("| corruption severity 5 |").And.Contain("| corruption Occlusion |");
         new FileInfo(Path.Combine(Folder, "report.png")).Length.Should().BeGreaterThan(1000);
         export.Code.Should().Be(CliApp.Done, export.Error);
         new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);

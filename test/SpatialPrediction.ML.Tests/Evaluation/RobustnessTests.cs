@@ -77,6 +77,21 @@ public class RobustnessTests
     }
 
     [Test]
+    public void Corruption_report_at_chosen_severities_holds_only_those_and_rejects_others()
+    {
+        var labels = Enumerable.Range(0, 12).Select(i => i % 3).ToList();
+        var images = labels.Select(Flat).ToList();
+
+        var report = RobustnessEvaluation.Corruptions(new MLContext(1), MeanColour, images, labels, images, labels,
+            kinds: new[] { CorruptionKind.Brightness }, severities: new[] { 1, 5 });
+
+        report.Scores.Select(s => (s.Kind, s.Severity)).Should().Equal((CorruptionKind.Brightness, 1), (CorruptionKind.Brightness, 5));
+        report.Scores[1].Accuracy.Should().BeLessThan(report.Scores[0].Accuracy, "the stronger shift moves more colours across class boundaries");
+        var act = () => RobustnessEvaluation.Corruptions(new MLContext(1), MeanColour, images, labels, images, labels, severities: new[] { 0, 3 });
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*between 1 and 5*");
+    }
+
+    [Test]
     public void Style_shift_scores_every_style_of_the_same_test_scenes()
     {
         var train = SpatialScenes.Generate(24, new SpatialScenesOptions { ImageSize = 32, ClassCount = 3 });
