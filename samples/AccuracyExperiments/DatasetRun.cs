@@ -81,6 +81,7 @@ internal abstract class DatasetRun : IDisposable
                 WeightWarmupFraction = f.SpatialWarmup ?? 0, BackboneGradientScale = f.SpatialGradientScale ?? 1f,
                 ProjectorWidth = f.SpatialProjectorWidth ?? 0, DetailResolution = f.SpatialDetailResolution ?? 0,
                 UpdateBatchNormStatistics = f.SpatialUpdatesBatchNormStatistics ?? true, PredictBothDirections = f.SpatialBothDirections ?? false,
+                OnHostViews = f.SpatialOnHostViews ?? false,
             },
         };
         if (f.FeaturizationPrecision is { } precision) options.FeaturizationPrecision = precision;

@@ -27,6 +27,7 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public int? SpatialDetailResolution { get; init; }
     public bool? SpatialUpdatesBatchNormStatistics { get; init; }
     public bool? SpatialBothDirections { get; init; }
+    public bool? SpatialOnHostViews { get; init; }
     public double? LearningRate { get; init; }
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }

@@ -86,13 +86,21 @@ internal sealed class ExperimentResults
 
     /// <summary>
     /// Every featuriser against the baseline when one is named; otherwise (host + SP, host) pairs by the " + SP" naming
-    /// convention: "DINO + SP 30 ep" against "DINO 30 ep".
+    /// convention: "DINO + SP 30 ep" against "DINO 30 ep", else against what precedes " + SP" ("SimCLR + SP on host
+    /// views" against "SimCLR").
     /// </summary>
     private static IEnumerable<(string With, string Without)> Pairs(IReadOnlyList<string> names, string? baseline)
-        => baseline is not null && names.Contains(baseline)
-            ? names.Where(n => n != baseline).Select(n => (n, baseline))
-            : names.Where(n => n.Contains(" + SP", StringComparison.Ordinal) && names.Contains(n.Replace(" + SP", "", StringComparison.Ordinal)))
-                .Select(n => (n, n.Replace(" + SP", "", StringComparison.Ordinal)));
+    {
+        if (baseline is not null && names.Contains(baseline)) return names.Where(n => n != baseline).Select(n => (n, baseline));
+        string? Host(string name)
+        {
+            int at = name.IndexOf(" + SP", StringComparison.Ordinal);
+            if (at < 0) return null;
+            string without = name.Remove(at, " + SP".Length);
+            return names.Contains(without) ? without : names.Contains(name[..at]) ? name[..at] : null;
+        }
+        return names.Where(n => Host(n) is not null).Select(n => (n, Host(n)!));
+    }
 
     /// <summary>Reads the values a finished run wrote, to write its report and charts again.</summary>
     public static ExperimentResults ReadValues(string path)

@@ -100,6 +100,15 @@ public sealed class SpatialPredictionOptions
     /// </summary>
     public bool PredictBothDirections { get; set; } = Defaults.PredictsBothDirections;
 
+    /// <summary>
+    /// Whether SP trains on the host's own two views instead of a pair of small local views of its own: it predicts
+    /// where the host's second view was cut relative to the first, from the pooled features the host's forward pass
+    /// has already computed (no extra forward pass, no extra batch-norm statistics; AugSelf's design). Needs a host
+    /// (<c>Framework</c> not <c>None</c>); the view-pair settings (sizes, overlap, gap, resolutions, augmentation, pairs
+    /// per image) then play no part in training. Default false.
+    /// </summary>
+    public bool OnHostViews { get; set; }
+
     /// <summary>View pairs drawn from each image per step. Default 1.</summary>
     public int PairsPerImage { get; set; } = Defaults.PairsPerImage;
 
@@ -141,6 +150,7 @@ public sealed class SpatialPredictionOptions
             DetailResolution = DetailResolution,
             UpdatesBatchNormStatistics = UpdateBatchNormStatistics,
             PredictsBothDirections = PredictBothDirections,
+            OnHostViews = OnHostViews,
         };
     }
 }

@@ -58,7 +58,10 @@ internal sealed class DinoObjective : HostObjective
     public override double? DefaultTeacherMomentum => 0.99;
 
     /// <inheritdoc />
-    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => Views.Make(pictures, random, device);
+
+    /// <inheritdoc />
+    public override CropFamily FirstPairCrops => Views.Families[0]; // the two global crops
 
     /// <inheritdoc />
     public override IEnumerable<BackbonePass> BackbonePasses(int batch)
@@ -69,7 +72,9 @@ internal sealed class DinoObjective : HostObjective
     {
         long batch = views.Views[0].shape[0];
         var globals = cat(new[] { views.Views[0], views.Views[1] }, 0);
-        var student = new List<Tensor>(head.forward(backbone.forward(globals)).chunk(2, 0));
+        var globalFeatures = backbone.forward(globals);
+        ShareFirstPair(globalFeatures, views);
+        var student = new List<Tensor>(head.forward(globalFeatures).chunk(2, 0));
         if (views.Views.Count > 2)
         {
             var locals = cat(views.Views.Skip(2).ToArray(), 0);

@@ -37,7 +37,10 @@ internal abstract class MomentumObjective : HostObjective
     public override double? DefaultTeacherMomentum => 0.99;
 
     /// <inheritdoc />
-    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => Views.Make(pictures, random, device);
+
+    /// <inheritdoc />
+    public override CropFamily FirstPairCrops => Views.Families[0];
 
     /// <inheritdoc />
     public override IEnumerable<BackbonePass> BackbonePasses(int batch)
@@ -47,7 +50,9 @@ internal abstract class MomentumObjective : HostObjective
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
         var both = cat(new[] { views.Views[0], views.Views[1] }, 0);
-        var predictions = predictor.forward(projector.forward(backbone.forward(both))).chunk(2, 0);
+        var features = backbone.forward(both);
+        ShareFirstPair(features, views);
+        var predictions = predictor.forward(projector.forward(features)).chunk(2, 0);
         Tensor[] targets;
         using (no_grad()) targets = teacherProjector.forward(teacherBackbone.forward(both)).chunk(2, 0);
         return CrossViewLoss(predictions, targets);

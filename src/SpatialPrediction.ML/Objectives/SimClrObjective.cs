@@ -34,7 +34,10 @@ internal sealed class SimClrObjective : HostObjective
     public NtXentLoss ContrastiveLoss { get; }
 
     /// <inheritdoc />
-    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(Views.Make(pictures, random, device));
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => Views.Make(pictures, random, device);
+
+    /// <inheritdoc />
+    public override CropFamily FirstPairCrops => Views.Families[0];
 
     /// <inheritdoc />
     public override IEnumerable<BackbonePass> BackbonePasses(int batch) => Views.Passes(batch);
@@ -42,7 +45,9 @@ internal sealed class SimClrObjective : HostObjective
     /// <inheritdoc />
     public override Tensor Loss(BackboneModule backbone, ViewSet views)
     {
-        var z = projection.forward(backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0)));
+        var features = backbone.forward(cat(new[] { views.Views[0], views.Views[1] }, 0));
+        ShareFirstPair(features, views);
+        var z = projection.forward(features);
         var halves = z.chunk(2, 0);
         return ContrastiveLoss.Compute(halves[0], halves[1]);
     }

@@ -42,6 +42,13 @@ internal sealed record SpatialPredictionSettings
     /// forward pass. The sampler draws A and B alike, so one standardisation serves both directions.
     /// </summary>
     public bool PredictsBothDirections { get; init; }
+    /// <summary>
+    /// Whether SP trains on the host's first two views (their pooled features from the host's own forward pass, their
+    /// crop boxes as targets) instead of a pair of local views of its own: no extra forward pass and no extra batch-norm
+    /// statistics, as AugSelf does. The sampler, local resolution, detail resolution, augmentation and pairs per image
+    /// then play no part in training.
+    /// </summary>
+    public bool OnHostViews { get; init; }
     /// <summary>Pairs drawn from each image per step.</summary>
     public int PairsPerImage { get; init; } = 1;
 }

@@ -30,13 +30,17 @@ internal sealed class TargetStandardizer
     /// <see cref="EstimationSide"/> px (fine enough that rounding boxes to whole pixels does not move them).
     /// </summary>
     public static TargetStandardizer Estimate(SpatialViewPairSampler sampler, TargetParameterization parameterization, int draws = 4096, int seed = 20260)
+        => Estimate(random => sampler.Sample(random, EstimationSide, EstimationSide), parameterization, draws, seed);
+
+    /// <summary>The statistics of <paramref name="draws"/> pairs from <paramref name="draw"/> (boxes in a picture of <see cref="EstimationSide"/> px).</summary>
+    public static TargetStandardizer Estimate(Func<Random, ViewPair> draw, TargetParameterization parameterization, int draws = 4096, int seed = 20260)
     {
         var random = new Random(seed);
         var sum = new double[RelativeBoxTargets.Count];
         var sumSquares = new double[RelativeBoxTargets.Count];
         for (int i = 0; i < draws; i++)
         {
-            var t = RelativeBoxTargets.Compute(sampler.Sample(random, EstimationSide, EstimationSide), parameterization);
+            var t = RelativeBoxTargets.Compute(draw(random), parameterization);
             for (int k = 0; k < t.Length; k++)
             {
                 sum[k] += t[k];

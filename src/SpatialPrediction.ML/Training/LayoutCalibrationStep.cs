@@ -52,9 +52,10 @@ internal sealed class LayoutCalibrationStep : IDisposable
         BackboneModule computing = bfloat16 ?? backbone;
         for (int i = 0; i < terms.Count; i++)
         {
-            terms[i].Loss(computing, views[i]).backward();
+            terms[i].Loss(computing, views[i]).backward(retain_graph: terms[i].GraphReadByLaterTerms);
             bfloat16?.PushGradients();
         }
+        foreach (var host in terms.OfType<Objectives.HostObjective>()) host.ClearFirstPair();
         foreach (var parameter in backbone.parameters().Concat(terms.SelectMany(t => t.parameters()))) parameter.grad = null;
     }
 

@@ -134,6 +134,7 @@ internal sealed record PretrainingSettings
         if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
         if (!SpatialPrediction.UpdatesBatchNormStatistics) yield return "spKeepsBatchNormStatistics";
         if (SpatialPrediction.PredictsBothDirections) yield return "spBothDirections";
+        if (SpatialPrediction.OnHostViews) yield return "spOnHostViews";
     }
 
     /// <summary>
@@ -167,6 +168,9 @@ internal sealed record PretrainingSettings
         Require(FeaturizationImageSize == 0 || FeaturizationImageSize is >= 16 and <= 1024, nameof(FeaturizationImageSize), FeaturizationImageSize,
             "FeaturizationImageSize must be 0 (ImageSize) or between 16 and 1024 pixels.");
         Require(FrozenStages >= 0, nameof(FrozenStages), FrozenStages, "FrozenStages must not be negative.");
+        if (UsesSpatialPrediction && SpatialPrediction.OnHostViews && Framework == SslFramework.None)
+            throw new ArgumentException("SpatialPrediction.OnHostViews needs a host objective: SP then trains on the host's two views, and Framework is None.",
+                nameof(SpatialPrediction));
         if (Epochs > 0 && Framework == SslFramework.None && !UsesSpatialPrediction)
             throw new ArgumentException("Nothing to train: Framework is None and Spatial Prediction is off. Enable one of them.", nameof(Framework));
         Objectives.HostRegistry.For(Framework)?.Validate?.Invoke(this);

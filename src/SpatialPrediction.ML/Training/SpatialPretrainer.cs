@@ -226,12 +226,14 @@ internal static class SpatialPretrainer
                     for (int i = 0; i < losses.Count; i++)
                     {
                         gradients.BeforeTerm(i);
-                        (i == hostIndex ? losses[i] / accumulation : losses[i] * (weights[i] / accumulation)).backward();
+                        (i == hostIndex ? losses[i] / accumulation : losses[i] * (weights[i] / accumulation))
+                            .backward(retain_graph: terms[i].Term.GraphReadByLaterTerms);
                         bfloat16?.PushGradients();
                         gradients.AfterTerm(i);
                         sums[i] += values[i];
                     }
                     totalSum += totalValue;
+                    host?.ClearFirstPair();
                     bfloat16?.PushStatistics();
                 }
                 var termNorms = gradients.EndStep();
@@ -297,8 +299,18 @@ internal static class SpatialPretrainer
 
     /// <summary>The run's training terms on <paramref name="backbone"/>: its host objective (if any) and the SP plug-in (if on).</summary>
     internal static (HostObjective? Host, SpatialPredictionPlugin? Plugin) CreateTerms(PretrainingSettings settings, BackboneModule backbone)
-        => (CreateHost(settings, backbone, () => BackboneFactory.Create(settings.BackboneSpec)),
-            settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction) : null);
+    {
+        var host = CreateHost(settings, backbone, () => BackboneFactory.Create(settings.BackboneSpec));
+        try
+        {
+            return (host, settings.UsesSpatialPrediction ? new SpatialPredictionPlugin(backbone.FeatureDimension, settings.SpatialPrediction, host) : null);
+        }
+        catch
+        {
+            host?.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Sets <paramref name="plan"/> on the backbone and on every backbone inside the terms (teachers run as the student does).</summary>
     internal static void ApplyPlan(BackboneModule backbone, IEnumerable<TrainingTerm> terms, ConvolutionPlan plan)

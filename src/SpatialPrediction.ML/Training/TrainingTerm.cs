@@ -32,6 +32,12 @@ internal abstract class TrainingTerm : nn.Module
     /// </summary>
     public virtual IEnumerable<BackbonePass> BackbonePasses(int batch) => Array.Empty<BackbonePass>();
 
+    /// <summary>
+    /// Whether a term after this one reads this term's forward graph (SP on the host's own views), so this term's
+    /// backward must keep the graph for it.
+    /// </summary>
+    public virtual bool GraphReadByLaterTerms => false;
+
     /// <summary>Parameters the optimiser updates: everything with <c>requires_grad</c>, so teachers are left out.</summary>
     public IEnumerable<Parameter> TrainableParameters() => parameters().Where(p => p.requires_grad);
 }

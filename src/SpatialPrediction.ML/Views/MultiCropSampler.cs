@@ -16,11 +16,12 @@ internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, Phot
     /// <summary>One backbone call per family, its views concatenated, with gradients: how the hosts forward them.</summary>
     public IEnumerable<Backbones.BackbonePass> Passes(int batch) => Families.Select(f => new Backbones.BackbonePass(f.Count * batch, f.Resolution, Backward: true));
 
-    /// <summary>All views of the batch, family by family, on <paramref name="device"/>.</summary>
-    public List<TorchSharp.torch.Tensor> Make(PictureBatch pictures, Random random, TorchSharp.torch.Device device)
+    /// <summary>All views of the batch, family by family, on <paramref name="device"/>, with where each was cut.</summary>
+    public ViewSet Make(PictureBatch pictures, Random random, TorchSharp.torch.Device device)
     {
         int batch = pictures.Count;
         var views = new List<TorchSharp.torch.Tensor>();
+        var geometry = new List<ViewGeometry>();
         foreach (var family in Families)
         {
             for (int v = 0; v < family.Count; v++)
@@ -34,8 +35,9 @@ internal sealed record MultiCropSampler(IReadOnlyList<CropFamily> Families, Phot
                 }
                 using var crops = ViewCropper.Crop(pictures, boxes, flips, family.Resolution, device: device);
                 views.Add(Augmentation.Apply(crops, random));
+                geometry.Add(new ViewGeometry(boxes, flips));
             }
         }
-        return views;
+        return new ViewSet(views, geometry: geometry);
     }
 }

@@ -8,17 +8,23 @@ namespace SpatialPrediction.ML.Views;
 /// </summary>
 internal sealed class ViewSet : IDisposable
 {
-    /// <summary>Wraps views and optional per-view targets.</summary>
-    public ViewSet(IReadOnlyList<Tensor> views, Tensor? targets = null)
+    /// <summary>Wraps views, optional targets and, when the maker records it, where each view was cut.</summary>
+    public ViewSet(IReadOnlyList<Tensor> views, Tensor? targets = null, IReadOnlyList<ViewGeometry>? geometry = null)
     {
         Views = views;
         Targets = targets;
+        Geometry = geometry;
     }
+
+    /// <summary>An empty set: a term that trains on another term's views makes none of its own.</summary>
+    public static ViewSet None() => new(Array.Empty<Tensor>());
 
     /// <summary>The views, each [B, 3, s, s]; their order is the objective's own convention.</summary>
     public IReadOnlyList<Tensor> Views { get; }
     /// <summary>Regression targets, when the objective has them (SP).</summary>
     public Tensor? Targets { get; }
+    /// <summary>Per view, the boxes its crops were cut from and which were mirrored; null when not recorded.</summary>
+    public IReadOnlyList<ViewGeometry>? Geometry { get; }
 
     /// <summary>Detaches the tensors from the current dispose scope so they can cross threads.</summary>
     public ViewSet Detach()

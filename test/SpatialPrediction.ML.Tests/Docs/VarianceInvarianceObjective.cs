@@ -24,7 +24,7 @@ internal sealed class VarianceInvarianceObjective : HostObjective
         RegisterComponents();
     }
 
-    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => new(views.Make(pictures, random, device));
+    public override ViewSet MakeViews(PictureBatch pictures, Random random, Device device) => views.Make(pictures, random, device);
 
     public override Tensor Loss(BackboneModule backbone, ViewSet set)
     {
