@@ -132,12 +132,17 @@ internal abstract class DatasetRun : IDisposable
     protected abstract void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
         float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics);
 
-    protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics)
+    protected void PatchPairs(string prefix, ImageFeaturizer features, IReadOnlyList<MLImage> images, int pairsPerImage, MetricSet metrics,
+        SpatialFeaturizerTransformer? ours = null)
     {
-        var report = PatchPairSpatialTest.Evaluate(features, images,
-            new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed });
+        var options = new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed };
+        var report = PatchPairSpatialTest.Evaluate(features, images, options);
         foreach (var target in report.Targets) metrics.Add($"{prefix}patch-pair R² {target.Target}", target.RSquared);
         metrics.Add($"{prefix}patch-pair mean R²", report.MeanRSquared);
+        // The featuriser enlarges the patches to its input side; SP trained on them at their own side, so read them there too.
+        if (ours is not null)
+            metrics.Add($"{prefix}patch-pair mean R² (patches at {options.PatchResolution} px)",
+                PatchPairSpatialTest.Evaluate(ImageFeaturizers.AtSide(ours.Backbone, options.PatchResolution), images, options).MeanRSquared);
         // The same test with pairs unlike SP's training pairs (smaller views, more overlap allowed, another resolution),
         // so it measures spatial awareness rather than fit to the pretext.
         var heldOut = PatchPairSpatialTest.Evaluate(features, images, new PatchPairOptions
@@ -192,7 +197,7 @@ internal sealed class ScenesRun : DatasetRun
     {
         if (Config.SpatialTests)
         {
-            PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
+            PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics, featurizer);
             Jigsaw(features, 300, metrics, 2, 3);
         }
         if (featurizer is null) return; // the dense probes and robustness below need our feature map
@@ -340,7 +345,7 @@ internal sealed class EmojiRun : DatasetRun
         }
 
         if (!Config.SpatialTests) return;
-        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics);
+        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics, featurizer);
         Jigsaw(features, 300, metrics, 2);
         string photos = Path.Combine(Config.ResolvedDataFolder, "photos.csv");
         if (File.Exists(photos))
@@ -348,7 +353,7 @@ internal sealed class EmojiRun : DatasetRun
             var images = ImageDataset.FromCsv(photos).Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
             try
             {
-                PatchPairs("photos ", features, images, 32, metrics);
+                PatchPairs("photos ", features, images, 32, metrics, featurizer);
                 Composites(featurizer, features, images, metrics);
             }
             finally

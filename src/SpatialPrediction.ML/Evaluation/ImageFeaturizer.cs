@@ -30,6 +30,35 @@ public static class ImageFeaturizers
     }
 
     /// <summary>
+    /// Pooled features of <paramref name="backbone"/> with every image resized to <paramref name="side"/> px instead of the
+    /// featuriser's own input side: for tests whose pictures are small patches (the spatial tests at SP's local
+    /// resolution), so they are not blown up to a resolution the backbone never trained at.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The backbone does not take pictures of that side.</exception>
+    public static ImageFeaturizer AtSide(SpatialBackbone backbone, int side)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        if (!backbone.Module.Accepts(side))
+            throw new ArgumentOutOfRangeException(nameof(side), side, $"The {backbone.Kind} backbone does not take {side} px pictures.");
+        const int chunk = 256;
+        return images =>
+        {
+            var features = new List<float[]>(images.Count);
+            for (int start = 0; start < images.Count; start += chunk)
+            {
+                int count = Math.Min(chunk, images.Count - start);
+                var planes = new byte[count * 3 * side * side];
+                for (int i = 0; i < count; i++)
+                    MLNet.ImageColumn.ToRgbPlanes(images[start + i], side, "(image)", start + i, nameof(AtSide)).CopyTo(planes, i * 3 * side * side);
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                using var batch = MLNet.ImageColumn.UnitBatch(planes, count, side);
+                features.AddRange(backbone.FeaturizeBatch(batch).Chunk(backbone.FeatureDimension));
+            }
+            return features.ToArray();
+        };
+    }
+
+    /// <summary>
     /// Wraps an ML.NET transformer: images go in through an in-memory view with one image column named
     /// <paramref name="inputColumnName"/>, features are read from <paramref name="outputColumnName"/>, which must be a
     /// known-size vector of <c>float</c>.

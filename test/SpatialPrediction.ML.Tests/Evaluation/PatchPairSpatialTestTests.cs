@@ -99,4 +99,23 @@ public class PatchPairSpatialTestTests
         FluentActions.Invoking(() => ImageFeaturizers.FromTransformer(featurizer, outputColumnName: "Embedding")(new[] { CoordinateImage(32) }))
             .Should().Throw<ArgumentException>().WithMessage("*no column 'Embedding'*'Features'*");
     }
+
+    [Test]
+    public void At_a_side_the_backbone_reads_pictures_at_that_side_and_at_its_own_side_matches_the_transformer()
+    {
+        var mlContext = new MLContext(1);
+        using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
+        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(TestScenes.DataView(mlContext, 1));
+        var images = new[] { CoordinateImage(16), CoordinateImage(48) };
+
+        var own = ImageFeaturizers.AtSide(backbone, 32)(images);
+        var viaTransformer = ImageFeaturizers.FromTransformer(featurizer)(images);
+        var small = ImageFeaturizers.AtSide(backbone, 16)(images);
+
+        for (int i = 0; i < images.Length; i++)
+            own[i].Zip(viaTransformer[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, "the same resize and the same backbone");
+        small.Should().HaveCount(2).And.OnlyContain(f => f.Length == backbone.FeatureDimension);
+        small[1].Zip(own[1], (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f, "a 16 px picture is not the 32 px one");
+        FluentActions.Invoking(() => ImageFeaturizers.AtSide(backbone, 7)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SmallResNet*7 px*");
+    }
 }
