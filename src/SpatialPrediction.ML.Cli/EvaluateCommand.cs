@@ -17,7 +17,8 @@ internal static class EvaluateCommand
             "Frozen-feature evaluations: linear probe and k-NN (fitted on --train, scored on --test), the patch-pair spatial " +
             "test (R² of relative position and scale from pairs of patches of the test images), the 2×2 jigsaw test and, with " +
             "--backgrounds, the localisation probe (the test images pasted onto those pictures; R² and IoU of the object's box " +
-            "predicted from the features of held-out images) and, with --corruptions, the linear probe's accuracy on the test " +
+            "predicted from the features of held-out images) and foreground segmentation (mIoU of a per-location probe on the " +
+            "feature map against the pasted images' masks) and, with --corruptions, the linear probe's accuracy on the test " +
             "images under six corruptions (noise, blur, contrast, JPEG, brightness, occlusion) at severities 1, 3 and 5. " +
             "Prints a Markdown table; with --out, writes it there with a bar chart next to it (same name, .png).");
         var model = CliApp.Required(command, "model", "model.zip", "An ML.NET model zip holding a SpatialPrediction featuriser.");
@@ -47,7 +48,8 @@ internal static class EvaluateCommand
     {
         var backgroundFiles = backgroundsPath is null ? null : BackgroundFiles(backgroundsPath);
         var mlContext = new MLContext(1);
-        var features = ImageFeaturizers.FromTransformer(ModelFile.Load(mlContext, modelPath));
+        var model = ModelFile.Load(mlContext, modelPath);
+        var features = ImageFeaturizers.FromTransformer(model);
         var train = ImageSource.OpenReadable(trainPath, skipUnreadable, output);
         var test = ImageSource.OpenReadable(testPath, skipUnreadable, output);
         var classes = train.ClassNames.ToList();
@@ -81,7 +83,8 @@ internal static class EvaluateCommand
                 var jigsaw = JigsawTest.Evaluate(mlContext, features, mixedImages, order.Select(i => testLabels[i]).ToList(), new JigsawOptions { Grid = 2 });
                 rows.Add(("jigsaw 2×2 tile accuracy", jigsaw.TileAccuracy));
                 rows.Add(("jigsaw 2×2 exact permutation", jigsaw.PermutationAccuracy));
-                if (backgroundFiles is not null) rows.AddRange(Localisation(features, mixedImages, backgroundFiles));
+                if (backgroundFiles is not null)
+                    rows.AddRange(Localisation(mlContext, features, ModelFile.Featurizer(model, modelPath), train.ToDataView(mlContext), mixedImages, backgroundFiles));
             }
             if (corruptions) rows.AddRange(Corruptions(mlContext, features, trainImages, trainLabels, testImages, testLabels));
             var report = new StringBuilder();
@@ -120,18 +123,31 @@ internal static class EvaluateCommand
             .ToList();
     }
 
-    /// <summary>The localisation probe's rows: the test images pasted onto the backgrounds at the model's own input size.</summary>
-    private static IEnumerable<(string, double)> Localisation(Evaluation.ImageFeaturizer features, IReadOnlyList<Microsoft.ML.Data.MLImage> objects, IReadOnlyList<string> backgroundFiles)
+    /// <summary>
+    /// The localisation probe's rows and foreground segmentation's: the test images pasted onto the backgrounds at the
+    /// model's own input side; segmentation fits on the first half of the composites and scores the second.
+    /// </summary>
+    private static IEnumerable<(string, double)> Localisation(MLContext mlContext, Evaluation.ImageFeaturizer features, SpatialFeaturizerTransformer featurizer,
+        IDataView fitView, IReadOnlyList<Microsoft.ML.Data.MLImage> objects, IReadOnlyList<string> backgroundFiles)
     {
         var backgrounds = backgroundFiles.Select(ImageDataset.Decode).ToList();
+        var options = new ObjectCompositeOptions { Side = featurizer.Backbone.ImageSize };
+        List<ObjectComposite>? composites = null;
         try
         {
-            var report = LocalizationProbe.Evaluate(features, objects, backgrounds, new LocalizationOptions { CompositesPerObject = 2 });
-            return new[] { ("localisation mean R²", report.MeanRSquared), ("localisation IoU", report.MeanIntersectionOverUnion) }
-                .Concat(report.Targets.Select(t => ($"localisation R² {t.Target}", t.RSquared))).ToList();
+            var report = LocalizationProbe.Evaluate(features, objects, backgrounds, new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+            var rows = new List<(string, double)> { ("localisation mean R²", report.MeanRSquared), ("localisation IoU", report.MeanIntersectionOverUnion) };
+            rows.AddRange(report.Targets.Select(t => ($"localisation R² {t.Target}", t.RSquared)));
+            composites = ObjectComposites.Make(objects, backgrounds, 1, options with { Seed = options.Seed + 1 }).ToList();
+            var maps = mlContext.Transforms.SpatialFeaturize(featurizer.Backbone, new SpatialFeaturizeOptions { FeatureMapColumnName = "FeatureMap" }).Fit(fitView);
+            int half = composites.Count / 2;
+            var segmentation = DenseProbe.ForegroundSegmentation(mlContext, DenseFeaturizers.FromTransformer(maps), composites.Take(half).ToList(), composites.Skip(half).ToList());
+            rows.Add(("foreground mIoU", segmentation.MeanIoU));
+            return rows;
         }
         finally
         {
+            foreach (var composite in composites ?? new List<ObjectComposite>()) composite.Image.Dispose();
             foreach (var background in backgrounds) background.Dispose();
         }
     }

@@ -156,7 +156,7 @@ public class CliTests : TemporaryFolderTest
         File.ReadAllText(Path.Combine(Folder, "report.md")).Should().Contain("![evaluations](report.png)");
         localise.Code.Should().Be(CliApp.Done, localise.Error);
         localise.Output.Should().Contain("| localisation mean R² |").And.Contain("| localisation IoU |").And.Contain("| localisation R² center_x |")
-            .And.Contain("| mean corruption accuracy |").And.Contain("| corruption severity 5 |").And.Contain("| corruption Occlusion |");
+            .And.Contain("| foreground mIoU |").And.Contain("| mean corruption accuracy |").And.Contain("| corruption severity 5 |").And.Contain("| corruption Occlusion |");
         new FileInfo(Path.Combine(Folder, "report.png")).Length.Should().BeGreaterThan(1000);
         export.Code.Should().Be(CliApp.Done, export.Error);
         new FileInfo(Path.Combine(Folder, "b.onnx")).Length.Should().BeGreaterThan(10_000);
