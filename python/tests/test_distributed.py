@@ -78,19 +78,16 @@ class DistributedTest(unittest.TestCase):
         self.assertIn("at step 3 of 4", second)
         self.assertTrue(torch.equal(flat(straight), flat(resumed)), "resumed run differs from the uninterrupted one")
 
-    def test_a_checkpoint_of_other_data_is_refused(self):
-        checkpoints = os.path.join(self.folder, "other-data")
+    def test_a_checkpoint_of_other_data_or_settings_is_refused(self):
+        # One checkpoint, then the same run on other images and with other settings: both must refuse it.
+        checkpoints = os.path.join(self.folder, "other")
         others = os.path.join(self.folder, "other-images.safetensors")
         safetensors_io.save({"images": torch.rand(48, 3, 32, 32, generator=torch.Generator().manual_seed(4))}, others)
         run(self.common("simclr") + ["--steps", "1", "--checkpoint-dir", checkpoints])
-        arguments = self.common("simclr") + ["--steps", "1", "--checkpoint-dir", checkpoints]
-        arguments[arguments.index("--images") + 1] = others
+        other_data = self.common("simclr") + ["--steps", "1", "--checkpoint-dir", checkpoints]
+        other_data[other_data.index("--images") + 1] = others
         with self.assertRaisesRegex(AssertionError, "written with other settings"):
-            run(arguments)
-
-    def test_a_checkpoint_of_other_settings_is_refused(self):
-        checkpoints = os.path.join(self.folder, "other")
-        run(self.common("simclr") + ["--steps", "1", "--checkpoint-dir", checkpoints])
+            run(other_data)
         with self.assertRaisesRegex(AssertionError, "written with other settings"):
             run(self.common("simclr") + ["--steps", "2", "--checkpoint-dir", checkpoints])
 
