@@ -69,7 +69,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var result = SpatialPretrainer.Train(images, settings, device, skipped);
         foreach (var row in skipped?.Skip(skippedBefore) ?? Enumerable.Empty<string>()) log($"Skipped unreadable image, {row}");
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
-        var backbone = new SpatialBackbone(result.Backbone, spec, settings.Fingerprint(), device);
+        var backbone = new SpatialBackbone(result.Backbone, spec, result.Fingerprint, device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
             Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.FeaturizationPrecision, Options.FeaturizationEngine);
     }

@@ -113,8 +113,17 @@ public sealed class SpatialPretrainOptions
     /// <summary>Width of ExtractPixels input vectors; 0 (default) infers a square from the length.</summary>
     public int PixelWidth { get; set; }
 
-    /// <summary>Host self-supervised objective SP is plugged into: None (SP alone), SimClr, MoCoV3, Byol or Dino. Default <see cref="SslFramework.SimClr"/>.</summary>
+    /// <summary>
+    /// Host self-supervised objective SP is plugged into: None (SP alone), SimClr, MoCoV3, Byol, Dino, or Custom (yours,
+    /// built by <see cref="CustomObjective"/>). Default <see cref="SslFramework.SimClr"/>.
+    /// </summary>
     public SslFramework Framework { get; set; } = Defaults.Framework;
+
+    /// <summary>
+    /// With <see cref="Framework"/> = <see cref="SslFramework.Custom"/>: builds your host objective for a backbone of the
+    /// given feature dimension, once per <c>Fit</c> (docs/architecture.md walks through one). Default null.
+    /// </summary>
+    public Func<int, SelfSupervisedObjective>? CustomObjective { get; set; }
 
     /// <summary>Backbone architecture: SmallResNet, ResNet18, ResNet50, VitTiny or VitSmall. Default <see cref="BackboneKind.SmallResNet"/>.</summary>
     public BackboneKind Backbone { get; set; } = Defaults.Backbone;
@@ -288,6 +297,7 @@ public sealed class SpatialPretrainOptions
         var settings = new PretrainingSettings
         {
             Framework = Framework,
+            CustomObjective = CustomObjective,
             Backbone = initial?.Kind ?? Backbone,
             BackboneWidth = initial?.Spec.Width ?? BackboneWidth,
             PatchSize = initial?.Spec.PatchSize ?? PatchSize,

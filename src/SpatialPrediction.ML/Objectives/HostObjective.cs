@@ -21,6 +21,9 @@ internal abstract class HostObjective : Training.TrainingTerm
     /// <inheritdoc />
     public override string TermName => "host";
 
+    /// <summary>What identifies a host the framework alone does not name (a user's objective), for the resume fingerprint; null for the built-in hosts.</summary>
+    public virtual string? Identity => null;
+
     /// <summary>Momentum the teacher starts from (its schedule rises to 1 by a cosine); null for hosts without a teacher.</summary>
     public virtual double? DefaultTeacherMomentum => null;
 

@@ -19,7 +19,10 @@ internal sealed record HostRegistration(
     Func<PretrainingSettings, IEnumerable<(int Size, string Option)>>? ViewSizes = null,
     float SpatialWeight = 0.5f);
 
-/// <summary>The host objectives by framework. Adding one: its own file with a <c>Registration</c>, its enum value, and one line here.</summary>
+/// <summary>
+/// The host objectives by framework. A built-in host is its own file with a <c>Registration</c>, its enum value and one
+/// line here; a user's host comes through <see cref="SslFramework.Custom"/> (<see cref="SelfSupervisedObjective"/>).
+/// </summary>
 internal static class HostRegistry
 {
     private static readonly Dictionary<SslFramework, HostRegistration> Hosts = new[]
@@ -28,13 +31,8 @@ internal static class HostRegistry
         MoCoV3Objective.Registration,
         ByolObjective.Registration,
         DinoObjective.Registration,
+        CustomHostObjective.Registration,
     }.ToDictionary(r => r.Framework);
-
-    /// <summary>Adds (or replaces) a host at run time; the built-in ones are listed above. Used by the docs' walk-through test.</summary>
-    internal static void Register(HostRegistration registration)
-    {
-        lock (Hosts) Hosts[registration.Framework] = registration;
-    }
 
     /// <summary>The registration of <paramref name="framework"/>; null for <see cref="SslFramework.None"/>.</summary>
     public static HostRegistration? For(SslFramework framework)
@@ -42,8 +40,5 @@ internal static class HostRegistry
             : Lookup(framework) is { } registration ? registration
             : throw new ArgumentOutOfRangeException(nameof(framework), framework, $"Framework '{framework}' is not known; known: None, {string.Join(", ", Hosts.Keys)}.");
 
-    private static HostRegistration? Lookup(SslFramework framework)
-    {
-        lock (Hosts) return Hosts.GetValueOrDefault(framework);
-    }
+    private static HostRegistration? Lookup(SslFramework framework) => Hosts.GetValueOrDefault(framework);
 }

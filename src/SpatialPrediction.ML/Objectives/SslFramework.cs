@@ -13,4 +13,9 @@ public enum SslFramework
     Byol = 3,
     /// <summary>DINO (Caron et al., 2021): self-distillation with an EMA teacher, centring and sharpening, multi-crop.</summary>
     Dino = 4,
+    /// <summary>
+    /// A host objective of your own: a <see cref="SelfSupervisedObjective"/> that
+    /// <c>SpatialPretrainOptions.CustomObjective</c> builds (VICReg, Barlow Twins, ...), trained with or without SP.
+    /// </summary>
+    Custom = 5,
 }

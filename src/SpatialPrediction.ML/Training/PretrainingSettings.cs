@@ -9,6 +9,12 @@ internal sealed record PretrainingSettings
 {
     /// <summary>Host objective.</summary>
     public SslFramework Framework { get; init; } = SslFramework.SimClr;
+    /// <summary>
+    /// Builds the host objective when <see cref="Framework"/> is <see cref="SslFramework.Custom"/>, from the backbone's
+    /// feature dimension. Not in the fingerprint as a delegate: the engine adds the built objective's identity.
+    /// </summary>
+    [NotInFingerprint]
+    public Func<int, SelfSupervisedObjective>? CustomObjective { get; init; }
     /// <summary>Backbone architecture.</summary>
     public BackboneKind Backbone { get; init; } = BackboneKind.SmallResNet;
     /// <summary>Base channel width of the small ResNet.</summary>
@@ -173,6 +179,9 @@ internal sealed record PretrainingSettings
                 nameof(SpatialPrediction));
         if (Epochs > 0 && Framework == SslFramework.None && !UsesSpatialPrediction)
             throw new ArgumentException("Nothing to train: Framework is None and Spatial Prediction is off. Enable one of them.", nameof(Framework));
+        if (CustomObjective is not null && Framework != SslFramework.Custom)
+            throw new ArgumentException($"CustomObjective is set but Framework is {Framework}; set Framework = SslFramework.Custom to train your objective.",
+                nameof(CustomObjective));
         Objectives.HostRegistry.For(Framework)?.Validate?.Invoke(this);
     }
 

@@ -11,7 +11,8 @@ namespace SpatialPrediction.ML.Training;
 /// <summary>The trained parts of a run.</summary>
 /// <param name="Backbone">The backbone, in eval mode, on the training device.</param>
 /// <param name="History">Losses and timings.</param>
-internal sealed record PretrainingResult(BackboneModule Backbone, PretrainingHistory History);
+/// <param name="Fingerprint">What identifies the run's settings (checkpoints are resumed only under the same one).</param>
+internal sealed record PretrainingResult(BackboneModule Backbone, PretrainingHistory History, string Fingerprint);
 
 /// <summary>Raised when the loss or the weights stop being finite; the last good checkpoint is left untouched.</summary>
 public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);
@@ -137,7 +138,7 @@ internal static class SpatialPretrainer
         var weightDecay = new CosineSchedule(settings.WeightDecay, totalSteps, 0,
             settings.WeightDecay > 0 ? (settings.FinalWeightDecay ?? settings.WeightDecay) / settings.WeightDecay : 1);
         double? teacherMomentum = settings.TeacherMomentum ?? host?.DefaultTeacherMomentum;
-        string fingerprint = settings.Fingerprint();
+        string fingerprint = settings.Fingerprint() + (host?.Identity is { } identity ? $" host={identity}" : "");
         string? lastCheckpoint = null;
 
         using var optimizer = optim.AdamW(parameters, lr: settings.LearningRate, weight_decay: settings.WeightDecay);
@@ -266,7 +267,7 @@ internal static class SpatialPretrainer
                              $"SP validation loss {history.SpatialValidationLossBefore:F3} → {history.SpatialValidationLossAfter:F3}; " +
                              $"{history.ClippedStepShare:P0} of steps clipped" +
                              (double.IsFinite(history.MedianSpatialToHostGradientRatio) ? $", median ‖∇λ·SP‖ / ‖∇host‖ at the backbone {history.MedianSpatialToHostGradientRatio:F2}." : "."));
-        return new PretrainingResult(backbone, history);
+        return new PretrainingResult(backbone, history, fingerprint);
     }
 
     /// <summary>
