@@ -11,7 +11,7 @@ using System.Text;
 namespace SpatialPrediction.ML.Interop
 {
     /// <summary>What <see cref="ElfVersionNeedPatcher.MarkWeak(byte[], string)"/> did to an image.</summary>
-    public enum VersionNeedPatchOutcome
+    internal enum VersionNeedPatchOutcome
     {
         /// <summary>The version need was found and its VER_FLG_WEAK bit has been set.</summary>
         Patched,
@@ -22,7 +22,7 @@ namespace SpatialPrediction.ML.Interop
     }
 
     /// <summary>One entry of an ELF file's <c>.gnu.version_r</c>: a library and a symbol version it needs.</summary>
-    public sealed class VersionNeedEntry
+    internal sealed class VersionNeedEntry
     {
         internal VersionNeedEntry(string file, string version, ushort flags, long flagsOffset)
         {
@@ -53,7 +53,7 @@ namespace SpatialPrediction.ML.Interop
     /// Ubuntu 22.04 ship a libstdc++ without that version, so the loader refuses the library. Setting VER_FLG_WEAK
     /// in that <c>Vernaux</c> entry turns the hard failure into nothing at all, and no code ever calls the symbol.
     /// </remarks>
-    public static class ElfVersionNeedPatcher
+    internal static class ElfVersionNeedPatcher
     {
         /// <summary>VER_FLG_WEAK from elf.h.</summary>
         public const ushort VerFlagWeak = 0x2;
