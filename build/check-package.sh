@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Packs SpatialPrediction.ML into a local feed, builds a fresh console app against the package (as a user would, with
-# TorchSharp-cpu as the backend it picks) and runs it: restore, the buildTransitive native fix, a short pretraining
-# and a featurisation must all work outside this repository's build.
+# TorchSharp-cpu as the backend it picks) and runs it: restore, the buildTransitive native fix, a short pretraining,
+# a featurisation, a model zip saved and loaded back and a linear probe must all work outside this repository's build.
+# It runs at each end of the ML.NET range the package accepts (Directory.Packages.props): the library reaches into
+# ML.NET's internals for model zips, so each end is proven, not assumed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 feed="$root/artifacts/feed"
@@ -11,9 +13,10 @@ dotnet pack "$root/src/SpatialPrediction.ML" -c Release -o "$feed" -v quiet -nol
 # A package of this version from an earlier run must not be restored from the cache instead of the new one.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/spatialprediction.ml/$version"
 
-app=$(mktemp -d)
-trap 'rm -rf "$app"' EXIT
-cat > "$app/NuGet.config" <<XML
+check() {
+  local mlnet=$1 app
+  app=$(mktemp -d)
+  cat > "$app/NuGet.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <packageSources>
@@ -23,7 +26,7 @@ cat > "$app/NuGet.config" <<XML
   </packageSources>
 </configuration>
 XML
-cat > "$app/Consumer.csproj" <<XML
+  cat > "$app/Consumer.csproj" <<XML
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
     <OutputType>Exe</OutputType>
@@ -37,10 +40,13 @@ cat > "$app/Consumer.csproj" <<XML
   <ItemGroup>
     <PackageReference Include="SpatialPrediction.ML" Version="$version" />
     <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
+    <PackageReference Include="Microsoft.ML" Version="$mlnet" />
+    <PackageReference Include="Microsoft.ML.ImageAnalytics" Version="$mlnet" />
+    <PackageReference Include="Microsoft.ML.OnnxTransformer" Version="$mlnet" />
   </ItemGroup>
 </Project>
 XML
-cat > "$app/Program.cs" <<'CS'
+  cat > "$app/Program.cs" <<'CS'
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML;
@@ -53,11 +59,28 @@ var featurizer = mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
     ImageSize = 32, BackboneWidth = 4, Epochs = 1, BatchSize = 8, ValidationFraction = 0,
 }).Fit(data);
 var features = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
+mlContext.Model.Save(featurizer, data.Schema, "model.zip");
+var loaded = mlContext.Model.Load("model.zip", out _);
+var again = loaded.Transform(data).GetColumn<float[]>("Features").ToList();
+if (!features.Zip(again).All(p => p.First.SequenceEqual(p.Second))) throw new Exception("the loaded model zip featurises differently");
+var probe = mlContext.Transforms.Conversion.MapValueToKey("Label")
+    .Append(mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Features"))
+    .Fit(loaded.Transform(data));
+var accuracy = mlContext.MulticlassClassification.Evaluate(probe.Transform(loaded.Transform(data))).MicroAccuracy;
 Console.WriteLine($"native fix: {SpatialPrediction.ML.Interop.TorchSharpNativeLoader.Status}");
-Console.WriteLine($"consumer ok: {features.Count} rows of {features[0].Length} features after {featurizer.TrainingHistory!.Steps.Count} steps");
+var mlnetVersion = System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(MLContext).Assembly)!.InformationalVersion;
+Console.WriteLine($"ML.NET {mlnetVersion}; probe accuracy on its own rows {accuracy:P0}");
+Console.WriteLine($"consumer ok: {features.Count} rows of {features[0].Length} features after {featurizer.TrainingHistory!.Steps.Count} steps, saved and loaded");
 featurizer.Backbone.Dispose();
 CS
-cd "$app"
-dotnet run -c Release -nologo | tee run.log
-grep -q "consumer ok: 32 rows of 32 features" run.log
+  (cd "$app" && dotnet run -c Release -nologo | tee run.log)
+  grep -q "consumer ok: 32 rows of 32 features" "$app/run.log"
+  grep -q "^ML.NET $mlnet[+;]" "$app/run.log"
+  rm -rf "$app"
+  echo "package check with ML.NET $mlnet: passed"
+}
+
+# The lowest ML.NET the package accepts (the one it is built against) and the newest served.
+check 5.0.1
+check 6.0.0
 echo "package check: passed ($feed)"
