@@ -42,8 +42,7 @@ internal abstract class BackboneModule : nn.Module<Tensor, Tensor>
     /// <summary>
     /// The same values laid out channels-last (NHWC strides, NCHW shape) on the CPU; unchanged elsewhere. libtorch's CPU
     /// convolutions run on oneDNN, whose native layout is NHWC: given NCHW they reorder in and out of every
-    /// convolution, given NHWC they keep it from layer to layer (ResNet-18 at 224 px featurises ~30 % faster, a training
-    /// step at 64 px ~10 %). CUDA keeps NCHW, where float32 cuDNN convolutions are not reliably faster in NHWC.
+    /// convolution, given NHWC they keep it from layer to layer (usually faster; docs/performance.md). CUDA keeps NCHW, where float32 cuDNN convolutions are not reliably faster in NHWC.
     /// Only for networks whose convolutions all have 16 or more input channels besides the RGB stem (the ResNets):
     /// libtorch 2.5's channels-last backward of a 1×1 stride-2 convolution with fewer than 16 input channels and an
     /// odd batch of 3 or more corrupts the heap (found by the tests; the small ResNet at width 4 or 8 hit it).

@@ -9,8 +9,7 @@ namespace SpatialPrediction.ML.Backbones;
 /// run's weights, statistics or random stream: for featurisation, a few timed inference passes of each layout on a
 /// throwaway module of the same architecture; for training, a few timed throwaway steps (the run's terms, batch, sizes
 /// and precision) in each candidate plan. The choice and the timings are cached per machine, architecture and shape
-/// (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs: channels-last was faster for training on an
-/// AMD EPYC (Zen 4) and slower on an Intel Xeon with AVX-512 (issue 20).
+/// (<see cref="CalibrationCache"/>). Which layout wins differs between CPUs and precisions (docs/performance.md).
 /// </summary>
 internal static class LayoutCalibration
 {

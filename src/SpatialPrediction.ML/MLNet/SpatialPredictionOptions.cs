@@ -21,10 +21,8 @@ public sealed class SpatialPredictionOptions
     /// <summary>
     /// λ, the weight of the SP loss added to the host loss; null (default) takes the host's measured default,
     /// <see cref="DefaultWeight"/>: 0.5 for SimCLR (and MoCo v3 and BYOL, which were not tuned separately), 0.25 for
-    /// DINO, 1 for SP alone. On the emoji validation split (3 seeds) SP's cost to style shift grew with the ratio of its
-    /// gradient to the host's at the backbone, and so did its patch-pair R² gain. With views cut from the originals
-    /// (issue 16) SimCLR's choice moved from 1 to 0.5, the only λ that gained on both style shifts and in patch-pair R²;
-    /// DINO's 0.25 was chosen before that change and not re-tuned (samples/AccuracyExperiments/results/sp-ablation/).
+    /// DINO, 1 for SP alone, chosen on a validation split of the emoji (docs/objectives.md). SP's cost to style shift
+    /// grows with the ratio of its gradient to the host's at the backbone, and so does what it teaches about position.
     /// </summary>
     public float? Weight { get; set; }
 

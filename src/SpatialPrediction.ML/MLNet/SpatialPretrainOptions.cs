@@ -23,8 +23,8 @@ public sealed class SpatialPretrainOptions
     public string OutputColumnName { get; set; } = "Features";
 
     /// <summary>
-    /// Rows the returned featuriser runs per forward pass when a cursor reads in order. Default 8: the fastest of 1, 8,
-    /// 16 and 64 for every backbone and size measured on 2 cores (README, featurisation benchmark).
+    /// Rows the returned featuriser runs per forward pass when a cursor reads in order. Default 8, the fastest
+    /// batch in the featurisation benchmark (docs/performance.md).
     /// </summary>
     public int FeaturizationBatchSize { get; set; } = 8;
 

@@ -16,8 +16,8 @@ namespace SpatialPrediction.ML.Objectives;
 internal sealed class DinoObjective : HostObjective
 {
     /// <summary>
-    /// DINO in the engine: its local crops are a second view size, and λ = 0.25 was measured for it on the emoji
-    /// validation split (its own loss gives small gradients, so SimCLR's λ = 1 let SP dominate the backbone).
+    /// DINO in the engine: its local crops are a second view size, and λ = 0.25 was chosen for it on the emoji
+    /// validation split (its own loss gives small gradients, so a λ as large as SimCLR's lets SP dominate the backbone).
     /// </summary>
     internal static HostRegistration Registration { get; } = new(SslFramework.Dino,
         (settings, backbone, createBackbone) => new DinoObjective(backbone, createBackbone, settings.ImageSize, settings.LocalCrops, settings.EffectiveLocalCropSize),

@@ -12,7 +12,7 @@ namespace SpatialPrediction.ML.Objectives;
 /// </summary>
 internal sealed class SimClrObjective : HostObjective
 {
-    /// <summary>SimCLR in the engine: λ = 1 measured on the emoji validation split.</summary>
+    /// <summary>SimCLR in the engine, with SP's default λ for it (0.5, chosen on the emoji validation split).</summary>
     internal static HostRegistration Registration { get; } = new(SslFramework.SimClr,
         (settings, backbone, _) => new SimClrObjective(backbone.FeatureDimension, settings.ImageSize));
 

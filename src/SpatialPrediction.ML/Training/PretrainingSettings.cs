@@ -93,8 +93,8 @@ internal sealed record PretrainingSettings
     /// <summary>
     /// Batches prepared ahead on a loader thread; 0 prepares them on the training thread; null chooses: 2 on CUDA or
     /// with 4+ cores, else measured: the first batches are made on the training thread and timed, and one batch is made
-    /// ahead from then on when views take at least 8 % of a step (on 2 cores a loader thread competes with libtorch's
-    /// own threads: measured 9 % faster for a small ResNet at batch 256, 5 % slower for ResNet-18 at batch 64).
+    /// ahead from then on when views take at least 8 % of a step (on few cores a loader thread competes with libtorch's
+    /// own threads, so it pays only when the views are a visible share of the step).
     /// </summary>
     [NotInFingerprint]
     public int? PrefetchBatches { get; init; }
