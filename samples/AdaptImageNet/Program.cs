@@ -1,6 +1,7 @@
 // Should you pretrain at all? Compares, on your own labelled folder, ML.NET's frozen DnnFeaturizeImage (ImageNet
-// ResNet-18, 224 px), the same ImageNet weights frozen in this library's featuriser, and those weights adapted to your
-// pictures with the library's ImageNet-adaptation recipe; one linear probe each, on a held-out fifth of the images.
+// ResNet-18, 224 px), the same ImageNet weights frozen in this library's featuriser, and what AdaptIfBetter returns:
+// those weights adapted to your pictures with the ImageNet-adaptation recipe if a cross-validated probe on the training
+// labels scores them higher, else the frozen ones. One linear probe each, on a held-out fifth of the images.
 //   dotnet run -c Release --project samples/AdaptImageNet -- [folder-or-csv]
 // The folder has one sub-folder per class, or the CSV has path,label rows. Without arguments a folder of SpatialScenes
 // PNGs is written first, so the sample runs as it is.
@@ -54,14 +55,17 @@ Measure("DnnFeaturizeImage (ML.NET, frozen, 224 px)", dnn, 0);
 using var imageNet = SpatialBackbone.ImageNetResNet18();
 Measure("ImageNet ResNet-18 in SpatialFeaturize (frozen, 224 px)", mlContext.Transforms.SpatialFeaturize(imageNet).Fit(trainData), 0);
 
+// Adapt, but keep the adapted weights only if a cross-validated probe on the training labels says they are better.
 var options = SpatialPretrainOptions.ImageNetAdaptation(imageNet);
 var progress = new ConsoleProgressBar();
 options.Progress = progress;
 var clock = Stopwatch.StartNew();
-var adapted = mlContext.Transforms.SpatialPretrain(options).Fit(trainData);
+var choice = mlContext.Transforms.AdaptIfBetter(trainData, options);
 progress.Finish();
-Measure($"adapted: ImageNetAdaptation ({options.Epochs} epochs at {options.ImageSize} px)", adapted, clock.Elapsed.TotalSeconds);
-adapted.Backbone.Dispose();
+Console.WriteLine($"  AdaptIfBetter: {choice}");
+Measure(choice.Adapted ? $"chosen: adapted ({options.Epochs} epochs at {options.ImageSize} px)" : "chosen: frozen (adapting did not pay here)",
+    choice.Featurizer, clock.Elapsed.TotalSeconds);
+if (choice.Adapted) choice.Featurizer.Backbone.Dispose();
 
 Console.WriteLine();
 Console.WriteLine("| featuriser | linear probe (held out) | z-scored, CV L2 probe | pretraining |");

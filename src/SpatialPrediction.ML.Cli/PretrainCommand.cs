@@ -4,7 +4,7 @@ using SpatialPrediction.ML.Reporting;
 
 namespace SpatialPrediction.ML.Cli;
 
-/// <summary><c>pretrain --data DIR|CSV --out model.zip [every SpatialPretrainOptions option] [--resume]</c>.</summary>
+/// <summary><c>pretrain --data DIR|CSV --out model.zip [every SpatialPretrainOptions option] [--resume] [--imagenet [--if-better]]</c>.</summary>
 internal static class PretrainCommand
 {
     private static readonly HashSet<string> NotOnTheCommandLine = new(StringComparer.Ordinal)
@@ -22,19 +22,27 @@ internal static class PretrainCommand
         var model = CliApp.Required(command, "out", "model.zip", "Where the model is written.");
         var resume = new Option<bool>("--resume") { Description = "Continue the run whose checkpoint is in <model.zip>.checkpoints/." };
         var imageNet = new Option<bool>("--imagenet") { Description = "Start from ML.NET's ImageNet ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18)." };
+        var ifBetter = new Option<bool>("--if-better")
+        {
+            Description = "With --imagenet: score the adapted and the frozen ImageNet features with a 5-fold cross-validated linear probe " +
+                          "on the labels and save the better one (the frozen one on a tie).",
+        };
         command.Options.Add(resume);
         command.Options.Add(imageNet);
+        command.Options.Add(ifBetter);
         var options = new OptionBinder(new SpatialPretrainOptions(), "", NotOnTheCommandLine);
         var spatial = new OptionBinder(new SpatialPredictionOptions(), "sp-", new HashSet<string>());
         foreach (var option in options.Options.Concat(spatial.Options)) command.Options.Add(option);
         command.SetAction(result => Run(result, output, cancellation, result.GetValue(data)!, result.GetValue(model)!,
-            result.GetValue(resume), result.GetValue(imageNet), options, spatial));
+            result.GetValue(resume), result.GetValue(imageNet), result.GetValue(ifBetter), options, spatial));
         return command;
     }
 
     private static int Run(ParseResult result, TextWriter output, CancellationToken cancellation, string data, string model, bool resume, bool startFromImageNet,
-        OptionBinder options, OptionBinder spatial)
+        bool ifBetter, OptionBinder options, OptionBinder spatial)
     {
+        if (ifBetter && !startFromImageNet)
+            throw new UsageException("--if-better compares adapting the ImageNet ResNet-18 with keeping it frozen: add --imagenet.");
         string checkpoints = model + ".checkpoints";
         bool hasCheckpoint = Directory.Exists(checkpoints) && Directory.EnumerateFiles(checkpoints, "*.ckpt").Any();
         if (hasCheckpoint && !resume)
@@ -55,15 +63,29 @@ internal static class PretrainCommand
         output.WriteLine($"{dataset.Entries.Count} images in {dataset.ClassNames.Count} classes from {data}; {settings.Framework} + SP ({(settings.SpatialPrediction.Enabled ? "on" : "off")}), {settings.Backbone}, {settings.Epochs} epochs.");
         var view = dataset.ToDataView(mlContext);
         SpatialFeaturizerTransformer featurizer;
+        AdaptationChoice? choice = null;
         using (var progress = new ConsoleProgressBar(ReferenceEquals(output, Console.Out) ? null : output))
         {
             settings.Progress = progress;
-            featurizer = mlContext.Transforms.SpatialPretrain(settings).Fit(view);
+            if (ifBetter)
+            {
+                choice = mlContext.Transforms.AdaptIfBetter(view, settings);
+                featurizer = choice.Featurizer;
+            }
+            else
+            {
+                featurizer = mlContext.Transforms.SpatialPretrain(settings).Fit(view);
+            }
         }
         try
         {
+            if (choice is not null) output.WriteLine($"{char.ToUpperInvariant(choice.ToString()[0])}{choice.ToString()[1..]}.");
             mlContext.Model.Save(featurizer, view.Schema, model);
-            var history = featurizer.TrainingHistory!;
+            if (featurizer.TrainingHistory is not { } history)
+            {
+                output.WriteLine($"Saved {model}: the ImageNet {featurizer.Backbone.Kind} frozen, {featurizer.Backbone.FeatureDimension} features.");
+                return CliApp.Done;
+            }
             if (history.SkippedRows.Count > 0)
                 output.WriteLine($"Skipped {history.SkippedRows.Count} unreadable image(s): {string.Join("; ", history.SkippedRows)}");
             output.WriteLine($"Saved {model}: {featurizer.Backbone.Kind}, {featurizer.Backbone.FeatureDimension} features, {history.Steps.Count} steps in {history.Elapsed.TotalSeconds:F0} s.");
@@ -71,7 +93,8 @@ internal static class PretrainCommand
         }
         finally
         {
-            featurizer.Backbone.Dispose();
+            // The frozen choice is the ImageNet backbone itself, disposed with it above.
+            if (choice is not { Adapted: false }) featurizer.Backbone.Dispose();
         }
     }
 }

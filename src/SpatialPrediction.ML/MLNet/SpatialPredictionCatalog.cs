@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using SpatialPrediction.ML;
 using SpatialPrediction.ML.MLNet;
 using SpatialPrediction.ML.Objectives;
@@ -68,6 +69,80 @@ public static class SpatialPredictionCatalog
         if (options.Precision == FeaturizationPrecision.BFloat16 && SpatialPrediction.ML.Backbones.BFloat16Kernels.SlowerOn(device) is { } slower)
             environment.Warn("SpatialFeaturize", $"FeaturizationPrecision.BFloat16 was asked for, but {slower}; FeaturizationPrecision.Float32 is the faster choice here.");
         return new SpatialFeaturizeEstimator(backbone, options, device);
+    }
+
+    /// <summary>
+    /// Adapts a starting backbone to your pictures only if that pays on your labels: pretrains with
+    /// <paramref name="adaptation"/> (whose <see cref="SpatialPretrainOptions.InitialBackbone"/> is the starting point,
+    /// for example <c>SpatialPretrainOptions.ImageNetAdaptation(SpatialBackbone.ImageNetResNet18())</c>), then scores the
+    /// adapted features and the starting backbone's frozen features with the same linear probe by
+    /// <paramref name="folds"/>-fold cross-validation on <paramref name="labelledImages"/>, and returns the featuriser
+    /// with the higher mean accuracy — the frozen one on a tie — with both scores. Labels are read only for scoring;
+    /// pretraining uses the pictures of <paramref name="pretrainingImages"/> (default: <paramref name="labelledImages"/>),
+    /// so unlabelled pictures can be added there. The adapted backbone is disposed when it is not chosen.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// using var imageNet = SpatialBackbone.ImageNetResNet18();
+    /// var choice = mlContext.Transforms.AdaptIfBetter(images, SpatialPretrainOptions.ImageNetAdaptation(imageNet));
+    /// Console.WriteLine(choice);   // "adapted chosen: 5-fold linear-probe accuracy adapted 81.2 % ± 2.0 %, frozen 78.9 % ± 2.4 %"
+    /// var pipeline = choice.Featurizer.Append(mlContext.Transforms.Conversion.MapValueToKey("Label")) ...
+    /// </code>
+    /// </example>
+    /// <exception cref="ArgumentException">No starting backbone, no such label column, a row without a label, or too few rows for the folds.</exception>
+    public static AdaptationChoice AdaptIfBetter(this TransformsCatalog catalog, IDataView labelledImages, SpatialPretrainOptions adaptation,
+        string labelColumnName = "Label", int folds = 5, IDataView? pretrainingImages = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(labelledImages);
+        ArgumentNullException.ThrowIfNull(adaptation);
+        var initial = adaptation.InitialBackbone ?? throw new ArgumentException(
+            "AdaptIfBetter compares adapting a starting backbone with keeping it frozen, and InitialBackbone is not set: start from " +
+            "SpatialPretrainOptions.ImageNetAdaptation(SpatialBackbone.ImageNetResNet18()) or set InitialBackbone.", nameof(adaptation));
+        if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), folds, "folds must be at least 2.");
+        if (labelledImages.Schema.GetColumnOrNull(labelColumnName) is null)
+            throw new ArgumentException($"AdaptIfBetter: the labelled images have no column '{labelColumnName}'. They have: " +
+                                        string.Join(", ", labelledImages.Schema.Select(c => $"'{c.Name}'")) + ".", nameof(labelColumnName));
+        var mlContext = new MLContext(adaptation.Seed);
+        var labels = ReadLabels(mlContext, labelledImages, labelColumnName);
+
+        var frozen = catalog.SpatialFeaturize(initial, new SpatialFeaturizeOptions
+        {
+            InputColumnName = adaptation.InputColumnName,
+            OutputColumnName = adaptation.OutputColumnName,
+            BatchSize = adaptation.FeaturizationBatchSize,
+            PixelHeight = adaptation.PixelHeight,
+            PixelWidth = adaptation.PixelWidth,
+            Resizing = adaptation.Resizing,
+            Precision = adaptation.FeaturizationPrecision,
+            Engine = adaptation.FeaturizationEngine,
+        }).Fit(labelledImages);
+        var frozenScore = SpatialPrediction.ML.Evaluation.CrossValidatedProbe.Accuracy(mlContext, Features(frozen), labels, folds, adaptation.Seed);
+        var adapted = catalog.SpatialPretrain(adaptation).Fit(pretrainingImages ?? labelledImages);
+        try
+        {
+            var adaptedScore = SpatialPrediction.ML.Evaluation.CrossValidatedProbe.Accuracy(mlContext, Features(adapted), labels, folds, adaptation.Seed);
+            bool useAdapted = adaptedScore.Mean > frozenScore.Mean;
+            if (!useAdapted) adapted.Backbone.Dispose();
+            return new AdaptationChoice(useAdapted ? adapted : frozen, useAdapted, adaptedScore.Mean, adaptedScore.Std, frozenScore.Mean, frozenScore.Std, folds);
+        }
+        catch
+        {
+            adapted.Backbone.Dispose();
+            throw;
+        }
+
+        List<float[]> Features(ITransformer featurizer) => featurizer.Transform(labelledImages).GetColumn<float[]>(adaptation.OutputColumnName).ToList();
+    }
+
+    private static List<int> ReadLabels(MLContext mlContext, IDataView data, string labelColumnName)
+    {
+        const string key = "AdaptIfBetterLabelKey";
+        var keyed = mlContext.Transforms.Conversion.MapValueToKey(key, labelColumnName).Fit(data).Transform(data);
+        var keys = keyed.GetColumn<uint>(key).ToList();
+        int missing = keys.IndexOf(0);
+        if (missing >= 0) throw new ArgumentException($"AdaptIfBetter: row {missing} has no value in the label column '{labelColumnName}'.", nameof(data));
+        return keys.Select(k => (int)k - 1).ToList();
     }
 
     /// <summary>

@@ -53,6 +53,23 @@ public class CliTests : TemporaryFolderTest
         var noBackgrounds = Run("evaluate", "--model", "m.zip", "--train", Images(), "--test", Images(), "--backgrounds", Path.Combine(Folder, "nowhere"));
         noBackgrounds.Code.Should().Be(CliApp.Usage);
         noBackgrounds.Error.Should().Contain("--backgrounds").And.Contain("nowhere: no such folder or .csv file");
+        Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--if-better").Error.Should().Contain("--if-better").And.Contain("add --imagenet");
+    }
+
+    [Test]
+    public void Pretrain_if_better_saves_the_better_of_adapted_and_frozen_ImageNet_features_and_says_both_scores()
+    {
+        string data = Images(8), model = Path.Combine(Folder, "model.zip");
+
+        var run = Run(new[] { "pretrain", "--data", data, "--out", model, "--imagenet", "--if-better", "--image-size", "32", "--batch-size", "8",
+            "--epochs", "1", "--validation-fraction", "0", "--sp-enabled", "false",
+            // Fixed layout and engine: the test is about the choice, not about timing ResNet-18 on this machine.
+            "--convolution-layout", "ChannelsFirst", "--featurization-engine", "LibTorch" });
+
+        run.Code.Should().Be(CliApp.Done, run.Error);
+        run.Output.Should().MatchRegex(@"(Adapted|Frozen) chosen: 5-fold linear-probe accuracy adapted \d+\.\d % ± \d+\.\d %, frozen \d+\.\d % ± \d+\.\d %\.");
+        run.Output.Should().Contain($"Saved {model}");
+        File.Exists(model).Should().BeTrue();
     }
 
     [Test]
