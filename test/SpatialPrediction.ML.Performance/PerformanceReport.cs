@@ -107,7 +107,7 @@ internal static class PerformanceReport
                 var loaderChoices = new List<string>();
                 void Logged(string line)
                 {
-                    if (line.StartsWith("Convolution layout: ", StringComparison.Ordinal)) layoutChoice = line["Convolution layout: ".Length..].TrimEnd('.');
+                    if (line.StartsWith("Convolution layout: ", StringComparison.Ordinal)) layoutChoice = line["Convolution layout: ".Length..].Split("; the choice is kept")[0].TrimEnd('.');
                     if (line.StartsWith("Batch loader: ", StringComparison.Ordinal)) loaderChoices.Add(line.Contains("ahead on a loader thread", StringComparison.Ordinal) ? "ahead" : "inline");
                 }
                 for (int round = 0; round < rounds; round++)

@@ -80,6 +80,9 @@ internal static class SpatialPretrainer
         var oneDnn = Machine.OneDnnSafeMode.EnsureApplied();
         if (oneDnn.SafeMode) settings.Log?.Invoke(oneDnn.ToString());
         using var heap = settings.ReuseNativeMemory ? Interop.NativeHeapReuse.Hold() : null;
+        if (heap is not null && Interop.NativeHeapReuse.Available)
+            settings.Log?.Invoke("Native heap: glibc keeps freed memory for reuse during this run (mallopt, process-wide; afterwards its " +
+                                 "thresholds stay at the values glibc settles on and the free memory is returned). ReuseNativeMemory = false leaves the allocator alone.");
         torch.manual_seed(settings.Seed);
         backbone = BackboneFactory.Create(spec);
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
@@ -129,7 +132,8 @@ internal static class SpatialPretrainer
                 var step = new LayoutCalibrationStep(settings, images, firstPictures, device);
                 return (step.Run, step);
             });
-        if (layout.Candidates.Count > 0) settings.Log?.Invoke($"Convolution layout: {layout}.");
+        if (layout.Candidates.Count > 0)
+            settings.Log?.Invoke($"Convolution layout: {layout}{(layout.Cached ? "" : $"; the choice is kept in {CalibrationCache.DefaultFolder} (delete it to measure again)")}.");
         ApplyPlan(backbone, termModules, layout.Plan);
         int accumulation = settings.GradientAccumulationSteps;
         int microPerEpoch = trainIndices.Length / batchSize;
