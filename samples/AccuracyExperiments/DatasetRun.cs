@@ -28,7 +28,8 @@ internal abstract class DatasetRun : IDisposable
     {
         "scenes" => new ScenesRun(config, seed),
         "emoji" => new EmojiRun(config, seed),
-        _ => throw new ArgumentException($"Unknown dataset '{name}' in the configuration: use \"scenes\" or \"emoji\"."),
+        "fashion" or "icons" => new PreparedSetRun(name, config, seed),
+        _ => throw new ArgumentException($"Unknown dataset '{name}' in the configuration: use \"scenes\", \"emoji\", \"fashion\" or \"icons\"."),
     };
 
     /// <summary>The training images as a view for SpatialPretrain.</summary>
@@ -387,5 +388,106 @@ internal sealed class EmojiRun : DatasetRun
         {
             foreach (var composite in composites) composite.Image.Dispose();
         }
+    }
+}
+
+/// <summary>
+/// A set prepared by samples/PrepareData as CSVs in data/NAME/: NAME-train.csv, NAME-test.csv and, for each style shift,
+/// NAME-shift-STYLE-train.csv and -test.csv (Fashion-MNIST: none; the Papirus icons: their 16 px drawings). Recognition,
+/// the shifts, corruptions and, when asked, the spatial tests. The validation split holds out one training picture in
+/// five by a hash of its file name, so a shift holds out the same pictures.
+/// </summary>
+internal sealed class PreparedSetRun : DatasetRun
+{
+    private readonly string name, folder;
+    private readonly bool validation;
+    private readonly ImageDataset train;
+    private static readonly int[] CorruptionSeverities = { 1, 3, 5 };
+
+    public PreparedSetRun(string name, ExperimentConfig config, int seed) : base(new MLContext(seed), config, seed)
+    {
+        this.name = name;
+        folder = Path.Combine(config.ResolvedDataFolder, name);
+        string trainCsv = Path.Combine(folder, $"{name}-train.csv");
+        if (!File.Exists(trainCsv))
+            throw new FileNotFoundException($"{trainCsv} not found: prepare it first with 'dotnet run -c Release --project samples/PrepareData -- {name}' (or set dataFolder).", trainCsv);
+        validation = config.Split switch
+        {
+            "test" => false,
+            "validation" => true,
+            var other => throw new ArgumentException($"Unknown split '{other}' in the configuration: use \"test\" or \"validation\"."),
+        };
+        train = Part(trainCsv, heldOut: false);
+        var test = Evaluation($"{name}");
+        Load(train, TrainImages, TrainLabels);
+        Load(test, TestImages, TestLabels);
+    }
+
+    private static bool IsValidation(string path)
+    {
+        uint hash = 2166136261;
+        foreach (char c in Path.GetFileNameWithoutExtension(path)) hash = (hash ^ c) * 16777619;
+        return hash % 5 == 2;
+    }
+
+    private ImageDataset Part(string csv, bool heldOut)
+    {
+        var all = ImageDataset.FromCsv(csv);
+        return validation ? new ImageDataset(all.Entries.Where(e => IsValidation(e.Path) == heldOut).ToList()) : all;
+    }
+
+    /// <summary>The evaluation rows of <paramref name="stem"/>: its test CSV, or on the validation split the held-out part of its training CSV.</summary>
+    private ImageDataset Evaluation(string stem)
+        => validation ? Part(Path.Combine(folder, $"{stem}-train.csv"), heldOut: true) : ImageDataset.FromCsv(Path.Combine(folder, $"{stem}-test.csv"));
+
+    private void Load(ImageDataset set, List<MLImage> images, List<int> labels)
+    {
+        foreach (var entry in set.Entries)
+        {
+            images.Add(ImageDataset.Decode(entry.Path));
+            labels.Add(Label(entry));
+        }
+    }
+
+    private int Label(ImageEntry entry)
+    {
+        int index = train.ClassNames.ToList().IndexOf(entry.Label);
+        return index >= 0 ? index : throw new InvalidDataException($"{entry.Path}: label '{entry.Label}' does not occur in the training split.");
+    }
+
+    protected override IDataView TrainingView() => train.ToDataView(MLContext);
+
+    protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
+        float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics)
+    {
+        string prefix = $"{name}-shift-";
+        foreach (string style in Directory.EnumerateFiles(folder, $"{prefix}*-train.csv").Select(f => Path.GetFileName(f)[prefix.Length..^"-train.csv".Length]).Order())
+        {
+            var shifted = Evaluation($"{name}-shift-{style}");
+            var images = shifted.Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
+            try
+            {
+                var shiftedFeatures = features(images);
+                var labels = shifted.Entries.Select(Label).ToList();
+                metrics.Add($"style shift ({style})", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, shiftedFeatures, labels).MicroAccuracy);
+                if (standardized is not null)
+                    metrics.Add($"style shift ({style}) (z-scored, CV L2)", standardized.Evaluate(shiftedFeatures, labels).MicroAccuracy);
+            }
+            finally
+            {
+                foreach (var image in images) image.Dispose();
+            }
+        }
+        if (Config.Corruptions)
+        {
+            var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
+                TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed, severities: CorruptionSeverities);
+            metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
+            foreach (int severity in CorruptionSeverities)
+                metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));
+        }
+        if (!Config.SpatialTests) return;
+        PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics, featurizer);
+        Jigsaw(features, 300, metrics, 2);
     }
 }

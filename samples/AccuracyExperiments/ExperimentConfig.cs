@@ -84,7 +84,7 @@ internal sealed record ExperimentConfig
     public string? Baseline { get; init; }
     /// <summary>Whether the z-scored, cross-validated-penalty probes are reported next to the default probe.</summary>
     public bool StandardizedProbes { get; init; } = true;
-    /// <summary>"scenes" (SpatialScenes, all evaluations) and/or "emoji" (prepared by samples/PrepareData).</summary>
+    /// <summary>"scenes" (SpatialScenes, all evaluations), "emoji", "fashion" (Fashion-MNIST) and/or "icons" (Papirus), the last three prepared by samples/PrepareData.</summary>
     public string[] Datasets { get; init; } = { "scenes" };
     /// <summary>Folder the data preparation wrote (emoji/, photos.csv); null: the default cache folder.</summary>
     public string? DataFolder { get; init; }

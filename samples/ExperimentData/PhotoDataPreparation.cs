@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SpatialPrediction.ML.ExperimentData;
 
 /// <summary>
@@ -35,20 +33,8 @@ public static class PhotoDataPreparation
 
     /// <summary>Fetches and unpacks both packages (cached in <paramref name="cacheFolder"/>) and prepares the photos.</summary>
     public static string Prepare(string cacheFolder, string outputFolder)
-        => PrepareFromExtracted(Unpacked("python3-skimage", DataFolder, cacheFolder), outputFolder,
-            Unpacked("plasma-workspace-wallpapers", WallpaperFolder, cacheFolder));
-
-    private static string Unpacked(string package, string inner, string cacheFolder)
-    {
-        Directory.CreateDirectory(cacheFolder);
-        string extracted = Path.Combine(cacheFolder, package);
-        if (Directory.Exists(Path.Combine(extracted, inner))) return extracted;
-        if (!Directory.EnumerateFiles(cacheFolder, $"{package}_*.deb").Any())
-            Run("apt-get", $"download {package}", cacheFolder, "run 'apt-get update' first, or install apt");
-        string deb = Directory.EnumerateFiles(cacheFolder, $"{package}_*.deb").OrderBy(f => f, StringComparer.Ordinal).Last();
-        Run("dpkg-deb", $"-x \"{deb}\" \"{extracted}\"", cacheFolder, "dpkg-deb comes with Debian and Ubuntu");
-        return extracted;
-    }
+        => PrepareFromExtracted(DebianPackage.Unpacked("python3-skimage", DataFolder, cacheFolder), outputFolder,
+            DebianPackage.Unpacked("plasma-workspace-wallpapers", WallpaperFolder, cacheFolder));
 
     /// <summary>
     /// Copies the photographs out of an unpacked <c>python3-skimage</c> and, when given, an unpacked
@@ -121,16 +107,5 @@ public static class PhotoDataPreparation
             : "author not stated";
         string licence = plugin.TryGetProperty("License", out var l) ? l.GetString() ?? "" : "licence not stated";
         return $"{authors}; licence {licence}";
-    }
-
-    private static void Run(string program, string arguments, string folder, string hint)
-    {
-        var start = new ProcessStartInfo(program, arguments) { WorkingDirectory = folder, RedirectStandardError = true, RedirectStandardOutput = true };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program} ({hint}).");
-        string error = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {arguments} failed (exit {process.ExitCode}; {hint}): {error.Trim()}");
     }
 }

@@ -1,5 +1,5 @@
 // Prepares real image data outside the repository (never commit it). Usage:
-//   dotnet run -c Release --project samples/PrepareData -- emoji|photos [--out DIR]
+//   dotnet run -c Release --project samples/PrepareData -- emoji|photos|fashion|icons [--out DIR]
 // Default DIR: $XDG_CACHE_HOME/spatial-prediction/data (else ~/.cache/spatial-prediction/data).
 using SpatialPrediction.ML.ExperimentData;
 
@@ -25,7 +25,15 @@ switch (mode)
         string csvPath = PhotoDataPreparation.Prepare(Path.Combine(root, "apt"), root);
         Console.WriteLine($"{csvPath}: {File.ReadLines(csvPath).Count() - 1} photographs from Debian's python3-skimage and plasma-workspace-wallpapers.");
         return 0;
+    case "fashion":
+        var (fashionTrain, fashionTest) = FashionMnistPreparation.Prepare(Path.Combine(root, "apt"), root);
+        foreach (var csv in new[] { fashionTrain, fashionTest }) Console.WriteLine($"{csv}: {File.ReadLines(csv).Count() - 1} Fashion-MNIST images (Debian's dataset-fashion-mnist).");
+        return 0;
+    case "icons":
+        foreach (var csv in IconThemePreparation.Prepare(Path.Combine(root, "apt"), root))
+            Console.WriteLine($"{csv}: {File.ReadLines(csv).Count() - 1} Papirus icons (Debian's papirus-icon-theme).");
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos.");
+        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos, fashion, icons.");
         return 2;
 }
