@@ -22,9 +22,9 @@ internal static class HardwareCeiling
     /// <paramref name="measuredMegahertz"/> where given and at the clock <paramref name="cpuinfo"/> reports otherwise.
     /// </summary>
     public static Peak? Estimate(string cpuinfo, int cores, double? measuredMegahertz = null)
-        => Estimate(Backbones.CpuDescription.Parse(cpuinfo), cores, measuredMegahertz);
+        => Estimate(SpatialPrediction.ML.Machine.CpuDescription.Parse(cpuinfo), cores, measuredMegahertz);
 
-    private static Peak? Estimate(Backbones.CpuDescription? description, int cores, double? measuredMegahertz)
+    private static Peak? Estimate(SpatialPrediction.ML.Machine.CpuDescription? description, int cores, double? measuredMegahertz)
     {
         if (description is not { Vendor.Length: > 0 } cpu || (cpu.Megahertz <= 0 && measuredMegahertz is null)) return null;
         var (vendor, family, flags) = (cpu.Vendor, cpu.Family, cpu.Flags);
@@ -56,7 +56,7 @@ internal static class HardwareCeiling
     /// </summary>
     public static Peak? EstimateBFloat16(string cpuinfo, int cores, double? measuredMegahertz = null)
     {
-        var cpu = Backbones.CpuDescription.Parse(cpuinfo);
+        var cpu = SpatialPrediction.ML.Machine.CpuDescription.Parse(cpuinfo);
         if (Estimate(cpu, cores, measuredMegahertz) is not { } fp32) return null;
         var flags = cpu!.Flags;
         if (!flags.Contains("avx512_bf16") || flags.Contains("amx_bf16")) return null;

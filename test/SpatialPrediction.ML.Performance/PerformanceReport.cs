@@ -29,7 +29,7 @@ internal static class PerformanceReport
 
         int cores = Environment.ProcessorCount, threads = TorchSharp.torch.get_num_threads();
         var table = new BenchmarkTable();
-        string machine = $"{cores} cores ({Backbones.CpuDescription.Current?.ToString() ?? "unknown CPU"}), {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
+        string machine = $"{cores} cores ({SpatialPrediction.ML.Machine.CpuDescription.Current?.ToString() ?? "unknown CPU"}), {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
                          $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version} CPU with {threads} intra-op threads";
         Console.WriteLine($"Machine: {machine}{(quick ? " — quick run" : "")}");
         var notes = new List<string>();
@@ -60,7 +60,7 @@ internal static class PerformanceReport
                 bfloat16Peak = bf16Peak.GigaflopsPerSecond;
             }
             // Only where the CPU has bfloat16 kernels: emulated, the product says nothing but how slow emulation is.
-            if (Backbones.CpuDescription.Current?.Flags is { } flags && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16")))
+            if (SpatialPrediction.ML.Machine.CpuDescription.Current?.Flags is { } flags && (flags.Contains("avx512_bf16") || flags.Contains("amx_bf16")))
             {
                 bfloat16Ceiling = MatmulCeiling.GigaflopsPerSecond(dtype: TorchSharp.torch.ScalarType.BFloat16);
                 table.Add(new BenchmarkRow("ceiling", "bfloat16 matmul 2048², libtorch", bfloat16Ceiling, "GFLOP/s",
@@ -83,7 +83,7 @@ internal static class PerformanceReport
                 new TrainingWorkload(SslFramework.SimClr, true, 64, 64, BFloat16: true),
             };
             // Emulated bfloat16 takes minutes a step; the rows would say nothing about the bfloat16 path, only about the CPU.
-            if (Backbones.BFloat16Kernels.MissingOn(TorchSharp.torch.CPU) is { } emulated)
+            if (SpatialPrediction.ML.Machine.BFloat16Kernels.MissingOn(TorchSharp.torch.CPU) is { } emulated)
             {
                 notes.Add($"bfloat16 training rows not measured: {emulated}.");
                 workloads = workloads.Where(w => !w.BFloat16).ToArray();

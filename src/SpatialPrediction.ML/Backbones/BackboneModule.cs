@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Machine;
 using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Backbones;

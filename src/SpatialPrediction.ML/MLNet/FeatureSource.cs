@@ -116,7 +116,7 @@ internal sealed class BatchedFeatureSource : FeatureSource
         read = input.Reader(lookahead);
         // Last, so a constructor that throws leaves no scope open: the libtorch engine's large activations are
         // recycled from the heap while this cursor reads instead of being mapped afresh every batch.
-        heap = Interop.NativeHeapReuse.Hold();
+        heap = SpatialPrediction.ML.Machine.NativeHeapReuse.Hold();
     }
 
     /// <summary>Whether the next batch is read on a worker; null while the first batches are still being timed.</summary>

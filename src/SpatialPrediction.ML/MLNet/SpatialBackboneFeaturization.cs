@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Machine;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Interop;

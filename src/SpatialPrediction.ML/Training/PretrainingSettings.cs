@@ -100,12 +100,12 @@ internal sealed record PretrainingSettings
     public int? PrefetchBatches { get; init; }
     /// <summary>
     /// Keeps freed native memory in the process while training, for the next step to reuse (glibc on Linux; see
-    /// <see cref="Interop.NativeHeapReuse"/>): libtorch's large activations are otherwise unmapped and faulted in again
+    /// <see cref="SpatialPrediction.ML.Machine.NativeHeapReuse"/>): libtorch's large activations are otherwise unmapped and faulted in again
     /// every step. glibc's defaults come back, and the free memory is returned, when training ends.
     /// </summary>
     [NotInFingerprint]
     public bool ReuseNativeMemory { get; init; } = true;
-    /// <summary>The ResNets' convolution layout on the CPU; Auto measures it once per machine and shape (<see cref="Backbones.LayoutCalibration"/>).</summary>
+    /// <summary>The ResNets' convolution layout on the CPU; Auto measures it once per machine and shape (<see cref="SpatialPrediction.ML.Machine.LayoutCalibration"/>).</summary>
     [NotInFingerprint]
     public Backbones.ConvolutionLayout ConvolutionLayout { get; init; } = Backbones.ConvolutionLayout.Auto;
     /// <summary>Progress sink, called after every optimiser step.</summary>

@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Machine;
 using System.Diagnostics;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Objectives;
@@ -79,8 +80,8 @@ internal static class SpatialPretrainer
         var spec = settings.BackboneSpec;
         var oneDnn = Machine.OneDnnSafeMode.EnsureApplied();
         if (oneDnn.SafeMode) settings.Log?.Invoke(oneDnn.ToString());
-        using var heap = settings.ReuseNativeMemory ? Interop.NativeHeapReuse.Hold() : null;
-        if (heap is not null && Interop.NativeHeapReuse.Available)
+        using var heap = settings.ReuseNativeMemory ? SpatialPrediction.ML.Machine.NativeHeapReuse.Hold() : null;
+        if (heap is not null && SpatialPrediction.ML.Machine.NativeHeapReuse.Available)
             settings.Log?.Invoke("Native heap: glibc keeps freed memory for reuse during this run (mallopt, process-wide; afterwards its " +
                                  "thresholds stay at the values glibc settles on and the free memory is returned). ReuseNativeMemory = false leaves the allocator alone.");
         torch.manual_seed(settings.Seed);

@@ -137,11 +137,11 @@ public class BatchedFeaturizationTests : TemporaryFolderTest
             var value = default(VBuffer<float>);
             cursor.MoveNext().Should().BeTrue();
             features(ref value);
-            held = SpatialPrediction.ML.Interop.NativeHeapReuse.Held;
+            held = SpatialPrediction.ML.Machine.NativeHeapReuse.Held;
         }
 
         held.Should().BeTrue("a batch's large activations are recycled from the heap while the cursor reads");
-        SpatialPrediction.ML.Interop.NativeHeapReuse.Held.Should().BeFalse("disposing the cursor ends the reuse");
+        SpatialPrediction.ML.Machine.NativeHeapReuse.Held.Should().BeFalse("disposing the cursor ends the reuse");
     }
 
     /// <summary>Ten images featurised in batches of four, the file of row 6 unreadable.</summary>

@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Machine;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;

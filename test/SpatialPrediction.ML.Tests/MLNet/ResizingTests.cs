@@ -99,6 +99,6 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
         loaded.Precision.Should().Be(FeaturizationPrecision.BFloat16);
         loaded.Backbone.Dispose();
         warnings.Any(w => w.Contains("FeaturizationPrecision.BFloat16 was asked for", StringComparison.Ordinal))
-            .Should().Be(SpatialPrediction.ML.Backbones.BFloat16Kernels.SlowerOn(TorchSharp.torch.CPU) is not null, "only a CPU where bfloat16 runs slower earns the warning");
+            .Should().Be(SpatialPrediction.ML.Machine.BFloat16Kernels.SlowerOn(TorchSharp.torch.CPU) is not null, "only a CPU where bfloat16 runs slower earns the warning");
     }
 }

@@ -1,3 +1,4 @@
+using SpatialPrediction.ML.Machine;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Objectives;
 using SpatialPrediction.ML.Spatial;

@@ -1,8 +1,9 @@
+using SpatialPrediction.ML.Machine;
 using FluentAssertions;
 using NUnit.Framework;
 using SpatialPrediction.ML.Backbones;
 
-namespace SpatialPrediction.ML.Tests.Backbones;
+namespace SpatialPrediction.ML.Tests.Machine;
 
 public class CpuDescriptionTests
 {

@@ -1,9 +1,12 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Views;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Training;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// A training step's work on throwaway copies, for the layout calibration to time: a fresh backbone and fresh terms of

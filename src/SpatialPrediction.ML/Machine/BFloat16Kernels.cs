@@ -1,6 +1,10 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Backbones;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Whether bfloat16 pays on a device. libtorch's oneDNN convolutions use bfloat16 instructions on x86 CPUs with

@@ -1,6 +1,10 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using System.Diagnostics;
 
-namespace SpatialPrediction.ML.Backbones;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Times candidates in alternating passes, round after round, so that a busy spell of a shared machine hits all of them

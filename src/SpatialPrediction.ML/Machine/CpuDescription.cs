@@ -1,8 +1,12 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SpatialPrediction.ML.Backbones;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// The first processor that /proc/cpuinfo describes: what tells one CPU from another when a choice depends on the

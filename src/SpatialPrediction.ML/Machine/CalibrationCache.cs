@@ -1,6 +1,10 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using System.Text.Json;
 
-namespace SpatialPrediction.ML.Backbones;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Calibration results kept in the user cache ($XDG_CACHE_HOME/spatial-prediction/calibration, default ~/.cache/…) as

@@ -1,7 +1,10 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Chooses between libtorch and ONNX Runtime for a float32 featuriser on the CPU (<see cref="FeaturizationEngine.Auto"/>):

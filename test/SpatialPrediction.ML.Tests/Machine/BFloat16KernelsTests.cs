@@ -1,9 +1,10 @@
+using SpatialPrediction.ML.Machine;
 using FluentAssertions;
 using NUnit.Framework;
 using SpatialPrediction.ML.Backbones;
-using static SpatialPrediction.ML.Tests.Backbones.CpuDescriptionTests;
+using static SpatialPrediction.ML.Tests.Machine.CpuDescriptionTests;
 
-namespace SpatialPrediction.ML.Tests.Backbones;
+namespace SpatialPrediction.ML.Tests.Machine;
 
 public class BFloat16KernelsTests : TemporaryFolderTest
 {

@@ -1,6 +1,10 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using System.Runtime.InteropServices;
 
-namespace SpatialPrediction.ML.Interop;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Keeps freed native memory in the process for reuse while a training run or a batched featurisation cursor holds a scope. libtorch has no caching allocator on

@@ -1,8 +1,12 @@
+using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Training;
+using SpatialPrediction.ML.Backbones;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Backbones;
+namespace SpatialPrediction.ML.Machine;
 
 /// <summary>
 /// Chooses a backbone's convolution plan by measuring, like cuDNN's benchmark mode, on the CPU and without touching the

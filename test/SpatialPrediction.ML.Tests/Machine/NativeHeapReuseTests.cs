@@ -1,7 +1,8 @@
+using SpatialPrediction.ML.Machine;
 using System.Runtime.InteropServices;
 using SpatialPrediction.ML.Interop;
 
-namespace SpatialPrediction.ML.Tests.Interop;
+namespace SpatialPrediction.ML.Tests.Machine;
 
 public class NativeHeapReuseTests
 {

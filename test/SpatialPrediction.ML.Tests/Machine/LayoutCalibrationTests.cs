@@ -1,7 +1,8 @@
+using SpatialPrediction.ML.Machine;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Tests.Backbones;
+namespace SpatialPrediction.ML.Tests.Machine;
 
 public class LayoutCalibrationTests : TemporaryFolderTest
 {
