@@ -26,20 +26,17 @@ internal sealed class ResNet : BackboneModule
             nn.MaxPool2d(3, stride: 2, padding: 1));
         var blocks = new List<nn.Module<Tensor, Tensor>>();
         long channels = 64;
-        depths = kind switch
-        {
-            BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
-            BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
-            BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "ResNet supports ResNet18, CntkResNet18 and ResNet50."),
-        };
+        var declaration = BackboneRegistry.For(kind);
+        depths = declaration is { StageBlocks: { } blocksPerStage } && kind != BackboneKind.SmallResNet
+            ? blocksPerStage.ToArray()
+            : throw new ArgumentOutOfRangeException(nameof(kind), kind, "ResNet supports ResNet18, CntkResNet18 and ResNet50.");
         for (int stage = 0; stage < 4; stage++)
         {
             long width = 64L << stage;
             for (int b = 0; b < depths[stage]; b++)
             {
                 long stride = stage > 0 && b == 0 ? 2 : 1;
-                if (kind != BackboneKind.ResNet50)
+                if (!declaration.Bottlenecks)
                 {
                     blocks.Add(new ResidualBlock(channels, width, stride));
                     channels = width;
@@ -66,7 +63,7 @@ internal sealed class ResNet : BackboneModule
     public override BackboneKind Kind => kind;
 
     /// <inheritdoc />
-    internal override bool SupportsChannelsLast => BackboneFactory.SupportsChannelsLast(kind);
+    internal override bool SupportsChannelsLast => BackboneRegistry.For(kind).ChannelsLast;
 
     /// <inheritdoc />
     internal override IReadOnlyList<IReadOnlyList<nn.Module>> Stages => StemAndStages(stem, stages, depths);

@@ -14,7 +14,7 @@ internal static partial class TorchvisionResNetKeys
     /// <summary>Our name for a TorchVision ResNet parameter or buffer name, or null when it has no counterpart.</summary>
     public static string? ToOurs(string name, BackboneKind kind)
     {
-        int[] depths = Depths(kind);
+        var depths = Depths(kind);
         if (name.StartsWith("conv1.", StringComparison.Ordinal)) return "stem.0." + name["conv1.".Length..];
         if (name.StartsWith("bn1.", StringComparison.Ordinal)) return "stem.1." + name["bn1.".Length..];
         var match = LayerPattern().Match(name);
@@ -34,14 +34,14 @@ internal static partial class TorchvisionResNetKeys
     /// </summary>
     public static string? ToTorchvision(string ours, BackboneKind kind)
     {
-        int[] depths = Depths(kind);
+        var depths = Depths(kind);
         if (ours.StartsWith("stem.0.", StringComparison.Ordinal)) return "conv1." + ours["stem.0.".Length..];
         if (ours.StartsWith("stem.1.", StringComparison.Ordinal)) return "bn1." + ours["stem.1.".Length..];
         var match = StagePattern().Match(ours);
         if (!match.Success) return null;
         int flat = int.Parse(match.Groups[1].Value), layer = 0;
-        while (layer < depths.Length && flat >= depths[layer]) flat -= depths[layer++];
-        if (layer == depths.Length) return null;
+        while (layer < depths.Count && flat >= depths[layer]) flat -= depths[layer++];
+        if (layer == depths.Count) return null;
         string rest = match.Groups[2].Value;
         string inner = rest.StartsWith("shortcut.", StringComparison.Ordinal) ? "downsample." + rest["shortcut.".Length..]
             : rest.StartsWith("body.", StringComparison.Ordinal) ? TorchvisionBottleneckName(rest["body.".Length..]) : rest;
@@ -59,13 +59,10 @@ internal static partial class TorchvisionResNetKeys
         return $"{name}.{part[1]}";
     }
 
-    private static int[] Depths(BackboneKind kind) => kind switch
-    {
-        BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
-        BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
-        BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision-style names exist for ResNet18, CntkResNet18 and ResNet50 only."),
-    };
+    private static IReadOnlyList<int> Depths(BackboneKind kind)
+        => kind != BackboneKind.SmallResNet && BackboneRegistry.For(kind).StageBlocks is { } stages
+            ? stages
+            : throw new ArgumentOutOfRangeException(nameof(kind), kind, "TorchVision-style names exist for ResNet18, CntkResNet18 and ResNet50 only.");
 
     [GeneratedRegex(@"^stages\.(\d+)\.(.+)$")]
     private static partial Regex StagePattern();

@@ -88,7 +88,7 @@ public sealed partial class SpatialBackbone
             var state = Module.state_dict();
             if (naming == WeightNaming.TorchvisionResNet)
             {
-                if (Kind is not (BackboneKind.ResNet18 or BackboneKind.ResNet50))
+                if (!BackboneRegistry.For(Kind).TorchvisionNames)
                     throw new ArgumentException($"TorchVision names exist for ResNet18 and ResNet50 only, not for {Kind}" +
                         (Kind == BackboneKind.CntkResNet18 ? " (its last stage has a third block and its input a mean image, which TorchVision's resnet18 lacks)" : "") +
                         "; export with WeightNaming.Native.", nameof(naming));

@@ -57,7 +57,7 @@ internal static class LayoutCalibration
     {
         if (Fixed(requested, spec, device) is { } fixedChoice) return fixedChoice;
         if (passes.Count == 0) throw new ArgumentException("A calibration needs at least one backbone pass.", nameof(passes));
-        bool matrices = BackboneFactory.HasBasicBlocks(spec.Kind);
+        bool matrices = BackboneRegistry.For(spec.Kind).SmallMapsAsMatrices;
         string measured = matrices ? TrainingStepKey + ", small maps as matrices" : TrainingStepKey;
         return Cached(Key(spec, passes, measured, bfloat16), cacheFolder, () => MeasureSteps(step, matrices));
     }
@@ -68,7 +68,7 @@ internal static class LayoutCalibration
     /// <summary>The choice without measuring: channels-first where channels-last is not offered, a requested layout as it is.</summary>
     private static Choice? Fixed(ConvolutionLayout requested, BackboneSpec spec, Device device)
     {
-        if (!BackboneFactory.SupportsChannelsLast(spec.Kind) || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
+        if (!BackboneRegistry.For(spec.Kind).ChannelsLast || device.type != DeviceType.CPU) return new Choice(ConvolutionLayout.ChannelsFirst, Array.Empty<Candidate>(), false, "");
         if (requested != ConvolutionLayout.Auto) return new Choice(requested, Array.Empty<Candidate>(), false, "");
         return null;
     }

@@ -6,14 +6,16 @@ using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Tests.Training;
 
-/// <summary>Every host objective, with SP plugged in, on a CNN and on a ViT: a short fixed-seed run lowers both losses.</summary>
+/// <summary>Every host objective (a user's own included), with SP plugged in, on a CNN and on a ViT: a short fixed-seed run lowers both losses.</summary>
 public class HostBackboneMatrixTests
 {
     private static IEnumerable<TestCaseData> Cases()
     {
         foreach (var framework in Enum.GetValues<SslFramework>())
         foreach (var backbone in new[] { BackboneKind.SmallResNet, BackboneKind.VitTiny })
-            yield return new TestCaseData(framework, backbone).SetName($"{framework} + SP on {backbone} lowers the host and the SP loss");
+            // A user's host reaches the backbone the way the built-in ones do; one backbone proves it.
+            if (framework != SslFramework.Custom || backbone == BackboneKind.SmallResNet)
+                yield return new TestCaseData(framework, backbone).SetName($"{framework} + SP on {backbone} lowers the host and the SP loss");
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -24,6 +26,8 @@ public class HostBackboneMatrixTests
         var settings = new PretrainingSettings
         {
             Framework = framework,
+            // The custom host is the CustomObjective sample's VICReg, as a user brings one.
+            CustomObjective = framework == SslFramework.Custom ? dimension => new CustomObjective.VicRegObjective(dimension) : null,
             Backbone = backbone,
             BackboneWidth = 8,
             PatchSize = 8,

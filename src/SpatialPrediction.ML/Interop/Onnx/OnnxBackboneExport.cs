@@ -62,14 +62,7 @@ internal static class OnnxBackboneExport
 
     private static string ResNet(OnnxGraphBuilder g, BackboneKind kind, string x, Dictionary<string, Tensor> weights, HashSet<string> used)
     {
-        int[] depths = kind switch
-        {
-            BackboneKind.SmallResNet => new[] { 1, 1, 1, 1 },
-            BackboneKind.ResNet18 => new[] { 2, 2, 2, 2 },
-            BackboneKind.CntkResNet18 => new[] { 2, 2, 2, 3 },
-            BackboneKind.ResNet50 => new[] { 3, 4, 6, 3 },
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a ResNet."),
-        };
+        var depths = BackboneRegistry.For(kind).StageBlocks ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a ResNet.");
         if (kind == BackboneKind.SmallResNet)
         {
             x = g.Node("Relu", new[] { BatchNorm(g, Conv(g, x, "stem.0", 1, weights, used), "stem.1", weights, used) });
