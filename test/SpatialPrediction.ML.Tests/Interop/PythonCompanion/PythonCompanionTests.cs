@@ -131,8 +131,8 @@ public class PythonCompanionTests : TemporaryFolderTest
         string train = Path.Combine(Folder, "train.safetensors"), test = Path.Combine(Folder, "test.safetensors");
         string trained = Path.Combine(Folder, "trained.safetensors");
         // Small enough for the suite; test/.../round-trip-at-scale.runsettings runs the same test at the quick start's size.
-        int trainCount = TestContext.Parameters.Get("RoundTripTrainImages", 256), testCount = TestContext.Parameters.Get("RoundTripTestImages", 128);
-        int epochs = TestContext.Parameters.Get("RoundTripEpochs", 2), width = TestContext.Parameters.Get("RoundTripWidth", 16);
+        int trainCount = TestContext.Parameters.Get("RoundTripTrainImages", 384), testCount = TestContext.Parameters.Get("RoundTripTestImages", 192);
+        int epochs = TestContext.Parameters.Get("RoundTripEpochs", 3), width = TestContext.Parameters.Get("RoundTripWidth", 16);
         var trainScenes = SpatialScenes.Generate(trainCount, new SpatialScenesOptions { ImageSize = 32, Seed = 1 });
         var testScenes = SpatialScenes.Generate(testCount, new SpatialScenesOptions { ImageSize = 32, Seed = 2 });
         WriteScenes(trainScenes, train);
