@@ -3,8 +3,9 @@ using Microsoft.ML;
 namespace SpatialPrediction.ML.Evaluation;
 
 /// <summary>
-/// The <see cref="LinearProbe"/>'s accuracy estimated by k-fold cross-validation on one labelled set: rows shuffled by a
-/// seeded permutation and dealt into folds, so two featurisers of the same rows are scored on the same folds.
+/// The <see cref="LinearProbe"/>'s accuracy estimated by k-fold cross-validation on one labelled set, with the folds
+/// <see cref="StandardizedLinearProbe"/> draws (<see cref="CrossValidationFolds"/>), so two featurisers of the same rows
+/// are scored on the same folds.
 /// </summary>
 internal static class CrossValidatedProbe
 {
@@ -15,10 +16,7 @@ internal static class CrossValidatedProbe
         if (features.Count != labels.Count) throw new ArgumentException($"{features.Count} feature rows but {labels.Count} labels.");
         if (features.Count < 2 * folds)
             throw new ArgumentException($"{features.Count} labelled rows are too few for {folds}-fold cross-validation: at least {2 * folds} are needed.");
-        var order = Enumerable.Range(0, features.Count).ToArray();
-        new Random(seed).Shuffle(order);
-        var fold = new int[features.Count];
-        for (int position = 0; position < order.Length; position++) fold[order[position]] = position % folds;
+        var fold = CrossValidationFolds.Assign(features.Count, folds, seed);
 
         var accuracies = new double[folds];
         for (int k = 0; k < folds; k++)

@@ -50,10 +50,7 @@ public sealed class StandardizedLinearProbe
             throw new ArgumentException("StandardizedLinearProbe: penalties must be a non-empty list of numbers >= 0.", nameof(penalties));
         if (folds < 2 || folds > labels.Count)
             throw new ArgumentOutOfRangeException(nameof(folds), folds, $"StandardizedLinearProbe: folds must be between 2 and the number of rows ({labels.Count}).");
-        var order = Enumerable.Range(0, labels.Count).ToArray();
-        new Random(seed).Shuffle(order);
-        var fold = new int[labels.Count];
-        for (int i = 0; i < order.Length; i++) fold[order[i]] = i % folds;
+        var fold = CrossValidationFolds.Assign(labels.Count, folds, seed);
 
         var scores = new List<(float, double)>();
         foreach (float penalty in penalties)
