@@ -68,6 +68,7 @@ internal abstract class DatasetRun : IDisposable
             ImageSize = imageSize,
             FeaturizationImageSize = f.FeaturizationImageSize ?? 0,
             FrozenStages = f.FrozenStages ?? 0,
+            StartingPointPenalty = f.StartingPointPenalty ?? 0,
             FreezeBatchNormStatistics = f.FreezeBatchNormStatistics ?? false,
             RecalibrateBatchNorm = f.RecalibrateBatchNorm ?? false,
             BackboneWidth = Config.BackboneWidth,

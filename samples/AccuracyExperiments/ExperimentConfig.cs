@@ -34,6 +34,7 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public SpatialPrediction.ML.FeaturizationPrecision? FeaturizationPrecision { get; init; }
     public SpatialPrediction.ML.TrainingPrecision? TrainingPrecision { get; init; }
     public int? FrozenStages { get; init; }
+    public double? StartingPointPenalty { get; init; }
     public bool? FreezeBatchNormStatistics { get; init; }
     public bool? RecalibrateBatchNorm { get; init; }
     public double? WarmupFraction { get; init; }
@@ -108,6 +109,16 @@ internal sealed record ExperimentConfig
            ?? throw new InvalidDataException($"{path}: empty experiment configuration.");
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>
+    /// Whether this configuration carries on <paramref name="saved"/>'s run: the same in everything, except that
+    /// featurisers may have been added after the saved ones (their values are measured on resume; the others are kept).
+    /// Both are written by this build, so a setting added to the runner since (null when absent) does not count.
+    /// </summary>
+    public bool Continues(ExperimentConfig saved)
+        => saved.Featurizers.Length <= Featurizers.Length
+           && (saved with { Featurizers = Featurizers }).ToJson() == ToJson()
+           && saved.Featurizers.Select((f, i) => JsonSerializer.Serialize(f, Json) == JsonSerializer.Serialize(Featurizers[i], Json)).All(same => same);
 
     public string ResolvedDataFolder => DataFolder ?? Path.Combine(
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg

@@ -4,7 +4,8 @@
 //   dotnet run -c Release --project samples/AccuracyExperiments -- [--config samples/AccuracyExperiments/configs/scenes.json]
 //       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks] [--resume]
 //   With --resume, a stopped run continues in its --out folder: the featurisers and seeds it finished are read back from
-//   values.json (the config must be the same), and a training that was stopped resumes from its checkpoint.
+//   values.json (the config must be the same, but for featurisers added at the end of its list), and a training that
+//   was stopped resumes from its checkpoint.
 //   dotnet run -c Release --project samples/AccuracyExperiments -- --replot DIR [--minutes M]   (report and charts again)
 using System.Diagnostics;
 using System.Globalization;
@@ -38,9 +39,10 @@ var results = new ExperimentResults();
 string savedValues = Path.Combine(output, "values.json"), savedConfig = Path.Combine(output, "config.json");
 if (args.Contains("--resume") && File.Exists(savedValues))
 {
-    if (!File.Exists(savedConfig) || File.ReadAllText(savedConfig) != config.ToJson())
+    if (!File.Exists(savedConfig) || !config.Continues(ExperimentConfig.Load(savedConfig)))
     {
-        Console.Error.WriteLine($"--resume: {Path.GetFullPath(savedConfig)} is not this run's configuration; use another --out folder or the same config and options.");
+        Console.Error.WriteLine($"--resume: {Path.GetFullPath(savedConfig)} is not this run's configuration; use another --out folder, or the same " +
+                                "config and options (featurisers may be added at the end of the list).");
         return 2;
     }
     results = ExperimentResults.ReadValues(savedValues);

@@ -166,6 +166,13 @@ public sealed class SpatialPretrainOptions
     public int FrozenStages { get; set; }
 
     /// <summary>
+    /// L2-SP strength α for continued pretraining (Li, Grandvalet and Davoine, 2018): the weights that train are pulled
+    /// toward <see cref="InitialBackbone"/>'s by the penalty α/2·‖w − w₀‖², so the run adapts the pretrained features
+    /// without drifting far from them. Needs <see cref="InitialBackbone"/>. Default 0 (off).
+    /// </summary>
+    public double StartingPointPenalty { get; set; }
+
+    /// <summary>
     /// When true, every batch norm of the backbone keeps its running statistics during training (its scale and shift
     /// still train). For continued pretraining, where augmented views would otherwise overwrite the statistics the
     /// frozen featuriser relies on. Default false.
@@ -312,6 +319,7 @@ public sealed class SpatialPretrainOptions
             SpatialPredictionWarmupFraction = spatial.WeightWarmupFraction,
             FeaturizationImageSize = FeaturizationImageSize,
             FrozenStages = FrozenStages,
+            StartingPointPenalty = StartingPointPenalty,
             ConvolutionLayout = ConvolutionLayout,
             FreezeBatchNormStatistics = FreezeBatchNormStatistics,
             RecalibrateBatchNorm = RecalibrateBatchNorm,

@@ -63,6 +63,8 @@ internal sealed record PretrainingSettings
     public double? TeacherMomentum { get; init; }
     /// <summary>Leading backbone stages (stem first) whose weights and batch-norm statistics stay as they started.</summary>
     public int FrozenStages { get; init; }
+    /// <summary>L2-SP strength α: the trainable backbone weights are pulled toward <see cref="InitialBackbone"/>'s by α·(w − w₀); 0: off.</summary>
+    public double StartingPointPenalty { get; init; }
     /// <summary>Whether every batch norm of the backbone keeps its running statistics (eval mode) while training.</summary>
     public bool FreezeBatchNormStatistics { get; init; }
     /// <summary>Whether batch-norm statistics are re-estimated on the clean training images at <see cref="EffectiveFeaturizationImageSize"/> after training.</summary>
@@ -174,6 +176,12 @@ internal sealed record PretrainingSettings
         Require(FeaturizationImageSize == 0 || FeaturizationImageSize is >= 16 and <= 1024, nameof(FeaturizationImageSize), FeaturizationImageSize,
             "FeaturizationImageSize must be 0 (ImageSize) or between 16 and 1024 pixels.");
         Require(FrozenStages >= 0, nameof(FrozenStages), FrozenStages, "FrozenStages must not be negative.");
+        Require(StartingPointPenalty >= 0 && double.IsFinite(StartingPointPenalty), nameof(StartingPointPenalty), StartingPointPenalty,
+            "StartingPointPenalty must be 0 (off) or a positive finite number.");
+        if (StartingPointPenalty > 0 && InitialBackbone is null)
+            throw new ArgumentException($"StartingPointPenalty = {StartingPointPenalty} pulls the weights toward the ones training starts from, " +
+                                        "but there are none: set InitialBackbone (for example SpatialBackbone.LoadImageNetResNet18) or leave StartingPointPenalty at 0.",
+                nameof(StartingPointPenalty));
         if (UsesSpatialPrediction && SpatialPrediction.OnHostViews && Framework == SslFramework.None)
             throw new ArgumentException("SpatialPrediction.OnHostViews needs a host objective: SP then trains on the host's two views, and Framework is None.",
                 nameof(SpatialPrediction));

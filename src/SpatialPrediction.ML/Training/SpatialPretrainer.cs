@@ -118,6 +118,7 @@ internal static class SpatialPretrainer
 
         // The parts a per-part clip treats on its own; together, everything the optimiser updates.
         var backboneParameters = freezing.TrainableParameters().ToList();
+        using var anchor = settings.StartingPointPenalty > 0 ? new StartingPointAnchor(backboneParameters, settings.StartingPointPenalty) : null;
         var parts = new List<IReadOnlyList<TorchSharp.Modules.Parameter>> { backboneParameters };
         parts.AddRange(termModules.Select(t => t.TrainableParameters().ToList()));
         var parameters = parts.SelectMany(p => p).ToList();
@@ -243,6 +244,7 @@ internal static class SpatialPretrainer
                     bfloat16?.PushStatistics();
                 }
                 var termNorms = gradients.EndStep();
+                anchor?.AddGradient();
                 var (totalNorm, clipped) = Clip(settings, parameters, parts);
                 optimizer.step();
                 if (teacherMomentum is double m) host!.UpdateTeacher(backbone, MomentumTeacher.Schedule(m, step, totalSteps));
@@ -271,6 +273,7 @@ internal static class SpatialPretrainer
         settings.Log?.Invoke($"Pretraining finished: {history.Steps.Count} steps, {history.Elapsed.TotalSeconds:F0} s, " +
                              $"SP validation loss {history.SpatialValidationLossBefore:F3} → {history.SpatialValidationLossAfter:F3}; " +
                              $"{history.ClippedStepShare:P0} of steps clipped" +
+                             (anchor is null ? "" : $", ‖w − w₀‖ of the trained weights {anchor.Distance():G3}") +
                              (double.IsFinite(history.MedianSpatialToHostGradientRatio) ? $", median ‖∇λ·SP‖ / ‖∇host‖ at the backbone {history.MedianSpatialToHostGradientRatio:F2}." : "."));
         return new PretrainingResult(backbone, history, fingerprint);
     }

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Tests.Training;
 
-/// <summary>Continued pretraining's options: frozen stages, frozen batch-norm statistics, re-estimated statistics.</summary>
+/// <summary>Continued pretraining's options: frozen stages, frozen batch-norm statistics, re-estimated statistics, the pull toward the starting weights.</summary>
 public class StageFreezingTests
 {
     private static readonly BackboneSpec Spec = new(BackboneKind.SmallResNet, 8, ImageSize: TestScenes.ImageSize);
@@ -109,5 +109,59 @@ public class StageFreezingTests
 
         FluentActions.Invoking(() => SpatialPretrainer.Train(images, settings, CPU))
             .Should().Throw<ArgumentException>().WithMessage("*FrozenStages = 1*VitTiny*does not define stages*");
+    }
+
+    [Test]
+    public void The_anchor_adds_alpha_times_the_distance_from_the_start_to_each_gradient()
+    {
+        using var weight = new Parameter(tensor(new[] { 1f, 2f }));
+        using var bare = new Parameter(tensor(new[] { 3f }));
+        using var anchor = new StartingPointAnchor(new[] { weight, bare }, strength: 0.5);
+        using (no_grad())
+        {
+            weight.add_(tensor(new[] { 0.4f, -2f }));
+            bare.add_(tensor(new[] { 1f }));
+        }
+        weight.grad = tensor(new[] { 10f, 10f });
+
+        anchor.AddGradient();
+
+        weight.grad!.data<float>().ToArray().Should().Equal(new[] { 10.2f, 9f }, (a, b) => Math.Abs(a - b) < 1e-6f);
+        bare.grad!.data<float>().ToArray().Should().Equal(new[] { 0.5f }, "a weight without a gradient gets the pull alone");
+        anchor.Distance().Should().BeApproximately(Math.Sqrt(0.16 + 4 + 1), 1e-5);
+    }
+
+    [Test]
+    public void A_starting_point_penalty_keeps_the_trained_weights_nearer_the_initial_ones()
+    {
+        using var initial = BackboneFactory.Create(Spec);
+        var before = Snapshot(initial);
+        using var images = TestScenes.Tensor(48);
+        double Moved(double penalty)
+        {
+            var result = SpatialPretrainer.Train(images, Continued(initial) with { StartingPointPenalty = penalty, FrozenStages = 2, Epochs = 1 }, CPU);
+            using var trained = result.Backbone;
+            return Math.Sqrt(trained.state_dict().Where(p => p.Key.StartsWith("stages.3.") && p.Key.EndsWith("weight"))
+                .Sum(p => (p.Value - before[p.Key]).square().sum().item<float>()));
+        }
+
+        double free = Moved(0), anchored = Moved(100);
+
+        free.Should().BeGreaterThan(0);
+        anchored.Should().BeLessThan(0.8 * free, "α = 100 pulls each step back toward the start");
+        Settings(initial).Fingerprint().Should().NotBe((Settings(initial) with { StartingPointPenalty = 1 }).Fingerprint());
+        static PretrainingSettings Settings(BackboneModule initial) => Continued(initial);
+    }
+
+    [Test]
+    public void A_starting_point_penalty_without_starting_weights_is_refused()
+    {
+        using var images = TestScenes.Tensor(8);
+        var settings = Continued(null!) with { InitialBackbone = null, StartingPointPenalty = 0.1 };
+
+        FluentActions.Invoking(() => SpatialPretrainer.Train(images, settings, CPU))
+            .Should().Throw<ArgumentException>().WithMessage("*StartingPointPenalty = 0.1*set InitialBackbone*");
+        FluentActions.Invoking(() => SpatialPretrainer.Train(images, settings with { StartingPointPenalty = -1 }, CPU))
+            .Should().Throw<ArgumentException>().WithMessage("*StartingPointPenalty must be 0*");
     }
 }
