@@ -195,9 +195,7 @@ public static class EmojiDataPreparation
     public static string SplitOf(string unified)
     {
         string key = string.Join('-', unified.ToUpperInvariant().Split('-').Where(p => p != "FE0F"));
-        uint hash = 2166136261;
-        foreach (char c in key) hash = (hash ^ c) * 16777619;
-        return hash % TestOneIn == 0 ? "test" : "train";
+        return StableHash.Of(key) % TestOneIn == 0 ? "test" : "train";
     }
 
     private static void Fetch(EmojiSource source, string cacheFolder, string tarball)

@@ -36,7 +36,7 @@ public static class IconThemePreparation
             // Drawings, not aliases; a fixed pseudo-random order by name, so the cap takes the same icons on every machine.
             var icons = Directory.EnumerateFiles(folder, "*.svg")
                 .Where(f => !new FileInfo(f).Attributes.HasFlag(FileAttributes.ReparsePoint))
-                .OrderBy(f => Hash(Path.GetFileNameWithoutExtension(f))).ThenBy(f => f, StringComparer.Ordinal).Take(perClass);
+                .OrderBy(f => StableHash.Of(Path.GetFileNameWithoutExtension(f))).ThenBy(f => f, StringComparer.Ordinal).Take(perClass);
             foreach (string icon in icons)
             {
                 string name = Path.GetFileNameWithoutExtension(icon);
@@ -63,14 +63,7 @@ public static class IconThemePreparation
     }
 
     /// <summary>One icon in five is a test icon, by its name (the same icon in both sizes).</summary>
-    internal static bool IsTest(string name) => Hash(name) % 5 == 0;
-
-    private static uint Hash(string text)
-    {
-        uint hash = 2166136261;
-        foreach (char c in text) hash = (hash ^ c) * 16777619;
-        return hash;
-    }
+    internal static bool IsTest(string name) => StableHash.Of(name) % 5 == 0;
 
     /// <summary>Renders an SVG to a PNG; false (and nothing written) for a drawing the renderer cannot read.</summary>
     private static bool TryRender(string svg, string png, int side)

@@ -1,0 +1,50 @@
+namespace AccuracyExperiments;
+
+/// <summary>SpatialScenes: recognition, both spatial tests, dense probes, corruptions and style shift.</summary>
+internal sealed class ScenesRun : DatasetRun
+{
+    private readonly IReadOnlyList<SceneImage> trainScenes, testScenes;
+    private readonly SpatialScenesOptions testOptions;
+
+    public ScenesRun(ExperimentConfig config, int seed) : base(new MLContext(seed), config, seed)
+    {
+        trainScenes = SpatialScenes.Generate(config.TrainImages, new SpatialScenesOptions { ImageSize = config.ImageSize, Seed = seed });
+        testOptions = new SpatialScenesOptions { ImageSize = config.ImageSize, Seed = 1000 + seed };
+        testScenes = SpatialScenes.Generate(config.TestImages, testOptions);
+        TrainImages.AddRange(trainScenes.Select(SpatialScenes.ToMLImage));
+        TestImages.AddRange(testScenes.Select(SpatialScenes.ToMLImage));
+        TrainLabels.AddRange(trainScenes.Select(s => s.Label));
+        TestLabels.AddRange(testScenes.Select(s => s.Label));
+    }
+
+    protected override IDataView TrainingView() => SpatialScenes.ToDataView(MLContext, trainScenes);
+
+    protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
+        float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics)
+    {
+        if (Config.SpatialTests)
+        {
+            PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics, featurizer);
+            Jigsaw(features, 300, metrics, 2, 3);
+        }
+        if (featurizer is null) return; // the dense probes and robustness below need our feature map
+        var dense = DenseFeaturizers.FromTransformer(featurizer);
+        var segmentation = DenseProbe.Segmentation(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        metrics.Add("segmentation mIoU", segmentation.MeanIoU);
+        metrics.Add("segmentation pixel acc.", segmentation.PixelAccuracy);
+        var depth = DenseProbe.Depth(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        metrics.Add("depth RMSE", depth.Rmse);
+        metrics.Add("depth AbsRel", depth.AbsRel);
+        metrics.Add("depth δ<1.25", depth.Delta125);
+        var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
+            TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed);
+        metrics.Add("clean accuracy", corruptions.CleanAccuracy);
+        metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
+        foreach (int severity in ImageCorruption.Severities)
+            metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));
+        foreach (var kind in Enum.GetValues<CorruptionKind>())
+            metrics.Add($"corruption {kind}", corruptions.Scores.Where(s => s.Kind == kind).Average(s => s.Accuracy));
+        foreach (var style in RobustnessEvaluation.StyleShift(MLContext, features, trainScenes, testOptions, 500))
+            metrics.Add($"style {style.Style}", style.Accuracy);
+    }
+}
