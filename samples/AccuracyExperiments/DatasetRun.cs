@@ -80,13 +80,13 @@ internal abstract class DatasetRun : IDisposable
                 OnHostViews = f.SpatialOnHostViews ?? false,
             },
         };
-        if (f.FeaturizationPrecision is { } precision) options.FeaturizationPrecision = precision;
-        if (f.TrainingPrecision is { } trainingPrecision) options.TrainingPrecision = trainingPrecision;
+        if (f.FeaturizationPrecision is { } precision) options.Runtime.FeaturizationPrecision = precision;
+        if (f.TrainingPrecision is { } trainingPrecision) options.Runtime.TrainingPrecision = trainingPrecision;
         if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
         if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
-        if (f.WarmupFraction is double warmup) options.WarmupFraction = warmup;
-        if (f.ClipGradientPerPart is bool perPart) options.ClipGradientPerPart = perPart;
-        if (f.GradientClipNorm is double clip) options.GradientClipNorm = clip;
+        if (f.WarmupFraction is double warmup) options.Optimizer.WarmupFraction = warmup;
+        if (f.ClipGradientPerPart is bool perPart) options.Optimizer.ClipGradientPerPart = perPart;
+        if (f.GradientClipNorm is double clip) options.Optimizer.GradientClipNorm = clip;
         if ((f.LearningRate ?? Config.LearningRate) is double rate) options.LearningRate = rate;
         var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
         try

@@ -63,8 +63,8 @@ internal static class JpegFolderTraining
         TimeSpan readDone = TimeSpan.Zero;
         var options = new SpatialPretrainOptions
         {
-            ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = epochs, ValidationFraction = 0, ImageCache = cache,
-            PrefetchBatches = prefetch == "default" ? null : int.Parse(prefetch, CultureInfo.InvariantCulture),
+            ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = epochs, ValidationFraction = 0,
+            Runtime = { ImageCache = cache, PrefetchBatches = prefetch == "default" ? null : int.Parse(prefetch, CultureInfo.InvariantCulture) },
             CancellationToken = stop.Token,
             Progress = new ProgressCallback(p =>
             {

@@ -52,8 +52,8 @@ internal static class StreamingMemory
         int done = 0;
         var options = new SpatialPretrainOptions
         {
-            ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = 1, ValidationFraction = 0, ImageCache = cache,
-            ImageCacheShorterSide = side, PrefetchBatches = prefetch,
+            ImageSize = 64, BackboneWidth = 4, BatchSize = 256, Epochs = 1, ValidationFraction = 0,
+            Runtime = { ImageCache = cache, ImageCacheShorterSide = side, PrefetchBatches = prefetch },
             CancellationToken = stop.Token,
             Progress = new ProgressCallback(p =>
             {

@@ -59,7 +59,7 @@ public sealed class SpatialFeaturizeOptions
     public string OutputColumnName { get; set; } = "Features";
     /// <summary>Optional column for the spatial feature map (channels × height × width floats) for dense probes. Default null (none).</summary>
     public string? FeatureMapColumnName { get; set; }
-    /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 8 (see <see cref="SpatialPretrainOptions.FeaturizationBatchSize"/>).</summary>
+    /// <summary>Rows featurised per forward pass when a cursor reads in order. Default 8 (see <see cref="PretrainingRuntimeOptions.FeaturizationBatchSize"/>).</summary>
     public int BatchSize { get; set; } = 8;
     /// <summary>Height of ExtractPixels vectors; 0 (default) infers a square from the length.</summary>
     public int PixelHeight { get; set; }

@@ -110,12 +110,12 @@ public static class SpatialPredictionCatalog
         {
             InputColumnName = adaptation.InputColumnName,
             OutputColumnName = adaptation.OutputColumnName,
-            BatchSize = adaptation.FeaturizationBatchSize,
+            BatchSize = adaptation.Runtime.FeaturizationBatchSize,
             PixelHeight = adaptation.PixelHeight,
             PixelWidth = adaptation.PixelWidth,
             Resizing = adaptation.Resizing,
-            Precision = adaptation.FeaturizationPrecision,
-            Engine = adaptation.FeaturizationEngine,
+            Precision = adaptation.Runtime.FeaturizationPrecision,
+            Engine = adaptation.Runtime.FeaturizationEngine,
         }).Fit(labelledImages);
         var frozenScore = SpatialPrediction.ML.Evaluation.CrossValidatedProbe.Accuracy(mlContext, Features(frozen), labels, folds, adaptation.Seed);
         var adapted = catalog.SpatialPretrain(adaptation).Fit(pretrainingImages ?? labelledImages);

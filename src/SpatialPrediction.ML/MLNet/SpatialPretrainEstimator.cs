@@ -42,8 +42,8 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
                 $"{Component}: ImageCache None reads every picture again from its file for every batch, so the input must be the data view " +
                 $"of an ImageDataset (ImageDataset.FromFolder or FromCsv, then ToDataView) with InputColumnName 'Image'; this input is a " +
                 $"{input.GetType().Name} read through column '{Options.InputColumnName}'. Use ImageCache Auto or Disk for other inputs.", nameof(input));
-        int threads = Options.DecodeThreads > 0 ? Options.DecodeThreads : Environment.ProcessorCount;
-        return new Training.DecodingTrainingImages(files.ImagePaths, Options.EffectiveImageCacheShorterSide, threads, skipped);
+        int threads = Options.Runtime.DecodeThreads > 0 ? Options.Runtime.DecodeThreads : Environment.ProcessorCount;
+        return new Training.DecodingTrainingImages(files.ImagePaths, Options.Runtime.EffectiveImageCacheShorterSide(Options.ImageSize), threads, skipped);
     }
 
     /// <summary>Reads every image of the input column, pretrains, and returns the featuriser.</summary>
@@ -56,10 +56,10 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var device = TrainingDevice.Resolve(Options.Device, context.GpuDeviceId, context.FallbackToCpu);
         var imageInput = ImageInput.For(input.Schema, Options.InputColumnName, Options.ImageSize, Options.PixelHeight, Options.PixelWidth, Component, Options.Resizing);
         var skipped = Options.SkipUnreadableImages ? new List<string>() : null;
-        using var images = Options.ImageCache == TrainingImageCache.None
+        using var images = Options.Runtime.ImageCache == TrainingImageCache.None
             ? DecodingImages(input, skipped)
-            : ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.EffectiveImageCacheShorterSide, skipped,
-                Options.ImageCache, (long)Options.ImageCacheMemoryLimitMegabytes << 20, Options.ImageCacheFolder, Options.DecodeThreads, log);
+            : ImageColumn.ReadImages(input, imageInput, Options.InputColumnName, Options.Runtime.EffectiveImageCacheShorterSide(Options.ImageSize), skipped,
+                Options.Runtime.ImageCache, (long)Options.Runtime.ImageCacheMemoryLimitMegabytes << 20, Options.Runtime.ImageCacheFolder, Options.Runtime.DecodeThreads, log);
         foreach (var row in skipped ?? new List<string>()) log($"Skipped unreadable image, {row}");
         if (images.Count == 0)
             throw new ArgumentException(skipped is { Count: > 0 }
@@ -70,7 +70,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         foreach (var row in skipped?.Skip(skippedBefore) ?? Enumerable.Empty<string>()) log($"Skipped unreadable image, {row}");
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, result.Fingerprint, device);
-        return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.FeaturizationBatchSize,
-            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.FeaturizationPrecision, Options.FeaturizationEngine);
+        return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.Runtime.FeaturizationBatchSize,
+            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.Runtime.FeaturizationPrecision, Options.Runtime.FeaturizationEngine);
     }
 }

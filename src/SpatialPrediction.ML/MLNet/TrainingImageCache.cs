@@ -4,7 +4,7 @@ namespace SpatialPrediction.ML;
 public enum TrainingImageCache
 {
     /// <summary>
-    /// In memory up to <see cref="SpatialPretrainOptions.ImageCacheMemoryLimitMegabytes"/>; past that, every picture
+    /// In memory up to <see cref="PretrainingRuntimeOptions.ImageCacheMemoryLimitMegabytes"/>; past that, every picture
     /// goes to a temporary file that batches are read from, so memory stays flat however large the dataset.
     /// </summary>
     Auto = 0,
@@ -16,7 +16,7 @@ public enum TrainingImageCache
     Disk = 2,
 
     /// <summary>
-    /// Nothing kept: every batch decodes its files again (on <see cref="SpatialPretrainOptions.DecodeThreads"/> threads), so
+    /// Nothing kept: every batch decodes its files again (on <see cref="PretrainingRuntimeOptions.DecodeThreads"/> threads), so
     /// neither memory nor disk grows with the collection and training starts at once; each step pays for decoding its
     /// batch. Needs rows that are files: the data view of an <see cref="Data.ImageDataset"/>. A file that breaks while
     /// training is named in the error, or skipped and listed with <see cref="SpatialPretrainOptions.SkipUnreadableImages"/>.

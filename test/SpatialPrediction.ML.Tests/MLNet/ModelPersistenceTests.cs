@@ -18,7 +18,7 @@ public class ModelPersistenceTests : TemporaryFolderTest
             BackboneWidth = 4,
             Epochs = 1,
             BatchSize = 16,
-            FeaturizationBatchSize = 8,
+            Runtime = { FeaturizationBatchSize = 8 },
             SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 16 },
         }).Fit(data);
 

@@ -240,11 +240,12 @@ public class DeviceAndDefaultsTests
 public class OneOptionsPathTests
 {
     [TestCase(nameof(SpatialPretrainOptions.Epochs), "Epochs must not be negative.")]
-    [TestCase(nameof(SpatialPretrainOptions.LocalCrops), "LocalCrops must not be negative.")]
+    [TestCase(nameof(DinoOptions.LocalCrops), "LocalCrops must not be negative.")]
     public void A_bad_setting_fails_with_one_message_at_construction_and_in_the_engine(string setting, string message)
     {
         var options = new SpatialPretrainOptions { Framework = SslFramework.Dino };
-        typeof(SpatialPretrainOptions).GetProperty(setting)!.SetValue(options, -1);
+        if (setting == nameof(SpatialPretrainOptions.Epochs)) options.Epochs = -1;
+        else options.Dino.LocalCrops = -1;
         var settings = new PretrainingSettings { Framework = SslFramework.Dino, ImageSize = 32 };
         settings = setting == nameof(SpatialPretrainOptions.Epochs) ? settings with { Epochs = -1 } : settings with { LocalCrops = -1 };
         using var images = TorchSharp.torch.zeros(4, 3, 32, 32);

@@ -12,7 +12,7 @@ public class TrainingImageCacheTests : TemporaryFolderTest
     {
         ImageSize = TestScenes.ImageSize, BackboneWidth = 4, Epochs = 2, BatchSize = 16, ValidationFraction = 0,
         SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 32 },
-        ImageCache = cache, ImageCacheMemoryLimitMegabytes = limitMegabytes, ImageCacheFolder = Folder,
+        Runtime = { ImageCache = cache, ImageCacheMemoryLimitMegabytes = limitMegabytes, ImageCacheFolder = Folder },
     };
 
     private static Dictionary<string, float[]> Weights(SpatialFeaturizerTransformer featurizer)
@@ -46,8 +46,8 @@ public class TrainingImageCacheTests : TemporaryFolderTest
     public void A_bad_cache_setting_is_refused_when_the_estimator_is_made()
     {
         var mlContext = new MLContext(1);
-        var negative = () => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { ImageCacheMemoryLimitMegabytes = -1 });
-        var unknown = () => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { ImageCache = (TrainingImageCache)7 });
+        var negative = () => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { Runtime = { ImageCacheMemoryLimitMegabytes = -1 } });
+        var unknown = () => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { Runtime = { ImageCache = (TrainingImageCache)7 } });
 
         negative.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheMemoryLimitMegabytes must not be negative*");
         unknown.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Auto, Memory, Disk or None*");
@@ -98,7 +98,7 @@ public class TrainingPictureReadingTests : TemporaryFolderTest
         {
             ImageSize = TestScenes.ImageSize, BackboneWidth = 4, Epochs = 1, BatchSize = 8, ValidationFraction = 0,
             SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 32 },
-            DecodeThreads = threads, ImageCache = cache, ImageCacheFolder = Path.Combine(Folder, "cache"),
+            Runtime = { DecodeThreads = threads, ImageCache = cache, ImageCacheFolder = Path.Combine(Folder, "cache") },
         };
 
         var weights = new[] { (1, TrainingImageCache.Memory), (2, TrainingImageCache.Memory), (2, TrainingImageCache.Disk) }
@@ -118,10 +118,10 @@ public class TrainingPictureReadingTests : TemporaryFolderTest
     public void Bad_picture_cache_settings_are_refused_naming_the_option()
     {
         var mlContext = new MLContext(1);
-        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { ImageCacheShorterSide = -1 }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ImageCacheShorterSide must not be negative*");
-        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { DecodeThreads = -2 }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*DecodeThreads must not be negative*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { Runtime = { ImageCacheShorterSide = -1 } }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Runtime.ImageCacheShorterSide must not be negative*");
+        FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions { Runtime = { DecodeThreads = -2 } }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Runtime.DecodeThreads must not be negative*");
     }
 }
 
@@ -151,8 +151,9 @@ public class DecodingEveryBatchTests : TemporaryFolderTest
     {
         ImageSize = TestScenes.ImageSize, BackboneWidth = 4, Epochs = 3, BatchSize = 8, ValidationFraction = 0,
         SpatialPrediction = new SpatialPredictionOptions { LocalResolution = 16, HeadWidth = 32 },
-        ImageCache = cache, SkipUnreadableImages = skip, Progress = progress,
-        PrefetchBatches = 0, // batch k + 1 is made after step k reports, whatever the machine's core count
+        SkipUnreadableImages = skip, Progress = progress,
+        // PrefetchBatches 0: batch k + 1 is made after step k reports, whatever the machine's core count.
+        Runtime = { ImageCache = cache, PrefetchBatches = 0 },
     };
 
     private static Dictionary<string, float[]> Weights(SpatialFeaturizerTransformer featurizer)
