@@ -22,8 +22,8 @@ internal abstract class DatasetRun : IDisposable
     {
         "scenes" => new ScenesRun(config, seed),
         "emoji" => new EmojiRun(config, seed),
-        "fashion" or "icons" => new PreparedSetRun(name, config, seed),
-        _ => throw new ArgumentException($"Unknown dataset '{name}' in the configuration: use \"scenes\", \"emoji\", \"fashion\" or \"icons\"."),
+        "fashion" or "icons" or "clipart" => new PreparedSetRun(name, config, seed),
+        _ => throw new ArgumentException($"Unknown dataset '{name}' in the configuration: use \"scenes\", \"emoji\", \"fashion\", \"icons\" or \"clipart\"."),
     };
 
     /// <summary>The training images as a view for SpatialPretrain.</summary>

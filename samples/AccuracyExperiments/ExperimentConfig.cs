@@ -112,12 +112,14 @@ internal sealed record ExperimentConfig
 
     /// <summary>
     /// Whether this configuration carries on <paramref name="saved"/>'s run: the same in everything, except that
-    /// featurisers may have been added after the saved ones (their values are measured on resume; the others are kept).
-    /// Both are written by this build, so a setting added to the runner since (null when absent) does not count.
+    /// featurisers and datasets may have been added after the saved ones (their values are measured on resume; the
+    /// others are kept). Both are written by this build, so a setting added to the runner since (null when absent)
+    /// does not count.
     /// </summary>
     public bool Continues(ExperimentConfig saved)
-        => saved.Featurizers.Length <= Featurizers.Length
-           && (saved with { Featurizers = Featurizers }).ToJson() == ToJson()
+        => saved.Featurizers.Length <= Featurizers.Length && saved.Datasets.Length <= Datasets.Length
+           && (saved with { Featurizers = Featurizers, Datasets = Datasets }).ToJson() == ToJson()
+           && saved.Datasets.SequenceEqual(Datasets.Take(saved.Datasets.Length))
            && saved.Featurizers.Select((f, i) => JsonSerializer.Serialize(f, Json) == JsonSerializer.Serialize(Featurizers[i], Json)).All(same => same);
 
     public string ResolvedDataFolder => DataFolder ?? Path.Combine(

@@ -4,8 +4,8 @@
 //   dotnet run -c Release --project samples/AccuracyExperiments -- [--config samples/AccuracyExperiments/configs/scenes.json]
 //       [--seeds N] [--train N] [--test N] [--epochs N] [--data DIR] [--out artifacts/spatial-benchmarks] [--resume]
 //   With --resume, a stopped run continues in its --out folder: the featurisers and seeds it finished are read back from
-//   values.json (the config must be the same, but for featurisers added at the end of its list), and a training that
-//   was stopped resumes from its checkpoint.
+//   values.json (the config must be the same, but for featurisers and datasets added at the end of their lists), and a
+//   training that was stopped resumes from its checkpoint.
 //   dotnet run -c Release --project samples/AccuracyExperiments -- --replot DIR [--minutes M]   (report and charts again)
 using System.Diagnostics;
 using System.Globalization;
@@ -42,7 +42,7 @@ if (args.Contains("--resume") && File.Exists(savedValues))
     if (!File.Exists(savedConfig) || !config.Continues(ExperimentConfig.Load(savedConfig)))
     {
         Console.Error.WriteLine($"--resume: {Path.GetFullPath(savedConfig)} is not this run's configuration; use another --out folder, or the same " +
-                                "config and options (featurisers may be added at the end of the list).");
+                                "config and options (featurisers and datasets may be added at the end of their lists).");
         return 2;
     }
     results = ExperimentResults.ReadValues(savedValues);

@@ -41,10 +41,10 @@ public static class IconThemePreparation
             {
                 string name = Path.GetFileNameWithoutExtension(icon);
                 string split = IsTest(name) ? "test" : "train";
-                if (!TryRender(icon, Path.Combine(root, "64", label, name + ".png"), side)) continue;
+                if (!SvgRasterizer.TryRenderFile(icon, Path.Combine(root, "64", label, name + ".png"), side)) continue;
                 rows[$"icons-{split}.csv"].Add($"64/{label}/{name}.png,{label}");
                 string small = Path.Combine(theme, "16x16", label, name + ".svg");
-                if (File.Exists(small) && TryRender(small, Path.Combine(root, "16", label, name + ".png"), side))
+                if (File.Exists(small) && SvgRasterizer.TryRenderFile(small, Path.Combine(root, "16", label, name + ".png"), side))
                     rows[$"icons-shift-small-{split}.csv"].Add($"16/{label}/{name}.png,{label}");
             }
         }
@@ -64,21 +64,4 @@ public static class IconThemePreparation
 
     /// <summary>One icon in five is a test icon, by its name (the same icon in both sizes).</summary>
     internal static bool IsTest(string name) => StableHash.Of(name) % 5 == 0;
-
-    /// <summary>Renders an SVG to a PNG; false (and nothing written) for a drawing the renderer cannot read.</summary>
-    private static bool TryRender(string svg, string png, int side)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = SvgRasterizer.RenderPng(File.ReadAllText(svg), side, svg);
-        }
-        catch (InvalidDataException)
-        {
-            return false;
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(png)!);
-        File.WriteAllBytes(png, bytes);
-        return true;
-    }
 }

@@ -10,6 +10,26 @@ namespace SpatialPrediction.ML.ExperimentData;
 /// </summary>
 public static class SvgRasterizer
 {
+    /// <summary>
+    /// Renders the SVG file <paramref name="svg"/> to the PNG file <paramref name="png"/> (its folder created); false, and
+    /// nothing written, for a drawing the renderer cannot read.
+    /// </summary>
+    public static bool TryRenderFile(string svg, string png, int size)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = RenderPng(File.ReadAllText(svg), size, svg);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(png)!);
+        File.WriteAllBytes(png, bytes);
+        return true;
+    }
+
     /// <summary>Renders <paramref name="svg"/> onto a transparent square of <paramref name="size"/> pixels, encoded as PNG.</summary>
     /// <param name="svg">The SVG document text.</param>
     /// <param name="size">Side of the output in pixels.</param>

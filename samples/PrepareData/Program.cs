@@ -1,5 +1,5 @@
 // Prepares real image data outside the repository (never commit it). Usage:
-//   dotnet run -c Release --project samples/PrepareData -- emoji|photos|fashion|icons [--out DIR]
+//   dotnet run -c Release --project samples/PrepareData -- emoji|photos|fashion|icons|clipart [--out DIR]
 // Default DIR: $XDG_CACHE_HOME/spatial-prediction/data (else ~/.cache/spatial-prediction/data).
 using SpatialPrediction.ML.ExperimentData;
 
@@ -33,7 +33,11 @@ switch (mode)
         foreach (var csv in IconThemePreparation.Prepare(Path.Combine(root, "apt"), root))
             Console.WriteLine($"{csv}: {File.ReadLines(csv).Count() - 1} Papirus icons (Debian's papirus-icon-theme).");
         return 0;
+    case "clipart":
+        foreach (var csv in ClipArtPreparation.Prepare(Path.Combine(root, "apt"), root))
+            Console.WriteLine($"{csv}: {File.ReadLines(csv).Count() - 1} Open Clip Art drawings (Debian's openclipart-svg).");
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos, fashion, icons.");
+        Console.Error.WriteLine($"Unknown data set '{mode}'. Available: emoji, photos, fashion, icons, clipart.");
         return 2;
 }
