@@ -82,8 +82,8 @@ internal abstract class DatasetRun : IDisposable
         };
         if (f.FeaturizationPrecision is { } precision) options.Runtime.FeaturizationPrecision = precision;
         if (f.TrainingPrecision is { } trainingPrecision) options.Runtime.TrainingPrecision = trainingPrecision;
-        if (f.MaxOverlap is float overlap) options.SpatialPrediction.MaxOverlap = overlap;
-        if (f.MinGap is float gap) options.SpatialPrediction.MinGap = gap;
+        if (f.MaxOverlap is float overlap) options.SpatialPrediction.ViewPairs = options.SpatialPrediction.ViewPairs with { MaxIoU = overlap };
+        if (f.MinGap is float gap) options.SpatialPrediction.ViewPairs = options.SpatialPrediction.ViewPairs with { MinGap = gap };
         if (f.WarmupFraction is double warmup) options.Optimizer.WarmupFraction = warmup;
         if (f.ClipGradientPerPart is bool perPart) options.Optimizer.ClipGradientPerPart = perPart;
         if (f.GradientClipNorm is double clip) options.Optimizer.GradientClipNorm = clip;

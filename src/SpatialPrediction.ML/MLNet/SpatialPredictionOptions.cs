@@ -44,26 +44,13 @@ public sealed class SpatialPredictionOptions
     /// <summary>Side in pixels both local views are resized to. Default 32.</summary>
     public int LocalResolution { get; set; } = Defaults.LocalResolution;
 
-    /// <summary>Smallest local-view area, as a fraction of the image. Default 0.08.</summary>
-    public float MinViewArea { get; set; } = Defaults.Sampler.MinArea;
-
-    /// <summary>Largest local-view area, as a fraction of the image. Default 0.35.</summary>
-    public float MaxViewArea { get; set; } = Defaults.Sampler.MaxArea;
-
-    /// <summary>Smallest width/height ratio of a view. Default 3/4.</summary>
-    public float MinAspectRatio { get; set; } = Defaults.Sampler.MinAspect;
-
-    /// <summary>Largest width/height ratio of a view. Default 4/3.</summary>
-    public float MaxAspectRatio { get; set; } = Defaults.Sampler.MaxAspect;
-
-    /// <summary>Largest intersection-over-union between the two views of a pair. Default 0.3.</summary>
-    public float MaxOverlap { get; set; } = Defaults.Sampler.MaxIoU;
-
-    /// <summary>When positive, the two views must be at least this far apart (fraction of the image). Default 0.</summary>
-    public float MinGap { get; set; } = Defaults.Sampler.MinGap;
-
-    /// <summary>Probability a pair is shown mirrored; its targets are then computed in the mirrored frame. Default 0.5.</summary>
-    public float MirrorProbability { get; set; } = Defaults.Sampler.MirrorProbability;
+    /// <summary>
+    /// How the pairs of local views are drawn: their area and aspect ranges, the most they may overlap, an optional gap
+    /// between them, and how often a pair is mirrored. Default: areas 0.08–0.35 of the picture, aspect 3/4–4/3, overlap
+    /// at most 0.3 IoU, no gap, mirrored half of the time.
+    /// </summary>
+    /// <example><c>SpatialPrediction = new SpatialPredictionOptions { ViewPairs = new SpatialViewPairSampler { MaxIoU = 0, MinGap = 0.05f } }</c></example>
+    public SpatialViewPairSampler ViewPairs { get; set; } = Defaults.Sampler;
 
     /// <summary>Probability of blurring each view (independently of the other). Default 0.2.</summary>
     public float BlurProbability { get; set; } = Defaults.Augmentation.BlurProbability;
@@ -134,11 +121,7 @@ public sealed class SpatialPredictionOptions
         if (PairsPerImage < 1) throw new ArgumentOutOfRangeException(nameof(PairsPerImage), PairsPerImage, "SpatialPrediction.PairsPerImage must be at least 1.");
         if (!(BlurProbability >= 0 && BlurProbability <= 1))
             throw new ArgumentOutOfRangeException(nameof(BlurProbability), BlurProbability, "SpatialPrediction.BlurProbability must be in [0, 1].");
-        var sampler = new SpatialViewPairSampler
-        {
-            MinArea = MinViewArea, MaxArea = MaxViewArea, MinAspect = MinAspectRatio, MaxAspect = MaxAspectRatio,
-            MaxIoU = MaxOverlap, MinGap = MinGap, MirrorProbability = MirrorProbability,
-        };
+        var sampler = ViewPairs ?? throw new ArgumentNullException(nameof(ViewPairs), "SpatialPrediction.ViewPairs must be set.");
         sampler.Validate();
         return new SpatialPredictionSettings
         {

@@ -134,7 +134,7 @@ public class SpatialPretrainEstimatorTests
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*BatchSize*");
         FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
         {
-            SpatialPrediction = new SpatialPredictionOptions { MaxOverlap = 2f },
+            SpatialPrediction = new SpatialPredictionOptions { ViewPairs = new SpatialPrediction.ML.Spatial.SpatialViewPairSampler { MaxIoU = 2f } },
         })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*MaxIoU*");
         FluentActions.Invoking(() => mlContext.Transforms.SpatialPretrain(new SpatialPretrainOptions
         {
