@@ -85,11 +85,17 @@ internal sealed class EmojiRun : DatasetRun
         metrics.Add("localisation mean R²", localisation.MeanRSquared);
         foreach (var target in localisation.Targets) metrics.Add($"localisation R² {target.Target}", target.RSquared);
         metrics.Add("localisation IoU", localisation.MeanIntersectionOverUnion);
-        if (featurizer is null) return; // segmentation reads our feature map
+        if (featurizer is null) return; // the rest reads our feature map
+        var dense = DenseFeaturizers.FromTransformer(featurizer);
+        // The same probe on the whole feature map: where the locations' features still say where the object is.
+        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(dense), objects, photos,
+            new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+        metrics.Add("localisation mean R² (feature map)", onTheMap.MeanRSquared);
+        metrics.Add("localisation IoU (feature map)", onTheMap.MeanIntersectionOverUnion);
         var composites = ObjectComposites.Make(objects, photos, 1, options with { Seed = Seed + 1 });
         try
         {
-            var segmentation = DenseProbe.ForegroundSegmentation(MLContext, DenseFeaturizers.FromTransformer(featurizer),
+            var segmentation = DenseProbe.ForegroundSegmentation(MLContext, dense,
                 composites.Take(200).ToList(), composites.Skip(200).ToList());
             metrics.Add("foreground mIoU", segmentation.MeanIoU);
         }

@@ -30,6 +30,17 @@ public static class ImageFeaturizers
     }
 
     /// <summary>
+    /// The whole feature map of each image as one vector (channel-major, <c>C·H·W</c> values): for the evaluators that
+    /// take vectors, such as <see cref="LocalizationProbe"/>, read on the map — where each location's features sit —
+    /// rather than on the pooled vector, which averages the locations away.
+    /// </summary>
+    public static ImageFeaturizer FromFeatureMaps(DenseFeaturizer featurizer)
+    {
+        ArgumentNullException.ThrowIfNull(featurizer);
+        return images => featurizer(images).Select(map => map.Values).ToArray();
+    }
+
+    /// <summary>
     /// Pooled features of <paramref name="backbone"/> with every image resized to <paramref name="side"/> px instead of the
     /// featuriser's own input side: for tests whose pictures are small patches (the spatial tests at SP's local
     /// resolution), so they are not blown up to a resolution the backbone never trained at.

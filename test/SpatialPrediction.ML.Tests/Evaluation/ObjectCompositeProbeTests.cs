@@ -153,4 +153,22 @@ public class ObjectCompositeProbeTests
         composites[0].Image.Width.Should().Be(32, "the composites' images are left to the caller, not disposed by the probe");
         foreach (var composite in composites) composite.Image.Dispose();
     }
+
+    [Test]
+    public void Read_on_the_feature_map_the_probe_finds_the_object_the_pooled_map_has_averaged_away()
+    {
+        var (objects, backgrounds) = Data();
+        var options = new LocalizationOptions { CompositesPerObject = 4 };
+        FeatureMap[] Pooled(IReadOnlyList<MLImage> images)
+            => BrightnessMaps(images).Select(m => new FeatureMap(1, 1, 1, new[] { m.Values.Average() })).ToArray();
+
+        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(BrightnessMaps), objects, backgrounds, options);
+        var pooled = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(Pooled), objects, backgrounds, options);
+
+        TestContext.Out.WriteLine($"IoU map {onTheMap.MeanIntersectionOverUnion:F3}, pooled {pooled.MeanIntersectionOverUnion:F3}");
+        ImageFeaturizers.FromFeatureMaps(BrightnessMaps)(objects.Take(2).ToList()).Should().OnlyContain(v => v.Length == 64);
+        onTheMap.Targets.Take(2).Should().OnlyContain(t => t.RSquared > 0.5, "the map says where the bright object is");
+        pooled.Targets.Take(2).Should().OnlyContain(t => t.RSquared < 0.2, "mean brightness does not say where");
+        onTheMap.MeanIntersectionOverUnion.Should().BeGreaterThan(pooled.MeanIntersectionOverUnion + 0.1);
+    }
 }
