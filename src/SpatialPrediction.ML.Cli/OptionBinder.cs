@@ -11,14 +11,29 @@ namespace SpatialPrediction.ML.Cli;
 /// Offers every simple setting of an options object (numbers, booleans, enums, text; nullable ones too) as a typed
 /// kebab-case System.CommandLine option, described by the property's XML documentation and its default, so the CLI
 /// covers every option of <see cref="SpatialPretrainOptions"/> (and, prefixed <c>sp-</c>, of
-/// <see cref="SpatialPredictionOptions"/>) without a list to keep in step by hand.
+/// <see cref="SpatialPredictionOptions"/>) without a list to keep in step by hand. The settings of an option group
+/// (<c>Optimizer</c>, <c>Dino</c>, <c>Runtime</c>, SP's <c>ViewPairs</c>) are offered beside the others, under their
+/// own names: a command line has no dots.
 /// </summary>
 internal sealed partial class OptionBinder
 {
-    private readonly List<(Option Option, PropertyInfo Property)> bound = new();
+    private readonly List<(Option Option, PropertyInfo? Group, PropertyInfo Property)> bound = new();
 
-    /// <summary>One option per settable simple property of <paramref name="defaults"/>' type, except <paramref name="excluded"/>.</summary>
-    public OptionBinder(object defaults, string prefix, ISet<string> excluded)
+    /// <summary>
+    /// One option per settable simple property of <paramref name="defaults"/>' type, and of each of its
+    /// <paramref name="groups"/>, except <paramref name="excluded"/>.
+    /// </summary>
+    public OptionBinder(object defaults, string prefix, ISet<string> excluded, params string[] groups)
+    {
+        Add(defaults, null, prefix, excluded);
+        foreach (string name in groups)
+        {
+            var group = defaults.GetType().GetProperty(name) ?? throw new ArgumentException($"{defaults.GetType().Name} has no option group {name}.", nameof(groups));
+            Add(group.GetValue(defaults)!, group, prefix, excluded);
+        }
+    }
+
+    private void Add(object defaults, PropertyInfo? group, string prefix, ISet<string> excluded)
     {
         var type = defaults.GetType();
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
@@ -35,19 +50,32 @@ internal sealed partial class OptionBinder
                 option.HelpName = string.Join("|", Enum.GetNames(valueType));
                 SetEnumParser(option, valueType, name);
             }
-            bound.Add((option, property));
+            bound.Add((option, group, property));
         }
     }
 
     public IEnumerable<Option> Options => bound.Select(b => b.Option);
 
-    /// <summary>Sets the properties whose options were given on the command line.</summary>
+    /// <summary>
+    /// Sets the properties whose options were given on the command line. A group that is a record (shared, immutable
+    /// defaults such as SP's pair sampler) is copied before it is changed and the copy set on <paramref name="target"/>.
+    /// </summary>
     public void Bind(object target, ParseResult result)
     {
-        foreach (var (option, property) in bound)
+        foreach (var (option, group, property) in bound)
         {
             if (result.GetResult(option) is not { Implicit: false } given) continue;
-            property.SetValue(target, given.GetValueOrDefault<object>());
+            object owner = target;
+            if (group is not null)
+            {
+                owner = group.GetValue(target)!;
+                if (owner.GetType().GetMethod("<Clone>$") is { } clone)
+                {
+                    owner = clone.Invoke(owner, null)!;
+                    group.SetValue(target, owner);
+                }
+            }
+            property.SetValue(owner, given.GetValueOrDefault<object>());
         }
     }
 
@@ -96,7 +124,8 @@ internal sealed partial class OptionBinder
                 : n.ToString())));
     });
 
-    private static string Kebab(string name) => UpperCase().Replace(name, m => (m.Index > 0 ? "-" : "") + m.Value.ToLowerInvariant());
+    private static string Kebab(string name)
+        => UpperCase().Replace(name.Replace("IoU", "Iou", StringComparison.Ordinal), m => (m.Index > 0 ? "-" : "") + m.Value.ToLowerInvariant());
 
     [GeneratedRegex("[A-Z]")]
     private static partial Regex UpperCase();

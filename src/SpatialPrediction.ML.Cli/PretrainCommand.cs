@@ -30,8 +30,9 @@ internal static class PretrainCommand
         command.Options.Add(resume);
         command.Options.Add(imageNet);
         command.Options.Add(ifBetter);
-        var options = new OptionBinder(new SpatialPretrainOptions(), "", NotOnTheCommandLine);
-        var spatial = new OptionBinder(new SpatialPredictionOptions(), "sp-", new HashSet<string>());
+        var options = new OptionBinder(new SpatialPretrainOptions(), "", NotOnTheCommandLine,
+            nameof(SpatialPretrainOptions.Optimizer), nameof(SpatialPretrainOptions.Dino), nameof(SpatialPretrainOptions.Runtime));
+        var spatial = new OptionBinder(new SpatialPredictionOptions(), "sp-", new HashSet<string>(), nameof(SpatialPredictionOptions.ViewPairs));
         foreach (var option in options.Options.Concat(spatial.Options)) command.Options.Add(option);
         command.SetAction(result => Run(result, output, cancellation, result.GetValue(data)!, result.GetValue(model)!,
             result.GetValue(resume), result.GetValue(imageNet), result.GetValue(ifBetter), options, spatial));

@@ -54,6 +54,11 @@ public class CliTests : TemporaryFolderTest
         noBackgrounds.Code.Should().Be(CliApp.Usage);
         noBackgrounds.Error.Should().Contain("--backgrounds").And.Contain("nowhere: no such folder or .csv file");
         Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--if-better").Error.Should().Contain("--if-better").And.Contain("add --imagenet");
+        // Settings of the option groups are flags like the others, and reach the options' own checks.
+        Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--decode-threads", "-2").Error
+            .Should().Contain("Runtime.DecodeThreads must not be negative");
+        Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--sp-max-iou", "2").Error.Should().Contain("MaxIoU must be in [0, 1]");
+        new SpatialPredictionOptions().ViewPairs.MaxIoU.Should().Be(0.3f, "the shared default sampler is copied, not changed");
     }
 
     [Test]
