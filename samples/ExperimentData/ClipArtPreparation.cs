@@ -43,17 +43,9 @@ public static class ClipArtPreparation
             }
         }
         if (rows["clipart-train.csv"].Count == 1) throw new InvalidDataException($"No drawings could be rendered under {library}.");
-        var written = new List<string>();
-        foreach (var (file, lines) in rows)
-        {
-            string csv = Path.Combine(root, file);
-            File.WriteAllLines(csv, lines);
-            written.Add(csv);
-        }
-        File.WriteAllText(Path.Combine(root, "ATTRIBUTION-clipart.md"),
+        return PreparedSet.Write(root, rows, "clipart",
             "# Open Clip Art Library 0.18 (Debian package openclipart-svg)\n\nNot redistributed with SpatialPrediction.ML. " +
             "Public domain; see /usr/share/doc/openclipart-svg/copyright in the package.\n");
-        return written;
     }
 
     /// <summary>One drawing in five is a test drawing, by its name.</summary>

@@ -49,17 +49,9 @@ public static class IconThemePreparation
             }
         }
         if (rows["icons-train.csv"].Count == 1) throw new InvalidDataException($"No icons found under {theme}/64x64 in {string.Join(", ", Classes)}.");
-        var written = new List<string>();
-        foreach (var (file, lines) in rows)
-        {
-            string csv = Path.Combine(root, file);
-            File.WriteAllLines(csv, lines);
-            written.Add(csv);
-        }
-        File.WriteAllText(Path.Combine(root, "ATTRIBUTION-icons.md"),
+        return PreparedSet.Write(root, rows, "icons",
             "# Papirus icon theme (Debian package papirus-icon-theme)\n\nNot redistributed with SpatialPrediction.ML. " +
             "Papirus Development Team, GPL-3.0; see /usr/share/doc/papirus-icon-theme/copyright in the package.\n");
-        return written;
     }
 
     /// <summary>One icon in five is a test icon, by its name (the same icon in both sizes).</summary>
