@@ -85,4 +85,27 @@ public class DnnImageFeaturizerParityTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Test]
+    public void Without_models_next_to_the_application_the_NuGet_package_folder_is_searched()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"sp-dnnmodels-{Guid.NewGuid():N}");
+        try
+        {
+            var candidates = DnnImageFeaturizerResNet18.ModelFolderCandidates(Path.Combine(root, "app"), Path.Combine(root, "packages"), Path.Combine(root, "home"));
+            candidates[0].Should().Be(Path.Combine(root, "app", "DnnImageModels"));
+            candidates[1].Should().Be(Path.Combine(root, "packages", "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels"));
+            DnnImageFeaturizerResNet18.ModelFolderCandidates("app", null, Path.Combine(root, "home"))[1]
+                .Should().StartWith(Path.Combine(root, "home", ".nuget", "packages"), "NUGET_PACKAGES unset: the user's global packages folder");
+            DnnImageFeaturizerResNet18.HasModels(DnnImageFeaturizerResNet18.DefaultModelFolder).Should().BeTrue("the test project references the package");
+
+            var missing = () => DnnImageFeaturizerResNet18.Load(Path.Combine(root, "nowhere"));
+            missing.Should().Throw<FileNotFoundException>().WithMessage($"*nowhere*ResNet18.onnx not found. Reference the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1*")
+                .Which.Message.Should().NotContain("looked in", "a folder the caller named is the only place looked in");
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
 }

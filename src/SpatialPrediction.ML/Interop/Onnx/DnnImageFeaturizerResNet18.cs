@@ -21,8 +21,32 @@ internal static class DnnImageFeaturizerResNet18
     /// <summary>The NuGet package the ONNX files come from.</summary>
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
 
-    /// <summary>Where the package puts the models: <c>DnnImageModels</c> next to the application.</summary>
-    public static string DefaultModelFolder => Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
+    /// <summary>The package version whose models the import is checked against.</summary>
+    public const string PackageVersion = "0.23.1";
+
+    /// <summary>
+    /// Where the models are looked for: <c>DnnImageModels</c> next to the application (the package copies them there),
+    /// else the package's own copy in NuGet's global packages folder (<c>NUGET_PACKAGES</c>, default
+    /// <c>~/.nuget/packages</c>) — what a notebook or a script run without a build of its own has.
+    /// </summary>
+    public static string DefaultModelFolder => ModelFolderCandidates().FirstOrDefault(HasModels) ?? ModelFolderCandidates().First();
+
+    private static IReadOnlyList<string> ModelFolderCandidates()
+        => ModelFolderCandidates(AppContext.BaseDirectory, Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
+            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary>The folders searched, in order, for an application in <paramref name="applicationFolder"/>.</summary>
+    internal static IReadOnlyList<string> ModelFolderCandidates(string applicationFolder, string? nugetPackages, string userProfile)
+    {
+        string packages = nugetPackages is { Length: > 0 } ? nugetPackages : Path.Combine(userProfile, ".nuget", "packages");
+        return new[]
+        {
+            Path.Combine(applicationFolder, "DnnImageModels"),
+            Path.Combine(packages, PackageId.ToLowerInvariant(), PackageVersion, "tools", "DnnImageModels"),
+        };
+    }
+
+    internal static bool HasModels(string folder) => File.Exists(Path.Combine(folder, "ResNet18Onnx", "ResNet18.onnx"));
 
     /// <summary>Reads both ONNX files and returns the backbone module (input side 224 px, features 512), its spec and where it came from.</summary>
     /// <param name="modelFolder">The <c>DnnImageModels</c> folder; default <see cref="DefaultModelFolder"/>.</param>
@@ -30,13 +54,15 @@ internal static class DnnImageFeaturizerResNet18
     /// <exception cref="InvalidDataException">A file is not the expected graph; the message says what was expected.</exception>
     public static (BackboneModule Module, BackboneSpec Spec, string Origin) Load(string? modelFolder = null)
     {
+        bool searched = modelFolder is null;
         modelFolder ??= DefaultModelFolder;
         string model = Path.Combine(modelFolder, "ResNet18Onnx", "ResNet18.onnx");
         string preprocess = Path.Combine(modelFolder, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
         foreach (var path in new[] { model, preprocess })
             if (!File.Exists(path))
-                throw new FileNotFoundException($"{path} not found. Reference the NuGet package {PackageId} 0.23.1 in the application " +
-                                                "(it copies DnnImageModels/ to the output folder) or pass the folder that holds it.", path);
+                throw new FileNotFoundException($"{path} not found{(searched ? $" (looked in {string.Join(" and ", ModelFolderCandidates())})" : "")}. Reference the " +
+                                                $"NuGet package {PackageId} {PackageVersion} in the application (it copies DnnImageModels/ to the output " +
+                                                "folder) or pass the folder that holds it.", path);
 
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
