@@ -64,6 +64,7 @@ internal sealed record PretrainingSettings
     /// <summary>Leading backbone stages (stem first) whose weights and batch-norm statistics stay as they started.</summary>
     public int FrozenStages { get; init; }
     /// <summary>L2-SP strength α: the trainable backbone weights are pulled toward <see cref="InitialBackbone"/>'s by α·(w − w₀); 0: off.</summary>
+    [OmittedFromFingerprintAtDefault]
     public double StartingPointPenalty { get; init; }
     /// <summary>Whether every batch norm of the backbone keeps its running statistics (eval mode) while training.</summary>
     public bool FreezeBatchNormStatistics { get; init; }

@@ -79,6 +79,15 @@ public class FingerprintTests
     }
 
     [Test]
+    public void A_setting_added_later_is_left_out_at_its_default_so_earlier_checkpoints_still_resume()
+    {
+        var settings = new PretrainingSettings();
+
+        settings.Fingerprint().Should().NotContain(nameof(PretrainingSettings.StartingPointPenalty), "a penalty of 0 changes nothing the earlier version computed");
+        (settings with { StartingPointPenalty = 0.5 }).Fingerprint().Should().Contain("StartingPointPenalty=0.5");
+    }
+
+    [Test]
     public void The_fingerprint_does_not_depend_on_the_culture()
     {
         var settings = new PretrainingSettings { LearningRate = 1.5e-3 };
