@@ -57,25 +57,15 @@ internal sealed partial class OptionBinder
     public IEnumerable<Option> Options => bound.Select(b => b.Option);
 
     /// <summary>
-    /// Sets the properties whose options were given on the command line. A group that is a record (shared, immutable
-    /// defaults such as SP's pair sampler) is copied before it is changed and the copy set on <paramref name="target"/>.
+    /// Sets the properties whose options were given on the command line, a group's on <paramref name="target"/>'s own
+    /// instance of that group (every options object makes its own, so nothing shared is changed).
     /// </summary>
     public void Bind(object target, ParseResult result)
     {
         foreach (var (option, group, property) in bound)
         {
             if (result.GetResult(option) is not { Implicit: false } given) continue;
-            object owner = target;
-            if (group is not null)
-            {
-                owner = group.GetValue(target)!;
-                if (owner.GetType().GetMethod("<Clone>$") is { } clone)
-                {
-                    owner = clone.Invoke(owner, null)!;
-                    group.SetValue(target, owner);
-                }
-            }
-            property.SetValue(owner, given.GetValueOrDefault<object>());
+            property.SetValue(group is null ? target : group.GetValue(target)!, given.GetValueOrDefault<object>());
         }
     }
 

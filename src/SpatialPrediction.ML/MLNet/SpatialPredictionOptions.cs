@@ -50,7 +50,7 @@ public sealed class SpatialPredictionOptions
     /// at most 0.3 IoU, no gap, mirrored half of the time.
     /// </summary>
     /// <example><c>SpatialPrediction = new SpatialPredictionOptions { ViewPairs = new SpatialViewPairSampler { MaxIoU = 0, MinGap = 0.05f } }</c></example>
-    public SpatialViewPairSampler ViewPairs { get; set; } = Defaults.Sampler;
+    public SpatialViewPairSampler ViewPairs { get; set; } = new();
 
     /// <summary>Probability of blurring each view (independently of the other). Default 0.2.</summary>
     public float BlurProbability { get; set; } = Defaults.Augmentation.BlurProbability;

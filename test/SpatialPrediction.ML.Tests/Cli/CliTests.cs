@@ -58,7 +58,7 @@ public class CliTests : TemporaryFolderTest
         Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--decode-threads", "-2").Error
             .Should().Contain("Runtime.DecodeThreads must not be negative");
         Run("pretrain", "--data", Images(), "--out", Path.Combine(Folder, "m.zip"), "--sp-max-iou", "2").Error.Should().Contain("MaxIoU must be in [0, 1]");
-        new SpatialPredictionOptions().ViewPairs.MaxIoU.Should().Be(0.3f, "the shared default sampler is copied, not changed");
+        new SpatialPredictionOptions().ViewPairs.MaxIoU.Should().Be(0.3f, "the flag set the run's own sampler, not a default another options object reads");
     }
 
     [Test]
