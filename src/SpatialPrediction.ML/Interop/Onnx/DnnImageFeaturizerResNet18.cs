@@ -29,7 +29,14 @@ internal static class DnnImageFeaturizerResNet18
     /// else the package's own copy in NuGet's global packages folder (<c>NUGET_PACKAGES</c>, default
     /// <c>~/.nuget/packages</c>) — what a notebook or a script run without a build of its own has.
     /// </summary>
-    public static string DefaultModelFolder => ModelFolderCandidates().FirstOrDefault(HasModels) ?? ModelFolderCandidates().First();
+    public static string DefaultModelFolder
+    {
+        get
+        {
+            var candidates = ModelFolderCandidates();
+            return candidates.FirstOrDefault(HasModels) ?? candidates[0];
+        }
+    }
 
     private static IReadOnlyList<string> ModelFolderCandidates()
         => ModelFolderCandidates(AppContext.BaseDirectory, Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
