@@ -187,12 +187,14 @@ internal abstract class DatasetRun : IDisposable
 
     /// <summary>
     /// Every corruption at <paramref name="severities"/> on the first 500 evaluation pictures, probe fitted on the clean
-    /// training pictures: the mean, each severity and, when <paramref name="perKind"/>, each corruption.
+    /// training pictures: the clean accuracy when <paramref name="withClean"/>, the mean, each severity and, when
+    /// <paramref name="perKind"/>, each corruption.
     /// </summary>
-    protected void Corruptions(ImageFeaturizer features, IReadOnlyList<int> severities, bool perKind, MetricSet metrics)
+    protected void Corruptions(ImageFeaturizer features, IReadOnlyList<int> severities, bool perKind, MetricSet metrics, bool withClean = false)
     {
         var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
-            TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed, severities: severities.ToArray());
+            TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed, severities: severities);
+        if (withClean) metrics.Add("clean accuracy", corruptions.CleanAccuracy);
         metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
         foreach (int severity in severities)
             metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));

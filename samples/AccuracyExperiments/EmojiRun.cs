@@ -81,15 +81,15 @@ internal sealed class EmojiRun : DatasetRun
     {
         var objects = TestImages.Take(300).ToList();
         var options = new ObjectCompositeOptions { Side = Config.ImageSize, Seed = Seed };
-        var localisation = LocalizationProbe.Evaluate(features, objects, photos, new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+        var probe = new LocalizationOptions { Composites = options, CompositesPerObject = 2 };
+        var localisation = LocalizationProbe.Evaluate(features, objects, photos, probe);
         metrics.Add("localisation mean R²", localisation.MeanRSquared);
         foreach (var target in localisation.Targets) metrics.Add($"localisation R² {target.Target}", target.RSquared);
         metrics.Add("localisation IoU", localisation.MeanIntersectionOverUnion);
         if (featurizer is null) return; // the rest reads our feature map
         var dense = DenseFeaturizers.FromTransformer(featurizer);
         // The same probe on the whole feature map: where the locations' features still say where the object is.
-        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(dense), objects, photos,
-            new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(dense), objects, photos, probe);
         metrics.Add("localisation mean R² (feature map)", onTheMap.MeanRSquared);
         metrics.Add("localisation IoU (feature map)", onTheMap.MeanIntersectionOverUnion);
         var composites = ObjectComposites.Make(objects, photos, 1, options with { Seed = Seed + 1 });

@@ -36,14 +36,7 @@ internal sealed class ScenesRun : DatasetRun
         metrics.Add("depth RMSE", depth.Rmse);
         metrics.Add("depth AbsRel", depth.AbsRel);
         metrics.Add("depth δ<1.25", depth.Delta125);
-        var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
-            TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed);
-        metrics.Add("clean accuracy", corruptions.CleanAccuracy);
-        metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);
-        foreach (int severity in ImageCorruption.Severities)
-            metrics.Add($"corruption severity {severity}", corruptions.Scores.Where(s => s.Severity == severity).Average(s => s.Accuracy));
-        foreach (var kind in Enum.GetValues<CorruptionKind>())
-            metrics.Add($"corruption {kind}", corruptions.Scores.Where(s => s.Kind == kind).Average(s => s.Accuracy));
+        Corruptions(features, ImageCorruption.Severities, perKind: true, metrics, withClean: true);
         foreach (var style in RobustnessEvaluation.StyleShift(MLContext, features, trainScenes, testOptions, 500))
             metrics.Add($"style {style.Style}", style.Accuracy);
     }

@@ -38,7 +38,7 @@ public static class ClipArtPreparation
                 if (taken.Count == perClass) break;
                 // The same name twice in a folder (subfolders) keeps the first; an unreadable drawing is passed over.
                 if (taken.Contains(name) || !SvgRasterizer.TryRenderFile(file, Path.Combine(root, label, name + ".png"), side)) continue;
-                rows[$"clipart-{(IsTest(name) ? "test" : "train")}.csv"].Add($"{label}/{name}.png,{label}");
+                rows[$"clipart-{(PreparedSet.IsTest(name) ? "test" : "train")}.csv"].Add($"{label}/{name}.png,{label}");
                 taken.Add(name);
             }
         }
@@ -47,7 +47,4 @@ public static class ClipArtPreparation
             "# Open Clip Art Library 0.18 (Debian package openclipart-svg)\n\nNot redistributed with SpatialPrediction.ML. " +
             "Public domain; see /usr/share/doc/openclipart-svg/copyright in the package.\n");
     }
-
-    /// <summary>One drawing in five is a test drawing, by its name.</summary>
-    internal static bool IsTest(string name) => StableHash.Of(name) % 5 == 0;
 }

@@ -40,7 +40,7 @@ public static class IconThemePreparation
             foreach (string icon in icons)
             {
                 string name = Path.GetFileNameWithoutExtension(icon);
-                string split = IsTest(name) ? "test" : "train";
+                string split = PreparedSet.IsTest(name) ? "test" : "train";
                 if (!SvgRasterizer.TryRenderFile(icon, Path.Combine(root, "64", label, name + ".png"), side)) continue;
                 rows[$"icons-{split}.csv"].Add($"64/{label}/{name}.png,{label}");
                 string small = Path.Combine(theme, "16x16", label, name + ".svg");
@@ -53,7 +53,4 @@ public static class IconThemePreparation
             "# Papirus icon theme (Debian package papirus-icon-theme)\n\nNot redistributed with SpatialPrediction.ML. " +
             "Papirus Development Team, GPL-3.0; see /usr/share/doc/papirus-icon-theme/copyright in the package.\n");
     }
-
-    /// <summary>One icon in five is a test icon, by its name (the same icon in both sizes).</summary>
-    internal static bool IsTest(string name) => StableHash.Of(name) % 5 == 0;
 }

@@ -30,7 +30,7 @@ public class ClipArtPreparationTests : TemporaryFolderTest
         rows.Should().NotContain(r => r.Contains("shapes"), "abstract folders are not classes");
         rows.Should().OnlyHaveUniqueItems();
         File.ReadAllLines(Path.Combine(root, "clipart-test.csv")).Skip(1)
-            .Should().OnlyContain(r => ClipArtPreparation.IsTest(Path.GetFileNameWithoutExtension(r.Split(',')[0])));
+            .Should().OnlyContain(r => PreparedSet.IsTest(Path.GetFileNameWithoutExtension(r.Split(',')[0])));
         again.SelectMany(c => File.ReadAllLines(c).Skip(1)).Should().Equal(rows, "preparing again writes the same rows");
         using var image = SkiaSharp.SKBitmap.Decode(Path.Combine(root, rows[0].Split(',')[0]));
         image.Width.Should().Be(24);

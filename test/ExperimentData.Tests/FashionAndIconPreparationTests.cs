@@ -77,7 +77,7 @@ public class FashionAndIconPreparationTests : TemporaryFolderTest
         var test = File.ReadAllLines(Path.Combine(root, "icons-test.csv")).Skip(1).ToList();
         train.Concat(test).Should().HaveCount(16, "8 drawings a class, the alias left out").And.NotContain(l => l.Contains("alias"));
         train.Concat(test).Count(l => l.EndsWith(",places")).Should().Be(8);
-        test.Should().OnlyContain(l => IconThemePreparation.IsTest(Path.GetFileNameWithoutExtension(l.Split(',')[0])));
+        test.Should().OnlyContain(l => PreparedSet.IsTest(Path.GetFileNameWithoutExtension(l.Split(',')[0])));
         var shift = File.ReadAllLines(Path.Combine(root, "icons-shift-small-train.csv")).Skip(1)
             .Concat(File.ReadAllLines(Path.Combine(root, "icons-shift-small-test.csv")).Skip(1)).ToList();
         shift.Should().OnlyContain(l => l.StartsWith("16/apps/") && l.EndsWith(",apps"));
