@@ -1,6 +1,3 @@
-using SpatialPrediction.ML.Interop;
-using SpatialPrediction.ML.MLNet;
-using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using static TorchSharp.torch;
 

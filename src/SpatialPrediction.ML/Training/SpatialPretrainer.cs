@@ -78,12 +78,8 @@ internal static class SpatialPretrainer
     private static PretrainingResult Run(TrainingImages images, PretrainingSettings settings, Device device, IReadOnlyList<string> skippedRows, out BackboneModule backbone)
     {
         var spec = settings.BackboneSpec;
-        var oneDnn = Machine.OneDnnSafeMode.EnsureApplied();
-        if (oneDnn.SafeMode) settings.Log?.Invoke(oneDnn.ToString());
-        using var heap = settings.ReuseNativeMemory ? SpatialPrediction.ML.Machine.NativeHeapReuse.Hold() : null;
-        if (heap is not null && SpatialPrediction.ML.Machine.NativeHeapReuse.Available)
-            settings.Log?.Invoke("Native heap: glibc keeps freed memory for reuse during this run (mallopt, process-wide; afterwards its " +
-                                 "thresholds stay at the values glibc settles on and the free memory is returned). ReuseNativeMemory = false leaves the allocator alone.");
+        // Everything about how this machine runs the step, before the first tensor: oneDNN's mode, the heap, the precision.
+        using var execution = TrainingExecution.Begin(device, settings.TrainingPrecision, settings.ReuseNativeMemory, settings.Log);
         torch.manual_seed(settings.Seed);
         backbone = BackboneFactory.Create(spec);
         if (settings.InitialBackbone is { } initial) CopyWeights(initial, backbone);
@@ -113,7 +109,7 @@ internal static class SpatialPretrainer
             ValidationImages = validationIndices.Length,
             Device = device.ToString(),
             SkippedRows = skippedRows,
-            OneDnnMode = oneDnn,
+            OneDnnMode = execution.OneDnn,
         };
 
         // The parts a per-part clip treats on its own; together, everything the optimiser updates.
@@ -126,17 +122,13 @@ internal static class SpatialPretrainer
         int batchSize = Math.Min(settings.BatchSize, trainIndices.Length);
         var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
         var firstPictures = trainIndices.AsSpan(0, batchSize).ToArray();
-        if (settings.TrainingPrecision == TrainingPrecision.BFloat16 && BFloat16Kernels.SlowerOn(device) is { } slower)
-            settings.Log?.Invoke($"Warning: TrainingPrecision.BFloat16 was asked for, but {slower}; TrainingPrecision.Float32 is the faster choice here.");
-        var layout = LayoutCalibration.ResolveTraining(settings.ConvolutionLayout, spec, passes, device,
+        var plan = execution.ChooseConvolutionPlan(settings.ConvolutionLayout, spec, passes, device,
             bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16, step: () =>
             {
                 var step = new LayoutCalibrationStep(settings, images, firstPictures, device);
                 return (step.Run, step);
             });
-        if (layout.Candidates.Count > 0)
-            settings.Log?.Invoke($"Convolution layout: {layout}{(layout.Cached ? "" : $"; the choice is kept in {CalibrationCache.DefaultFolder} (delete it to measure again)")}.");
-        ApplyPlan(backbone, termModules, layout.Plan);
+        ApplyPlan(backbone, termModules, plan);
         int accumulation = settings.GradientAccumulationSteps;
         int microPerEpoch = trainIndices.Length / batchSize;
         int totalSteps = microPerEpoch * settings.Epochs / accumulation;

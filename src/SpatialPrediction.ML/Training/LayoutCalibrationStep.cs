@@ -1,12 +1,11 @@
-using SpatialPrediction.ML.Interop;
+using SpatialPrediction.ML.Machine;
 using SpatialPrediction.ML.MLNet;
-using SpatialPrediction.ML.Training;
 using SpatialPrediction.ML.Backbones;
 using SpatialPrediction.ML.Views;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML.Machine;
+namespace SpatialPrediction.ML.Training;
 
 /// <summary>
 /// A training step's work on throwaway copies, for the layout calibration to time: a fresh backbone and fresh terms of
