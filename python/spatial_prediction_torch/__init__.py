@@ -10,6 +10,8 @@ Modules, one idea each:
   onednn_safety   the oneDNN safe mode for processors whose CPUID hides the cache sizes
   distributed     collectives with gradients and a batch norm over all ranks (CPU/gloo included)
   train           the torchrun / DistributedDataParallel training script
+  study_data      the emoji and photographs of the budget study packed into one file
+  budget_study    the SP budget study (SimCLR and DINO ± SP, several budgets and seeds) on a GPU
 """
 
 __version__ = "0.1.0"

@@ -211,4 +211,12 @@ public class PythonCompanionTests : TemporaryFolderTest
         code.Should().Be(0, output);
         output.Should().Contain("OK");
     }
+
+    [Test]
+    public void The_GPU_budget_study_packs_the_runner_split_and_runs_end_to_end()
+    {
+        var (code, output) = PythonProcess.Run(new[] { "-m", "unittest", "-v", "tests.test_budget_study" }, TimeSpan.FromMinutes(3));
+        code.Should().Be(0, output);
+        output.Should().Contain("OK").And.NotContain("skipped");
+    }
 }
