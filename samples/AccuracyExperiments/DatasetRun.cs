@@ -29,6 +29,17 @@ internal abstract class DatasetRun : IDisposable
     /// <summary>The training images as a view for SpatialPretrain.</summary>
     protected abstract IDataView TrainingView();
 
+    /// <summary>The training images drawn over photographs (<see cref="FeaturizerConfig.TrainingBackground"/> "photos").</summary>
+    protected virtual IDataView TrainingViewOnPhotos()
+        => throw new ArgumentException($"trainingBackground \"photos\" is offered for the emoji only, not for {GetType().Name}.");
+
+    private IDataView TrainingViewFor(FeaturizerConfig featurizer) => featurizer.TrainingBackground switch
+    {
+        null or "black" => TrainingView(),
+        "photos" => TrainingViewOnPhotos(),
+        var other => throw new ArgumentException($"Unknown trainingBackground '{other}' in the configuration of '{featurizer.Name}': use \"black\" or \"photos\"."),
+    };
+
     /// <summary>
     /// Trains the featuriser (or builds the reference one) and records every evaluation of this dataset; the training
     /// checkpoints to <paramref name="checkpointDirectory"/> and resumes from a checkpoint it finds there.
@@ -88,7 +99,7 @@ internal abstract class DatasetRun : IDisposable
         if (f.ClipGradientPerPart is bool perPart) options.Optimizer.ClipGradientPerPart = perPart;
         if (f.GradientClipNorm is double clip) options.Optimizer.GradientClipNorm = clip;
         if ((f.LearningRate ?? Config.LearningRate) is double rate) options.LearningRate = rate;
-        var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingView());
+        var featurizer = MLContext.Transforms.SpatialPretrain(options).Fit(TrainingViewFor(f));
         try
         {
             var history = featurizer.TrainingHistory!;

@@ -31,6 +31,53 @@ internal sealed class EmojiRun : DatasetRun
 
     protected override IDataView TrainingView() => train.ToDataView(MLContext);
 
+    /// <summary>Side of the pictures trained on over photographs: the prepared emoji's own.</summary>
+    private const int PhotoBackgroundSide = 64;
+
+    private readonly List<MLImage> onPhotos = new();
+
+    /// <summary>
+    /// Each training emoji drawn at full size over a random square of a random photograph (seeded by the run's seed), so
+    /// what shows through its transparent pixels varies from picture to picture instead of being black.
+    /// </summary>
+    protected override IDataView TrainingViewOnPhotos()
+    {
+        if (onPhotos.Count == 0)
+        {
+            var photos = LoadPhotos() ?? throw new FileNotFoundException(
+                "trainingBackground \"photos\" needs the photographs: 'dotnet run -c Release --project samples/PrepareData -- photos'.");
+            try
+            {
+                var options = new ObjectCompositeOptions { Side = PhotoBackgroundSide, MinScale = 1, MaxScale = 1, Seed = Seed + 7919 };
+                onPhotos.AddRange(ObjectComposites.Make(TrainImages, photos, 1, options).Select(c => c.Image));
+            }
+            finally
+            {
+                foreach (var photo in photos) photo.Dispose();
+            }
+        }
+        return MLContext.Data.LoadFromEnumerable(onPhotos.Select(image => new PictureRow { Image = image }).ToList());
+    }
+
+    private sealed class PictureRow
+    {
+        [Microsoft.ML.Transforms.Image.ImageType(PhotoBackgroundSide, PhotoBackgroundSide)]
+        public MLImage Image { get; set; } = null!;
+    }
+
+    public override void Dispose()
+    {
+        foreach (var image in onPhotos) image.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>The Debian photographs, when prepared; the caller disposes them.</summary>
+    private List<MLImage>? LoadPhotos()
+    {
+        string photos = Path.Combine(Config.ResolvedDataFolder, "photos.csv");
+        return File.Exists(photos) ? ImageDataset.FromCsv(photos).Entries.Select(e => ImageDataset.Decode(e.Path)).ToList() : null;
+    }
+
     protected override void EvaluateMore(SpatialFeaturizerTransformer? featurizer, ImageFeaturizer features,
         float[][] trainFeatures, float[][] testFeatures, StandardizedLinearProbe? standardized, MetricSet metrics)
     {
@@ -57,10 +104,8 @@ internal sealed class EmojiRun : DatasetRun
         if (!Config.SpatialTests) return;
         PatchPairs("", features, TestImages.Take(200).ToList(), 8, metrics, featurizer);
         Jigsaw(features, 300, metrics, 2);
-        string photos = Path.Combine(Config.ResolvedDataFolder, "photos.csv");
-        if (File.Exists(photos))
+        if (LoadPhotos() is { } images)
         {
-            var images = ImageDataset.FromCsv(photos).Entries.Select(e => ImageDataset.Decode(e.Path)).ToList();
             try
             {
                 PatchPairs("photos ", features, images, 32, metrics, featurizer);

@@ -41,6 +41,12 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public int? BatchSize { get; init; }
     public bool? ClipGradientPerPart { get; init; }
     public double? GradientClipNorm { get; init; }
+    /// <summary>
+    /// What shows through the training pictures' transparent pixels: null or "black" (what the decoder gives), or
+    /// "photos" (each training emoji drawn over a random square of a random Debian photograph; emoji only). The
+    /// evaluations are unchanged.
+    /// </summary>
+    public string? TrainingBackground { get; init; }
 
     /// <summary>
     /// Whether nothing about this featuriser depends on the seed: a reference featuriser, or given starting weights used
