@@ -47,7 +47,7 @@ internal static class BatchFeaturizationTiming
         }
         for (int i = 0; i < passes.Length; i++)
             Console.WriteLine($"{passes[i].Name}: {images / Statistics.Median(seconds[i]):F1} img/s");
-        if (backbone.InferenceLayoutChoice is { } layout) Console.WriteLine($"libtorch inference layout: {layout}");
+        if (ours.Session.InferenceLayoutChoice is { } layout) Console.WriteLine($"libtorch inference layout: {layout}");
         var ratios = seconds[0].Zip(seconds[1], (a, b) => b / a).ToList();
         Console.WriteLine($"engine / session: median {Statistics.Median(ratios):F3}× (range {ratios.Min():F3}–{ratios.Max():F3}×)");
         return 0;

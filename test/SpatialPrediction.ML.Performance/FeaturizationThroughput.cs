@@ -1,4 +1,5 @@
 using SpatialPrediction.ML.Machine;
+using SpatialPrediction.ML.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
@@ -40,13 +41,20 @@ internal static class FeaturizationThroughput
         using var workload = new FeaturizationWorkload(images, workFolder);
         var (mlContext, data, backbone, onnxPath) = (workload.MLContext, workload.Data, workload.Backbone, workload.OnnxPath);
 
-        Func<List<float[]>> Pipeline(IEstimator<ITransformer> estimator)
+        var calibrated = new List<SpatialFeaturizerTransformer>();
+        Func<List<float[]>> Pipeline(IEstimator<ITransformer> estimator, Action<FeaturizationSession>? configure = null)
         {
             var transformer = estimator.Fit(data);
+            if (transformer is SpatialFeaturizerTransformer ours)
+            {
+                configure?.Invoke(ours.Session);
+                if (ours.Engine == FeaturizationEngine.Auto) calibrated.Add(ours);
+            }
             return () => transformer.Transform(data).GetColumn<float[]>("Features").ToList();
         }
-        void Unoptimised() { backbone.InferenceLayout = ConvolutionLayout.ChannelsFirst; backbone.FoldBatchNormForInference = false; }
-        void Optimised() { backbone.InferenceLayout = ConvolutionLayout.Auto; backbone.FoldBatchNormForInference = true; }
+        // Each featuriser has its own session, so the switched-off ones are configured once, not around each pass.
+        void Unoptimised(FeaturizationSession s) { s.InferenceLayout = ConvolutionLayout.ChannelsFirst; s.FoldBatchNormForInference = false; }
+        void ChannelsLastOnly(FeaturizationSession s) { s.InferenceLayout = ConvolutionLayout.ChannelsLast; s.FoldBatchNormForInference = false; }
 
         IEstimator<ITransformer> Ours(int batch, FeaturizationEngine engine)
             => mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { BatchSize = batch, Engine = engine });
@@ -58,9 +66,8 @@ internal static class FeaturizationThroughput
             new("SpatialFeaturize, libtorch engine", 1, Pipeline(Ours(1, FeaturizationEngine.LibTorch))),
             new("SpatialFeaturize, ONNX Runtime engine", 32, Pipeline(Ours(32, FeaturizationEngine.OnnxRuntime))),
             new("SpatialFeaturize, ONNX Runtime engine", 1, Pipeline(Ours(1, FeaturizationEngine.OnnxRuntime))),
-            new("SpatialFeaturize, unoptimised (libtorch, NCHW, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch)), Unoptimised, Optimised),
-            new("SpatialFeaturize, channels-last only (libtorch, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch)),
-                () => { backbone.InferenceLayout = ConvolutionLayout.ChannelsLast; backbone.FoldBatchNormForInference = false; }, Optimised),
+            new("SpatialFeaturize, unoptimised (libtorch, NCHW, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch), Unoptimised)),
+            new("SpatialFeaturize, channels-last only (libtorch, batch norm unfolded)", 32, Pipeline(Ours(32, FeaturizationEngine.LibTorch), ChannelsLastOnly)),
             new("DnnFeaturizeImage", 1, Pipeline(mlContext.Transforms.ExtractPixels("Pixels", "Image")
                 .Append(mlContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(mlContext, m.OutputColumn, m.InputColumn), "Pixels")))),
         };
@@ -80,11 +87,12 @@ internal static class FeaturizationThroughput
         var seconds = Statistics.AlternatingSeconds(contenders.Count, i => contenders[i].Run(), rounds);
         var rates = contenders.Select((c, i) => new Rate(c.Name, c.Batch, images / Statistics.Median(seconds[i]))).ToList();
         foreach (var rate in rates) Console.WriteLine($"  {rate.Name}, batch {rate.Batch}: {rate.ImagesPerSecond:F1} img/s");
-        foreach (var (batch, choice) in backbone.EngineChoices.OrderBy(c => c.Key)) Console.WriteLine($"  engine calibration, batch {batch}: {choice}");
+        var engineChoices = calibrated.SelectMany(t => t.Session.EngineChoices).GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.First().Value);
+        foreach (var (batch, choice) in engineChoices.OrderBy(c => c.Key)) Console.WriteLine($"  engine calibration, batch {batch}: {choice}");
         int Index(string name) => contenders.FindIndex(c => c.Name.StartsWith(name, StringComparison.Ordinal));
         return new Result(rates, MaxAbsDiff(features[0], features[Index("DnnFeaturizeImage")]),
             MaxAbsDiff(features[0], features[Index("ApplyOnnxModel")]), MaxAbsDiff(features[0], features[Index("SpatialFeaturize, unoptimised")]),
-            backbone.EngineChoices.ToDictionary(c => c.Key, c => c.Value));
+            engineChoices);
     }
 
     /// <summary>ONNX Runtime alone on batches of pre-extracted pixels: the most ORT can do, with no ML.NET row overhead.</summary>

@@ -63,7 +63,7 @@ public static class ImageFeaturizers
                     MLNet.ImageColumn.ToRgbPlanes(images[start + i], side, "(image)", start + i, nameof(AtSide)).CopyTo(planes, i * 3 * side * side);
                 using var scope = TorchSharp.torch.NewDisposeScope();
                 using var batch = MLNet.ImageColumn.UnitBatch(planes, count, side);
-                features.AddRange(backbone.FeaturizeBatch(batch).Chunk(backbone.FeatureDimension));
+                features.AddRange(backbone.Featurization.FeaturizeBatch(batch).Chunk(backbone.FeatureDimension));
             }
             return features.ToArray();
         };

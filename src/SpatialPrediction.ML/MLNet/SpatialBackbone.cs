@@ -13,13 +13,17 @@ namespace SpatialPrediction.ML;
 /// is what a <see cref="SpatialFeaturizerTransformer"/> carries inside an ML.NET model zip.
 /// </summary>
 /// <remarks>
-/// The file format is <see cref="BackboneFile"/>'s. Featurisation (inference copies, layout, engine) is in
-/// SpatialBackboneFeaturization.cs, the other formats (ImageNet import, safetensors, ONNX export) in SpatialBackboneFormats.cs.
+/// The file format is <see cref="BackboneFile"/>'s; the other formats (ImageNet import, safetensors, ONNX export) are in
+/// SpatialBackboneFormats.cs. Featurisation (inference copies, layout, engine) is a <see cref="FeaturizationSession"/>'s:
+/// each featuriser owns one, and the backbone keeps one for <see cref="Featurize(MLImage)"/>.
 /// </remarks>
 public sealed partial class SpatialBackbone : IDisposable
 {
     private readonly object forwardLock = new();
-    private bool disposed;
+    private volatile bool disposed;
+    // The sessions featurising with these weights, disposed with them; weak, so a dropped featuriser's session can go.
+    private readonly List<WeakReference<FeaturizationSession>> sessions = new();
+    private FeaturizationSession? ownSession;
 
     internal SpatialBackbone(BackboneModule module, BackboneSpec spec, string trainedWith, Device device)
     {
@@ -32,6 +36,44 @@ public sealed partial class SpatialBackbone : IDisposable
 
     internal BackboneModule Module { get; }
     internal Device Device { get; }
+
+    /// <summary>Held while <see cref="Module"/> is read or run; featurisation sessions take it after their own.</summary>
+    internal object ForwardLock => forwardLock;
+    internal bool IsDisposed => disposed;
+    /// <summary>Counts weight replacements (imports), so sessions drop what they made from older weights.</summary>
+    internal int WeightsVersion { get; private set; }
+
+    /// <summary>The backbone's own featurisation session (for <see cref="Featurize(MLImage)"/>, evaluations and tests).</summary>
+    internal FeaturizationSession Featurization
+    {
+        get
+        {
+            lock (forwardLock)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                if (ownSession is not null) return ownSession;
+            }
+            var made = new FeaturizationSession(this);
+            lock (forwardLock) return ownSession ??= made;
+        }
+    }
+
+    /// <summary>Registers a session to be disposed with this backbone.</summary>
+    internal void Attach(FeaturizationSession session)
+    {
+        lock (forwardLock)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            sessions.RemoveAll(s => !s.TryGetTarget(out _));
+            sessions.Add(new WeakReference<FeaturizationSession>(session));
+        }
+    }
+
+    /// <summary>Features of one image (float32, libtorch).</summary>
+    public float[] Featurize(MLImage image) => Featurization.Featurize(image, FeaturizationPrecision.Float32, FeaturizationEngine.LibTorch, 1);
+
+    /// <summary>Records that the weights were replaced (call under <see cref="ForwardLock"/>).</summary>
+    internal void WeightsReplaced() => WeightsVersion++;
 
     /// <summary>Architecture and input size.</summary>
     public BackboneSpec Spec { get; }
@@ -104,12 +146,36 @@ public sealed partial class SpatialBackbone : IDisposable
     /// <summary>Releases the native weights.</summary>
     public void Dispose()
     {
+        List<FeaturizationSession> open;
         lock (forwardLock)
         {
             if (disposed) return;
             disposed = true;
-            DropInferenceModules(weightsChanged: true);
+            open = sessions.Select(s => s.TryGetTarget(out var session) ? session : null).OfType<FeaturizationSession>().ToList();
+            sessions.Clear();
             Module.Dispose();
         }
+        // Outside the lock: a session takes its own lock before the backbone's, never after.
+        foreach (var session in open) session.Dispose();
     }
+
+    /// <summary>Shape (channels, height, width) of the spatial feature map at <see cref="ImageSize"/>.</summary>
+    public (int Channels, int Height, int Width) FeatureMapShape
+    {
+        get
+        {
+            if (featureMapShape is { } known) return known;
+            lock (forwardLock)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                using var scope = NewDisposeScope();
+                using var noGrad = inference_mode();
+                var shape = Module.FeatureMap(zeros(1, 3, ImageSize, ImageSize, device: Device)).shape;
+                featureMapShape = ((int)shape[1], (int)shape[2], (int)shape[3]);
+                return featureMapShape.Value;
+            }
+        }
+    }
+
+    private (int, int, int)? featureMapShape;
 }

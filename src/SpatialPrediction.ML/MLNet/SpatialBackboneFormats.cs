@@ -157,7 +157,7 @@ public sealed partial class SpatialBackbone
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var report = WeightImport.Into(Module, Kind, tensors, naming, allowMissing, source);
-            DropInferenceModules(weightsChanged: true);
+            WeightsReplaced();
             return report;
         }
     }

@@ -21,7 +21,7 @@ namespace SpatialPrediction.ML;
 /// <c>AppendCacheCheckpoint</c> after it so each image is featurised once.
 /// </summary>
 /// <remarks>
-/// Thread-safe: concurrent callers share the backbone, one forward pass at a time. Deliberately not
+/// Thread-safe: concurrent callers share this featuriser's session, one forward pass at a time. Deliberately not
 /// <see cref="IDisposable"/>: ML.NET disposes disposable transformers together with the prediction engines made
 /// from them, which would free the weights under every other engine. The native memory belongs to
 /// <see cref="Backbone"/>; dispose that when the model is no longer used.
@@ -32,6 +32,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     private const string BackboneStreamName = "SpatialBackbone.bin";
     private const string Component = nameof(SpatialFeaturizerTransformer);
     private readonly SpatialBackbone backbone;
+    // This featuriser's inference copies, layout and engine choices; disposed with the backbone.
+    private readonly FeaturizationSession session;
 
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
         int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
@@ -39,6 +41,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         FeaturizationPrecision precision = FeaturizationPrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto)
     {
         this.backbone = backbone;
+        session = new FeaturizationSession(backbone);
         Resizing = resizing;
         Precision = precision;
         Engine = engine;
@@ -93,6 +96,9 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// <summary>Losses and timings of the pretraining run that produced this featuriser; null when it was loaded or not trained here.</summary>
     public PretrainingHistory? TrainingHistory { get; }
 
+    /// <summary>How this featuriser runs its backbone (inference copies, layout, engine); for benchmarks and tests.</summary>
+    internal FeaturizationSession Session => session;
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
 
@@ -123,7 +129,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new FeaturizerRowMapper(this, inputSchema);
 
     /// <summary>Features of one image, computed as this featuriser's columns are (its precision and engine).</summary>
-    public float[] Featurize(MLImage image) => backbone.Featurize(image, Precision, Engine, BatchSize);
+    public float[] Featurize(MLImage image) => session.Featurize(image, Precision, Engine, BatchSize);
 
     internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component, Resizing);
 
@@ -135,11 +141,11 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     {
         if (maps is null)
         {
-            backbone.FeaturizeBytes(planes, count, Precision, Engine, BatchSize).CopyTo(pooled);
+            session.FeaturizeBytes(planes, count, Precision, Engine, BatchSize).CopyTo(pooled);
             return;
         }
         using var scope = NewDisposeScope();
-        var (pooledValues, mapValues) = backbone.FeaturizeBatchWithMap(ImageColumn.UnitBatch(planes, count, ImageSize), Precision);
+        var (pooledValues, mapValues) = session.FeaturizeBatchWithMap(ImageColumn.UnitBatch(planes, count, ImageSize), Precision);
         pooledValues.CopyTo(pooled);
         mapValues.CopyTo(maps, 0);
     }

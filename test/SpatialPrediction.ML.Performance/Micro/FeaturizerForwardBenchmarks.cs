@@ -21,12 +21,12 @@ public class FeaturizerForwardBenchmarks
     public void Setup()
     {
         backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.ResNet18, ImageSize: 224));
-        backbone.FoldBatchNormForInference = FoldBatchNorm;
+        backbone.Featurization.FoldBatchNormForInference = FoldBatchNorm;
         batch = rand(8, 3, 224, 224);
     }
 
     [Benchmark]
-    public float[] ResNet18Batch8() => backbone.FeaturizeBatch(batch);
+    public float[] ResNet18Batch8() => backbone.Featurization.FeaturizeBatch(batch);
 
     [GlobalCleanup]
     public void Cleanup()

@@ -38,15 +38,15 @@ public class BatchNormFoldingTests
         using var scope = NewDisposeScope();
         var images = rand(3, 3, size, size);
 
-        backbone.FoldBatchNormForInference = false;
-        var reference = backbone.FeaturizeBatch(images);
-        backbone.FoldBatchNormForInference = true;
-        var folded = backbone.FeaturizeBatch(images);
+        backbone.Featurization.FoldBatchNormForInference = false;
+        var reference = backbone.Featurization.FeaturizeBatch(images);
+        backbone.Featurization.FoldBatchNormForInference = true;
+        var folded = backbone.Featurization.FeaturizeBatch(images);
 
         double scale = reference.Max(Math.Abs), maxDiff = reference.Zip(folded, (a, b) => (double)Math.Abs(a - b)).Max();
         TestContext.Out.WriteLine($"{kind}: max |folded − module| = {maxDiff:E2}, largest feature {scale:F3}");
         maxDiff.Should().BeLessThan(1e-5 * Math.Max(1, scale) * 10);
-        backbone.InferenceModule().modules().OfType<BatchNorm2d>().Should().BeEmpty();
+        backbone.Featurization.InferenceModule().modules().OfType<BatchNorm2d>().Should().BeEmpty();
         backbone.Module.modules().OfType<BatchNorm2d>().Should().NotBeEmpty("the saved module keeps its batch norms");
     }
 
@@ -55,7 +55,7 @@ public class BatchNormFoldingTests
     {
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.VitTiny, PatchSize: 8, ImageSize: 32));
 
-        backbone.InferenceModule().Should().BeSameAs(backbone.Module);
+        backbone.Featurization.InferenceModule().Should().BeSameAs(backbone.Module);
     }
 
     [Test]
@@ -70,12 +70,12 @@ public class BatchNormFoldingTests
             foreach (var p in other.Module.parameters()) p.add_(randn_like(p) * 0.1f);
         }
         var images = rand(2, 3, 32, 32);
-        backbone.FeaturizeBatch(images); // builds the folded copy of the old weights
+        backbone.Featurization.FeaturizeBatch(images); // builds the folded copy of the old weights
 
         backbone.ImportWeights(other.Module.state_dict(), WeightNaming.Native, allowMissing: false, "test");
 
-        other.FoldBatchNormForInference = false;
-        var expected = other.FeaturizeBatch(images);
-        backbone.FeaturizeBatch(images).Zip(expected, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f);
+        other.Featurization.FoldBatchNormForInference = false;
+        var expected = other.Featurization.FeaturizeBatch(images);
+        backbone.Featurization.FeaturizeBatch(images).Zip(expected, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f);
     }
 }

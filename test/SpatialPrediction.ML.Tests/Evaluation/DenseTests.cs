@@ -93,7 +93,7 @@ public class DenseTests
             .Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
         var map = dense(new[] { SpatialScenes.ToMLImage(scenes[0]) })[0];
         using var pixels = SpatialPrediction.ML.MLNet.ImageColumn.ToTensor(SpatialScenes.ToMLImage(scenes[0]), 32, TorchSharp.torch.CPU, "Image", 0, "test");
-        var (_, ownMap) = backbone.FeaturizeBatchWithMap(pixels);
+        var (_, ownMap) = backbone.Featurization.FeaturizeBatchWithMap(pixels);
 
         map.Values.Should().Equal(ownMap, "the column holds the backbone's own feature map");
         (map.Channels, map.Height, map.Width).Should().Be(backbone.FeatureMapShape);

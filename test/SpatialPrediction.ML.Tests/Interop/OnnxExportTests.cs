@@ -24,7 +24,7 @@ public class OnnxExportTests : TemporaryFolderTest
         var pixels = Enumerable.Range(0, batch * 3 * size * size).Select(_ => (float)random.Next(256)).ToArray();
 
         float[] ours;
-        using (var images = tensor(pixels, new long[] { batch, 3, size, size }) / 255f) ours = backbone.FeaturizeBatch(images);
+        using (var images = tensor(pixels, new long[] { batch, 3, size, size }) / 255f) ours = backbone.Featurization.FeaturizeBatch(images);
         using var session = new InferenceSession(path);
         using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("Pixels", new DenseTensor<float>(pixels, new[] { batch, 3, size, size })) });
         var onnx = results.Single(r => r.Name == "Features").AsTensor<float>();

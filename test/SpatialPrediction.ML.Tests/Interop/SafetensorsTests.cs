@@ -12,7 +12,7 @@ public class SafetensorsTests : TemporaryFolderTest
     {
         manual_seed(seed);
         using var images = rand(4, 3, backbone.ImageSize, backbone.ImageSize);
-        return backbone.FeaturizeBatch(images);
+        return backbone.Featurization.FeaturizeBatch(images);
     }
 
     [Test]
@@ -136,7 +136,7 @@ public class SafetensorsArchitectureTests : TemporaryFolderTest
         using var again = SpatialBackbone.FromSafetensors(path);
 
         again.Spec.Should().Be(imageNet.Spec);
-        again.FeaturizeBatch(images).Should().Equal(imageNet.FeaturizeBatch(images));
+        again.Featurization.FeaturizeBatch(images).Should().Equal(imageNet.Featurization.FeaturizeBatch(images));
     }
 
     [Test]

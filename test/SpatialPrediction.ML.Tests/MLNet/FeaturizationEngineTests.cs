@@ -21,8 +21,8 @@ public class FeaturizationEngineTests : TemporaryFolderTest
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(kind, Width: 8, ImageSize: 32));
         manual_seed(3);
         using var images = rand(5, 3, 32, 32);
-        var libTorch = backbone.FeaturizeBatch(images, engine: FeaturizationEngine.LibTorch);
-        var onnxRuntime = backbone.FeaturizeBatch(images, engine: FeaturizationEngine.OnnxRuntime);
+        var libTorch = backbone.Featurization.FeaturizeBatch(images, engine: FeaturizationEngine.LibTorch);
+        var onnxRuntime = backbone.Featurization.FeaturizeBatch(images, engine: FeaturizationEngine.OnnxRuntime);
 
         onnxRuntime.Length.Should().Be(libTorch.Length);
         RelativeDifference(libTorch, onnxRuntime).Should().BeLessThan(FeaturizationEngineCalibration.Tolerance);

@@ -174,12 +174,12 @@ public class LayoutCalibrationTests : TemporaryFolderTest
     {
         using var backbone = SpatialBackbone.CreateUntrained(ResNet18);
         using var images = rand(3, 3, 32, 32);
-        backbone.InferenceLayout = ConvolutionLayout.ChannelsFirst;
-        var first = backbone.FeaturizeBatch(images);
-        backbone.InferenceLayout = ConvolutionLayout.ChannelsLast;
-        var last = backbone.FeaturizeBatch(images);
+        backbone.Featurization.InferenceLayout = ConvolutionLayout.ChannelsFirst;
+        var first = backbone.Featurization.FeaturizeBatch(images);
+        backbone.Featurization.InferenceLayout = ConvolutionLayout.ChannelsLast;
+        var last = backbone.Featurization.FeaturizeBatch(images);
 
         last.Zip(first, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f);
-        backbone.InferenceLayoutChoice!.Layout.Should().Be(ConvolutionLayout.ChannelsLast);
+        backbone.Featurization.InferenceLayoutChoice!.Layout.Should().Be(ConvolutionLayout.ChannelsLast);
     }
 }

@@ -78,7 +78,7 @@ public class PythonCompanionTests : TemporaryFolderTest
         report.Missing.Should().BeEmpty();
         report.Unexpected.Should().BeEmpty();
         float[] theirs = ReadTensor(features, "features", t => t.data<float>().ToArray());
-        var (ours, before) = ReadTensor(images, "images", t => (imported.FeaturizeBatch(t), dotnetStart.FeaturizeBatch(t)));
+        var (ours, before) = ReadTensor(images, "images", t => (imported.Featurization.FeaturizeBatch(t), dotnetStart.Featurization.FeaturizeBatch(t)));
         ours.Length.Should().Be(theirs.Length);
         ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-5f, "features of Python-trained weights must agree across implementations");
         // Training changed the weights: the featuriser is not just reading the start back.
@@ -118,11 +118,11 @@ public class PythonCompanionTests : TemporaryFolderTest
         using var names = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n').First(l => l.StartsWith('{')));
         names.RootElement.GetProperty("missing").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(new[] { "fc.bias", "fc.weight" });
         names.RootElement.GetProperty("unexpected").EnumerateArray().Should().BeEmpty();
-        float[] theirs = ReadTensor(features, "features", t => t.data<float>().ToArray()), ours = backbone.FeaturizeBatch(pictures);
+        float[] theirs = ReadTensor(features, "features", t => t.data<float>().ToArray()), ours = backbone.Featurization.FeaturizeBatch(pictures);
         ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThanOrEqualTo(1e-4f * Math.Max(1f, ours.Max(Math.Abs)));
         // And back: the same file, its naming read from the metadata.
         using var again = SpatialBackbone.FromSafetensors(weights);
-        again.FeaturizeBatch(pictures).Should().Equal(backbone.FeaturizeBatch(pictures));
+        again.Featurization.FeaturizeBatch(pictures).Should().Equal(backbone.Featurization.FeaturizeBatch(pictures));
     }
 
     [Test]
@@ -175,7 +175,7 @@ public class PythonCompanionTests : TemporaryFolderTest
     private static List<float[]> Featurize(SpatialBackbone backbone, string images) => ReadTensor(images, "images", pictures =>
     {
         using var scaled = pictures.to_type(ScalarType.Float32).div(255f);
-        return backbone.FeaturizeBatch(scaled).Chunk(backbone.FeatureDimension).ToList();
+        return backbone.Featurization.FeaturizeBatch(scaled).Chunk(backbone.FeatureDimension).ToList();
     });
 
     private List<float[]> PythonFeatures(string weights, string images)

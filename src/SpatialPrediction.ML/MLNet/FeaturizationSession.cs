@@ -1,20 +1,86 @@
-using SpatialPrediction.ML.Machine;
 using Microsoft.ML.Data;
 using SpatialPrediction.ML.Backbones;
-using SpatialPrediction.ML.Interop;
-using SpatialPrediction.ML.MLNet;
+using SpatialPrediction.ML.Machine;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SpatialPrediction.ML;
+namespace SpatialPrediction.ML.MLNet;
 
-// Featurisation with a SpatialBackbone: the inference copies (folded, per precision), the layout and engine each batch
-// size runs with, and the lock that serialises them. The artifact itself is in SpatialBackbone.cs.
-public sealed partial class SpatialBackbone
+/// <summary>
+/// Featurisation with one <see cref="SpatialBackbone"/>: the inference copies it runs (batch norms folded, one per
+/// precision), the convolution layout and the engine chosen for each batch size, and the lock that serialises them.
+/// Each featuriser owns one; the backbone keeps one for its own <see cref="SpatialBackbone.Featurize(MLImage)"/>. The
+/// backbone stays the artifact (architecture, weights, files): a session reads its module only under the backbone's
+/// lock, follows its weights when they are replaced (an import), and is disposed with it.
+/// </summary>
+internal sealed class FeaturizationSession : IDisposable
 {
+    private readonly SpatialBackbone backbone;
+    private readonly object gate = new();
+    private int weightsVersion;
+    private bool disposed;
+
+    public FeaturizationSession(SpatialBackbone backbone)
+    {
+        this.backbone = backbone;
+        weightsVersion = backbone.WeightsVersion;
+        backbone.Attach(this);
+    }
+
+    private BackboneModule Module => backbone.Module;
+    private BackboneSpec Spec => backbone.Spec;
+    private Device Device => backbone.Device;
+    private int ImageSize => backbone.ImageSize;
+
+    /// <summary>Drops what was made from older weights, and refuses to run on a disposed backbone (call under the gate).</summary>
+    private void FollowWeights()
+    {
+        ObjectDisposedException.ThrowIf(disposed || backbone.IsDisposed, backbone);
+        int current = backbone.WeightsVersion;
+        if (current == weightsVersion) return;
+        DropInferenceModules(weightsChanged: true);
+        weightsVersion = current;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> on <paramref name="module"/>: on a copy of the session's own as it is, on the
+    /// backbone's module under the backbone's lock and in this session's layout (another session may use another).
+    /// </summary>
+    private T ForwardOf<T>(BackboneModule module, Func<T> forward)
+    {
+        if (!ReferenceEquals(module, Module)) return forward();
+        lock (backbone.ForwardLock)
+        {
+            ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
+            Module.Layout = InferenceLayoutChoice!.Layout;
+            return forward();
+        }
+    }
+
+    /// <summary>An ONNX Runtime engine of the backbone's current weights.</summary>
+    private Interop.Onnx.OnnxRuntimeFeaturizer OnnxRuntimeFromWeights()
+    {
+        lock (backbone.ForwardLock)
+        {
+            ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
+            return new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+        }
+    }
+
+    /// <summary>Releases the copies and the ONNX Runtime engine; the backbone disposes its sessions with itself.</summary>
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            DropInferenceModules(weightsChanged: true);
+        }
+    }
+
     /// <summary>
     /// Whether featurisation runs on a frozen copy with batch norms folded into the convolutions (default): the same
-    /// function up to float rounding, one pass over each activation instead of two. Off, it runs <see cref="Module"/>
+    /// function up to float rounding, one pass over each activation instead of two. Off, it runs the backbone's module
     /// itself; the benchmarks and tests switch it off to measure the difference.
     /// </summary>
     internal bool FoldBatchNormForInference
@@ -46,7 +112,7 @@ public sealed partial class SpatialBackbone
 
     private void Reconfigure(Action change)
     {
-        lock (forwardLock)
+        lock (gate)
         {
             change();
             DropInferenceModules();
@@ -55,28 +121,33 @@ public sealed partial class SpatialBackbone
 
     /// <summary>
     /// The module featurisation runs in <paramref name="precision"/> for batches of <paramref name="batch"/> (call under
-    /// <see cref="forwardLock"/>; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
+    /// the session's lock; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
     /// of it (or of a plain copy) for bfloat16 — never a cast of the trained module itself.
     /// </summary>
     internal BackboneModule InferenceModule(int batch = 1, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
-        if (inferenceModules.TryGetValue(precision, out var made)) return made;
-        InferenceLayoutChoice ??= LayoutCalibration.ResolveInference(inferenceLayout, Spec, batch, ImageSize, Device);
-        var layout = InferenceLayoutChoice.Layout;
-        var module = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
-        if (precision == FeaturizationPrecision.BFloat16)
+        lock (gate)
         {
-            module ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
-            module.Layout = layout;
-            module.to(Device).to(ScalarType.BFloat16).eval();
-            foreach (var (_, tensor) in module.state_dict()) tensor.DetachFromDisposeScope();
+            FollowWeights();
+            if (inferenceModules.TryGetValue(precision, out var made)) return made;
+            InferenceLayoutChoice ??= LayoutCalibration.ResolveInference(inferenceLayout, Spec, batch, ImageSize, Device);
+            var layout = InferenceLayoutChoice.Layout;
+            BackboneModule? module;
+            lock (backbone.ForwardLock)
+            {
+                ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
+                module = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
+                if (precision == FeaturizationPrecision.BFloat16) module ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
+                module ??= Module; // float32 where nothing folds: run under the backbone's lock, in this session's layout (ForwardOf)
+            }
+            if (precision == FeaturizationPrecision.BFloat16)
+            {
+                module.Layout = layout;
+                module.to(Device).to(ScalarType.BFloat16).eval();
+                foreach (var (_, tensor) in module.state_dict()) tensor.DetachFromDisposeScope();
+            }
+            return inferenceModules[precision] = module;
         }
-        else if (module is null)
-        {
-            Module.Layout = layout;
-            module = Module;
-        }
-        return inferenceModules[precision] = module;
     }
 
     /// <summary>
@@ -104,9 +175,9 @@ public sealed partial class SpatialBackbone
     internal float[] FeaturizeBatch(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32,
         FeaturizationEngine engine = FeaturizationEngine.LibTorch, int calibrationBatch = 0)
     {
-        lock (forwardLock)
+        lock (gate)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
+            FollowWeights();
             int batch = calibrationBatch > 0 ? calibrationBatch : (int)images.shape[0];
             if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(batch, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(images);
@@ -120,9 +191,9 @@ public sealed partial class SpatialBackbone
     /// </summary>
     internal float[] FeaturizeBytes(byte[] planes, int count, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
     {
-        lock (forwardLock)
+        lock (gate)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
+            FollowWeights();
             if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(planes, count);
             return LibTorchBytes(planes, count, precision);
@@ -142,7 +213,8 @@ public sealed partial class SpatialBackbone
         var module = InferenceModule((int)images.shape[0], precision);
         using var scope = NewDisposeScope();
         using var noGrad = inference_mode();
-        return module.forward(images.to(Device).to(TypeOf(precision))).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
+        var input = images.to(Device).to(TypeOf(precision));
+        return ForwardOf(module, () => module.forward(input)).to(ScalarType.Float32).to(CPU).data<float>().ToArray();
     }
 
     private Interop.Onnx.OnnxRuntimeFeaturizer? onnxRuntime;
@@ -168,7 +240,7 @@ public sealed partial class SpatialBackbone
         {
             try
             {
-                return onnxRuntime ??= new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+                return onnxRuntime ??= OnnxRuntimeFromWeights();
             }
             catch (Exception e) when (IsMissingNativeOnnxRuntime(e))
             {
@@ -182,7 +254,7 @@ public sealed partial class SpatialBackbone
             Interop.Onnx.OnnxRuntimeFeaturizer candidate;
             try
             {
-                candidate = onnxRuntime ?? new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+                candidate = onnxRuntime ?? OnnxRuntimeFromWeights();
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
                                           || IsMissingNativeOnnxRuntime(e))
@@ -210,42 +282,20 @@ public sealed partial class SpatialBackbone
     /// <summary>Pooled features [B·D] and feature maps [B·C·h·w] of a float image batch in [0, 1], on the CPU.</summary>
     internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
     {
-        lock (forwardLock)
+        lock (gate)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
+            FollowWeights();
             var module = InferenceModule((int)images.shape[0], precision);
             using var scope = NewDisposeScope();
             using var noGrad = inference_mode();
-            var (pooled, map) = module.PooledAndMap(images.to(Device).to(TypeOf(precision)));
+            var input = images.to(Device).to(TypeOf(precision));
+            var (pooled, map) = ForwardOf(module, () => module.PooledAndMap(input));
             return (pooled.to(ScalarType.Float32).to(CPU).data<float>().ToArray(), map.to(ScalarType.Float32).contiguous().to(CPU).data<float>().ToArray());
         }
     }
 
     private static ScalarType TypeOf(FeaturizationPrecision precision)
         => precision == FeaturizationPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-
-    /// <summary>Shape (channels, height, width) of the spatial feature map at <see cref="ImageSize"/>.</summary>
-    public (int Channels, int Height, int Width) FeatureMapShape
-    {
-        get
-        {
-            if (featureMapShape is { } known) return known;
-            lock (forwardLock)
-            {
-                ObjectDisposedException.ThrowIf(disposed, this);
-                using var scope = NewDisposeScope();
-                using var noGrad = inference_mode();
-                var shape = Module.FeatureMap(zeros(1, 3, ImageSize, ImageSize, device: Device)).shape;
-                featureMapShape = ((int)shape[1], (int)shape[2], (int)shape[3]);
-                return featureMapShape.Value;
-            }
-        }
-    }
-
-    private (int, int, int)? featureMapShape;
-
-    /// <summary>Features of one image (float32, libtorch).</summary>
-    public float[] Featurize(MLImage image) => Featurize(image, FeaturizationPrecision.Float32, FeaturizationEngine.LibTorch, 1);
 
     /// <summary>Features of one image as a featuriser with these settings computes them.</summary>
     internal float[] Featurize(MLImage image, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
