@@ -46,7 +46,8 @@ def load_study(path, device):
 
 
 def as_float(images, size):
-    images = images.float() / 255
+    """Floats in [0, 1] at `size` px, from stored uint8 pictures or from floats already in [0, 1]."""
+    images = images.float() / 255 if images.dtype == torch.uint8 else images
     return images if images.shape[-1] == size else F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
@@ -61,9 +62,15 @@ def standardise(fit, *others):
     return [(x - mean) / std for x in (fit,) + others]
 
 
-def folds(count, k, generator):
-    order = torch.randperm(count, generator=generator)
-    return [order[i::k] for i in range(k)]
+def held_out_masks(count, k, seed, device):
+    """k boolean masks over `count` rows for k-fold cross-validation: a seeded permutation dealt out round-robin."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    masks = []
+    for i in range(k):
+        held = torch.zeros(count, dtype=torch.bool)
+        held[order[i::k]] = True
+        masks.append(held.to(device))
+    return masks
 
 
 def fit_logistic(x, y, classes, l2):
@@ -83,15 +90,11 @@ def fit_logistic(x, y, classes, l2):
 
 def linear_probe(train_x, train_y, tests, classes, seed, penalties=(1e-4, 1e-3, 1e-2, 1e-1)):
     """Accuracy on each (x, y) of `tests`, the L2 penalty chosen by 5-fold cross-validation on the training features."""
-    generator = torch.Generator().manual_seed(seed)
-    parts = folds(train_x.shape[0], 5, generator)
+    masks = held_out_masks(train_x.shape[0], 5, seed, train_x.device)
 
     def cross_validated(l2):
         correct = 0
-        for part in parts:
-            held = torch.zeros(train_x.shape[0], dtype=torch.bool)
-            held[part] = True
-            held = held.to(train_x.device)
+        for held in masks:
             fit_x, check_x = standardise(train_x[~held], train_x[held])
             w, b = fit_logistic(fit_x, train_y[~held], classes, l2)
             correct += int(((check_x @ w + b).argmax(1) == train_y[held]).sum())
@@ -156,15 +159,11 @@ def localisation(features, targets, fit, seed, alphas=(0.1, 1.0, 10.0, 100.0, 10
     fit_x = torch.cat([fit_x, torch.ones_like(fit_x[:, :1])], 1)
     check_x = torch.cat([check_x, torch.ones_like(check_x[:, :1])], 1)
     fit_y, check_y = targets[fit], targets[~fit]
-    generator = torch.Generator().manual_seed(seed)
-    parts = folds(fit_x.shape[0], 5, generator)
+    masks = held_out_masks(fit_x.shape[0], 5, seed, fit_x.device)
 
     def error(alpha):
         total = 0.0
-        for part in parts:
-            held = torch.zeros(fit_x.shape[0], dtype=torch.bool)
-            held[part] = True
-            held = held.to(fit_x.device)
+        for held in masks:
             w = ridge(fit_x[~held], fit_y[~held], alpha)
             total += float((fit_x[held] @ w - fit_y[held]).pow(2).sum())
         return total
@@ -192,9 +191,7 @@ def evaluate(backbone, data, size, seed):
     images, boxes = composites(objects, data["photos"], 2, size, generator)
     fit = torch.zeros(images.shape[0], dtype=torch.bool, device=images.device)
     fit[: objects.shape[0] // 2 * 2] = True  # the composites of the first half of the objects fit, the rest score
-    backbone.eval()
-    with torch.no_grad():
-        features = torch.cat([backbone(images[i:i + 512]) for i in range(0, images.shape[0], 512)]).float()
+    features = features_of(backbone, images, size)
     metrics["localisation R²"], metrics["localisation IoU"] = localisation(features, box_targets(boxes, size), fit, seed)
     return metrics
 
