@@ -49,21 +49,23 @@ internal sealed class FeaturizationSession : IDisposable
     private T ForwardOf<T>(BackboneModule module, Func<T> forward)
     {
         if (!ReferenceEquals(module, Module)) return forward();
-        lock (backbone.ForwardLock)
+        return WithModule(() =>
         {
-            ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
             Module.Layout = InferenceLayoutChoice!.Layout;
             return forward();
-        }
+        });
     }
 
     /// <summary>An ONNX Runtime engine of the backbone's current weights.</summary>
-    private Interop.Onnx.OnnxRuntimeFeaturizer OnnxRuntimeFromWeights()
+    private Interop.Onnx.OnnxRuntimeFeaturizer OnnxRuntimeFromWeights() => WithModule(() => new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize));
+
+    /// <summary>Runs <paramref name="read"/> under the backbone's lock, on a backbone not yet disposed.</summary>
+    private T WithModule<T>(Func<T> read)
     {
         lock (backbone.ForwardLock)
         {
             ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
-            return new Interop.Onnx.OnnxRuntimeFeaturizer(Module, ImageSize);
+            return read();
         }
     }
 
@@ -120,8 +122,8 @@ internal sealed class FeaturizationSession : IDisposable
     }
 
     /// <summary>
-    /// The module featurisation runs in <paramref name="precision"/> for batches of <paramref name="batch"/> (call under
-    /// the session's lock; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
+    /// The module featurisation runs in <paramref name="precision"/> for batches of <paramref name="batch"/> (takes the
+    /// session's lock; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
     /// of it (or of a plain copy) for bfloat16 — never a cast of the trained module itself.
     /// </summary>
     internal BackboneModule InferenceModule(int batch = 1, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
@@ -132,14 +134,12 @@ internal sealed class FeaturizationSession : IDisposable
             if (inferenceModules.TryGetValue(precision, out var made)) return made;
             InferenceLayoutChoice ??= LayoutCalibration.ResolveInference(inferenceLayout, Spec, batch, ImageSize, Device);
             var layout = InferenceLayoutChoice.Layout;
-            BackboneModule? module;
-            lock (backbone.ForwardLock)
+            var module = WithModule(() =>
             {
-                ObjectDisposedException.ThrowIf(backbone.IsDisposed, backbone);
-                module = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
-                if (precision == FeaturizationPrecision.BFloat16) module ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
-                module ??= Module; // float32 where nothing folds: run under the backbone's lock, in this session's layout (ForwardOf)
-            }
+                var copy = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
+                if (precision == FeaturizationPrecision.BFloat16) copy ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
+                return copy ?? Module; // float32 where nothing folds: run under the backbone's lock, in this session's layout (ForwardOf)
+            });
             if (precision == FeaturizationPrecision.BFloat16)
             {
                 module.Layout = layout;
