@@ -120,13 +120,13 @@ internal abstract class DatasetRun : IDisposable
 
     private void EvaluateWith(ITransformer transformer, SpatialFeaturizerTransformer? ours, MetricSet metrics)
     {
-        var features = ImageFeaturizers.FromTransformer(transformer);
+        var features = transformer.AsImageFeaturizer();
         var trainFeatures = features(TrainImages);
         var testFeatures = features(TestImages);
-        metrics.Add("linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
+        metrics.Add("linear probe", SpatialEvaluation.LinearProbe(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
         var standardized = Config.StandardizedProbes ? StandardizedLinearProbe.Fit(MLContext, trainFeatures, TrainLabels, seed: Seed) : null;
         if (standardized is not null) metrics.Add("linear probe (z-scored, CV L2)", standardized.Evaluate(testFeatures, TestLabels).MicroAccuracy);
-        var knn = KnnProbe.Evaluate(trainFeatures, TrainLabels, testFeatures, TestLabels);
+        var knn = SpatialEvaluation.KnnProbe(trainFeatures, TrainLabels, testFeatures, TestLabels);
         metrics.Add("k-NN top-1", knn.Top1);
         metrics.Add("k-NN top-5", knn.Top5);
         EvaluateMore(ours, features, trainFeatures, testFeatures, standardized, metrics);
@@ -143,16 +143,16 @@ internal abstract class DatasetRun : IDisposable
         SpatialFeaturizerTransformer? ours = null)
     {
         var options = new PatchPairOptions { PatchResolution = Config.ImageSize / 2, PairsPerImage = pairsPerImage, Seed = Seed };
-        var report = PatchPairSpatialTest.Evaluate(features, images, options);
+        var report = SpatialEvaluation.PatchPairTest(features, images, options);
         foreach (var target in report.Targets) metrics.Add($"{prefix}patch-pair R² {target.Target}", target.RSquared);
         metrics.Add($"{prefix}patch-pair mean R²", report.MeanRSquared);
         // The featuriser enlarges the patches to its input side; SP trained on them at their own side, so read them there too.
         if (ours is not null)
             metrics.Add($"{prefix}patch-pair mean R² (patches at {options.PatchResolution} px)",
-                PatchPairSpatialTest.Evaluate(ImageFeaturizers.AtSide(ours.Backbone, options.PatchResolution), images, options).MeanRSquared);
+                SpatialEvaluation.PatchPairTest(ours.Backbone.AsImageFeaturizer(options.PatchResolution), images, options).MeanRSquared);
         // The same test with pairs unlike SP's training pairs (smaller views, more overlap allowed, another resolution),
         // so it measures spatial awareness rather than fit to the pretext.
-        var heldOut = PatchPairSpatialTest.Evaluate(features, images, new PatchPairOptions
+        var heldOut = SpatialEvaluation.PatchPairTest(features, images, new PatchPairOptions
         {
             PatchResolution = Config.ImageSize * 3 / 4, PairsPerImage = pairsPerImage, Seed = Seed,
             Sampler = new SpatialPrediction.ML.Spatial.SpatialViewPairSampler { MinArea = 0.03f, MaxArea = 0.12f, MaxIoU = 0.6f, MirrorProbability = 0 },
@@ -164,7 +164,7 @@ internal abstract class DatasetRun : IDisposable
     {
         foreach (int grid in grids)
         {
-            var jigsaw = JigsawTest.Evaluate(MLContext, features, TestImages.Take(count).ToList(), TestLabels.Take(count).ToList(),
+            var jigsaw = SpatialEvaluation.JigsawTest(MLContext, features, TestImages.Take(count).ToList(), TestLabels.Take(count).ToList(),
                 new JigsawOptions { Grid = grid, TileResolution = Config.ImageSize / 2, Seed = Seed });
             metrics.Add($"jigsaw {grid}×{grid} tile acc.", jigsaw.TileAccuracy);
             metrics.Add($"jigsaw {grid}×{grid} exact perm.", jigsaw.PermutationAccuracy);
@@ -186,7 +186,7 @@ internal abstract class DatasetRun : IDisposable
         {
             var shiftedFeatures = features(images);
             var labels = shifted.Entries.Select(e => PreparedSplit.LabelOf(classes, e)).ToList();
-            metrics.Add($"style shift ({style})", LinearProbe.Evaluate(MLContext, trainFeatures, TrainLabels, shiftedFeatures, labels).MicroAccuracy);
+            metrics.Add($"style shift ({style})", SpatialEvaluation.LinearProbe(MLContext, trainFeatures, TrainLabels, shiftedFeatures, labels).MicroAccuracy);
             if (standardized is not null)
                 metrics.Add($"style shift ({style}) (z-scored, CV L2)", standardized.Evaluate(shiftedFeatures, labels).MicroAccuracy);
         }
@@ -203,7 +203,7 @@ internal abstract class DatasetRun : IDisposable
     /// </summary>
     protected void Corruptions(ImageFeaturizer features, IReadOnlyList<int> severities, bool perKind, MetricSet metrics, bool withClean = false)
     {
-        var corruptions = RobustnessEvaluation.Corruptions(MLContext, features, TrainImages, TrainLabels,
+        var corruptions = SpatialEvaluation.CorruptionRobustness(MLContext, features, TrainImages, TrainLabels,
             TestImages.Take(500).ToList(), TestLabels.Take(500).ToList(), seed: Seed, severities: severities);
         if (withClean) metrics.Add("clean accuracy", corruptions.CleanAccuracy);
         metrics.Add("mean corruption accuracy", corruptions.MeanCorruptionAccuracy);

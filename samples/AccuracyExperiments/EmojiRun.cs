@@ -49,7 +49,7 @@ internal sealed class EmojiRun : DatasetRun
             try
             {
                 var options = new ObjectCompositeOptions { Side = PhotoBackgroundSide, MinScale = 1, MaxScale = 1, Seed = Seed + 7919 };
-                onPhotos.AddRange(ObjectComposites.Make(TrainImages, photos, 1, options).Select(c => c.Image));
+                onPhotos.AddRange(SpatialEvaluation.ObjectComposites(TrainImages, photos, 1, options).Select(c => c.Image));
             }
             finally
             {
@@ -89,7 +89,7 @@ internal sealed class EmojiRun : DatasetRun
         var fineTrainLabels = fineTrain.Entries.Select(e => PreparedSplit.LabelOf(fineClasses, e)).ToList();
         var fineTestFeatures = testRows.Select(p => testFeatures[p.i]).ToList();
         var fineTestLabels = testRows.Select(p => PreparedSplit.LabelOf(fineClasses, p.e)).ToList();
-        metrics.Add("fine-grained linear probe", LinearProbe.Evaluate(MLContext, trainFeatures, fineTrainLabels, fineTestFeatures, fineTestLabels).MicroAccuracy);
+        metrics.Add("fine-grained linear probe", SpatialEvaluation.LinearProbe(MLContext, trainFeatures, fineTrainLabels, fineTestFeatures, fineTestLabels).MicroAccuracy);
         if (standardized is not null)
             metrics.Add("fine-grained (z-scored, CV L2)", StandardizedLinearProbe.Fit(MLContext, trainFeatures, fineTrainLabels, seed: Seed)
                 .Evaluate(fineTestFeatures, fineTestLabels).MicroAccuracy);
@@ -127,20 +127,20 @@ internal sealed class EmojiRun : DatasetRun
         var objects = TestImages.Take(300).ToList();
         var options = new ObjectCompositeOptions { Side = Config.ImageSize, Seed = Seed };
         var probe = new LocalizationOptions { Composites = options, CompositesPerObject = 2 };
-        var localisation = LocalizationProbe.Evaluate(features, objects, photos, probe);
+        var localisation = SpatialEvaluation.LocalizationProbe(features, objects, photos, probe);
         metrics.Add("localisation mean R²", localisation.MeanRSquared);
         foreach (var target in localisation.Targets) metrics.Add($"localisation R² {target.Target}", target.RSquared);
         metrics.Add("localisation IoU", localisation.MeanIntersectionOverUnion);
         if (featurizer is null) return; // the rest reads our feature map
-        var dense = DenseFeaturizers.FromTransformer(featurizer);
+        var dense = featurizer.AsDenseFeaturizer();
         // The same probe on the whole feature map: where the locations' features still say where the object is.
-        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(dense), objects, photos, probe);
+        var onTheMap = SpatialEvaluation.LocalizationProbe(dense.AsImageFeaturizer(), objects, photos, probe);
         metrics.Add("localisation mean R² (feature map)", onTheMap.MeanRSquared);
         metrics.Add("localisation IoU (feature map)", onTheMap.MeanIntersectionOverUnion);
-        var composites = ObjectComposites.Make(objects, photos, 1, options with { Seed = Seed + 1 });
+        var composites = SpatialEvaluation.ObjectComposites(objects, photos, 1, options with { Seed = Seed + 1 });
         try
         {
-            var segmentation = DenseProbe.ForegroundSegmentation(MLContext, dense,
+            var segmentation = SpatialEvaluation.ForegroundSegmentationProbe(MLContext, dense,
                 composites.Take(200).ToList(), composites.Skip(200).ToList());
             metrics.Add("foreground mIoU", segmentation.MeanIoU);
         }

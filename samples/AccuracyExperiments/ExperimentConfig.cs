@@ -31,8 +31,8 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public double? LearningRate { get; init; }
     public int? ImageSize { get; init; }
     public int? FeaturizationImageSize { get; init; }
-    public SpatialPrediction.ML.FeaturizationPrecision? FeaturizationPrecision { get; init; }
-    public SpatialPrediction.ML.TrainingPrecision? TrainingPrecision { get; init; }
+    public SpatialPrediction.ML.ComputePrecision? FeaturizationPrecision { get; init; }
+    public SpatialPrediction.ML.ComputePrecision? TrainingPrecision { get; init; }
     public int? FrozenStages { get; init; }
     public double? StartingPointPenalty { get; init; }
     public bool? FreezeBatchNormStatistics { get; init; }

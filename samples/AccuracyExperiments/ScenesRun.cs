@@ -28,16 +28,16 @@ internal sealed class ScenesRun : DatasetRun
             Jigsaw(features, 300, metrics, 2, 3);
         }
         if (featurizer is null) return; // the dense probes and robustness below need our feature map
-        var dense = DenseFeaturizers.FromTransformer(featurizer);
-        var segmentation = DenseProbe.Segmentation(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        var dense = featurizer.AsDenseFeaturizer();
+        var segmentation = SpatialEvaluation.SegmentationProbe(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
         metrics.Add("segmentation mIoU", segmentation.MeanIoU);
         metrics.Add("segmentation pixel acc.", segmentation.PixelAccuracy);
-        var depth = DenseProbe.Depth(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
+        var depth = SpatialEvaluation.DepthProbe(MLContext, dense, trainScenes.Take(400).ToList(), testScenes.Take(200).ToList());
         metrics.Add("depth RMSE", depth.Rmse);
         metrics.Add("depth AbsRel", depth.AbsRel);
         metrics.Add("depth δ<1.25", depth.Delta125);
-        Corruptions(features, ImageCorruption.Severities, perKind: true, metrics, withClean: true);
-        foreach (var style in RobustnessEvaluation.StyleShift(MLContext, features, trainScenes, testOptions, 500))
-            metrics.Add($"style {style.Style}", style.Accuracy);
+        Corruptions(features, SpatialEvaluation.CorruptionSeverities, perKind: true, metrics, withClean: true);
+        foreach (var (style, accuracy) in SpatialEvaluation.StyleShift(MLContext, features, trainScenes, testOptions, 500))
+            metrics.Add($"style {style}", accuracy);
     }
 }

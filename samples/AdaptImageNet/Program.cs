@@ -36,10 +36,10 @@ var rows = new List<(string Name, double Probe, double Standardized, double Seco
 
 void Measure(string name, ITransformer featurizer, double seconds)
 {
-    var features = ImageFeaturizers.FromTransformer(featurizer);
+    var features = featurizer.AsImageFeaturizer();
     var trainFeatures = features(trainImages);
     var testFeatures = features(testImages);
-    double probe = LinearProbe.Evaluate(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy;
+    double probe = SpatialEvaluation.LinearProbe(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy;
     double standardized = StandardizedLinearProbe.Fit(mlContext, trainFeatures, trainLabels).Evaluate(testFeatures, testLabels).MicroAccuracy;
     rows.Add((name, probe, standardized, seconds));
     Console.WriteLine($"  {name}: {probe:P1}");

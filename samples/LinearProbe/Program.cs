@@ -40,11 +40,11 @@ else
 var rows = new List<(string Name, double[] Values)>();
 foreach (var (name, model) in featurizers)
 {
-    var features = ImageFeaturizers.FromTransformer(model);
+    var features = model.AsImageFeaturizer();
     var trainFeatures = features(trainImages);
     var testFeatures = features(testImages);
-    double probe = LinearProbe.Evaluate(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy;
-    var knn = KnnProbe.Evaluate(trainFeatures, trainLabels, testFeatures, testLabels);
+    double probe = SpatialEvaluation.LinearProbe(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy;
+    var knn = SpatialEvaluation.KnnProbe(trainFeatures, trainLabels, testFeatures, testLabels);
     rows.Add((name, new[] { probe, knn.Top1, knn.Top5 }));
     Console.WriteLine($"{name,-28} linear probe {probe:P1}   k-NN top-1 {knn.Top1:P1}   top-5 {knn.Top5:P1}");
 }

@@ -23,10 +23,10 @@ progress.Finish();
 var series = new List<(string Name, double[] Values)>();
 foreach (var (name, model) in featurizers)
 {
-    var report = RobustnessEvaluation.Corruptions(mlContext, ImageFeaturizers.FromTransformer(model),
+    var report = SpatialEvaluation.CorruptionRobustness(mlContext, model.AsImageFeaturizer(),
         train.Select(SpatialScenes.ToMLImage).ToList(), train.Select(s => s.Label).ToList(),
         test.Select(SpatialScenes.ToMLImage).ToList(), test.Select(s => s.Label).ToList(), seed: 1);
-    var bySeverity = ImageCorruption.Severities.Select(v => report.Scores.Where(s => s.Severity == v).Average(s => s.Accuracy)).ToArray();
+    var bySeverity = SpatialEvaluation.CorruptionSeverities.Select(v => report.Scores.Where(s => s.Severity == v).Average(s => s.Accuracy)).ToArray();
     series.Add((name, new[] { report.CleanAccuracy }.Concat(bySeverity).ToArray()));
     Console.WriteLine($"{name,-12} clean {report.CleanAccuracy:P1}   mean over corruptions {report.MeanCorruptionAccuracy:P1}   " +
                       string.Join("  ", Enum.GetValues<CorruptionKind>().Select(k => $"{k} {report.Scores.Where(s => s.Kind == k).Average(s => s.Accuracy):P0}")));

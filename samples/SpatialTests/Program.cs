@@ -37,9 +37,9 @@ progress.Finish();
 var rows = new List<(string Name, double[] Values)>();
 foreach (var (name, model) in featurizers)
 {
-    var features = ImageFeaturizers.FromTransformer(model);
-    var pairs = PatchPairSpatialTest.Evaluate(features, images, new PatchPairOptions { PatchResolution = 16 });
-    var jigsaw = JigsawTest.Evaluate(mlContext, features, images, labels, new JigsawOptions { Grid = 2, TileResolution = 16 });
+    var features = model.AsImageFeaturizer();
+    var pairs = SpatialEvaluation.PatchPairTest(features, images, new PatchPairOptions { PatchResolution = 16 });
+    var jigsaw = SpatialEvaluation.JigsawTest(mlContext, features, images, labels, new JigsawOptions { Grid = 2, TileResolution = 16 });
     rows.Add((name, new[] { Math.Max(pairs.MeanRSquared, 0), jigsaw.TileAccuracy, jigsaw.PermutationAccuracy }));
     Console.WriteLine($"{name,-12} patch-pair mean R² {pairs.MeanRSquared:F3}   jigsaw tiles {jigsaw.TileAccuracy:P1}   exact {jigsaw.PermutationAccuracy:P1}");
 }

@@ -49,7 +49,7 @@ internal static class EvaluateCommand
         var backgroundFiles = backgroundsPath is null ? null : BackgroundFiles(backgroundsPath);
         var mlContext = new MLContext(1);
         var model = ModelFile.Load(mlContext, modelPath);
-        var features = ImageFeaturizers.FromTransformer(model);
+        var features = model.AsImageFeaturizer();
         var train = ImageSource.OpenReadable(trainPath, skipUnreadable, output);
         var test = ImageSource.OpenReadable(testPath, skipUnreadable, output);
         var classes = train.ClassNames.ToList();
@@ -66,9 +66,9 @@ internal static class EvaluateCommand
             var testFeatures = features(testImages);
             var rows = new List<(string, double)>
             {
-                ("linear probe accuracy", LinearProbe.Evaluate(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy),
+                ("linear probe accuracy", SpatialEvaluation.LinearProbe(mlContext, trainFeatures, trainLabels, testFeatures, testLabels).MicroAccuracy),
             };
-            var knn = KnnProbe.Evaluate(trainFeatures, trainLabels, testFeatures, testLabels);
+            var knn = SpatialEvaluation.KnnProbe(trainFeatures, trainLabels, testFeatures, testLabels);
             rows.Add(("k-NN top-1", knn.Top1));
             rows.Add(("k-NN top-5", knn.Top5));
             if (testImages.Count >= 4)
@@ -77,10 +77,10 @@ internal static class EvaluateCommand
                 var order = Enumerable.Range(0, testImages.Count).ToArray();
                 new Random(1).Shuffle(order);
                 var mixedImages = order.Select(i => testImages[i]).ToList();
-                var pairs = PatchPairSpatialTest.Evaluate(features, mixedImages);
+                var pairs = SpatialEvaluation.PatchPairTest(features, mixedImages);
                 rows.Add(("patch-pair mean R²", pairs.MeanRSquared));
                 foreach (var target in pairs.Targets) rows.Add(($"patch-pair R² {target.Target}", target.RSquared));
-                var jigsaw = JigsawTest.Evaluate(mlContext, features, mixedImages, order.Select(i => testLabels[i]).ToList(), new JigsawOptions { Grid = 2 });
+                var jigsaw = SpatialEvaluation.JigsawTest(mlContext, features, mixedImages, order.Select(i => testLabels[i]).ToList(), new JigsawOptions { Grid = 2 });
                 rows.Add(("jigsaw 2×2 tile accuracy", jigsaw.TileAccuracy));
                 rows.Add(("jigsaw 2×2 exact permutation", jigsaw.PermutationAccuracy));
                 if (backgroundFiles is not null)
@@ -116,7 +116,7 @@ internal static class EvaluateCommand
     private static IEnumerable<(string, double)> Corruptions(MLContext mlContext, Evaluation.ImageFeaturizer features,
         IReadOnlyList<Microsoft.ML.Data.MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<Microsoft.ML.Data.MLImage> test, IReadOnlyList<int> testLabels)
     {
-        var report = RobustnessEvaluation.Corruptions(mlContext, features, train, trainLabels, test, testLabels, severities: CorruptionSeverities);
+        var report = SpatialEvaluation.CorruptionRobustness(mlContext, features, train, trainLabels, test, testLabels, severities: CorruptionSeverities);
         return new[] { ("mean corruption accuracy", report.MeanCorruptionAccuracy) }
             .Concat(CorruptionSeverities.Select(s => ($"corruption severity {s}", report.Scores.Where(c => c.Severity == s).Average(c => c.Accuracy))))
             .Concat(Enum.GetValues<CorruptionKind>().Select(k => ($"corruption {k}", report.Scores.Where(c => c.Kind == k).Average(c => c.Accuracy))))
@@ -135,13 +135,13 @@ internal static class EvaluateCommand
         List<ObjectComposite>? composites = null;
         try
         {
-            var report = LocalizationProbe.Evaluate(features, objects, backgrounds, new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
+            var report = SpatialEvaluation.LocalizationProbe(features, objects, backgrounds, new LocalizationOptions { Composites = options, CompositesPerObject = 2 });
             var rows = new List<(string, double)> { ("localisation mean R²", report.MeanRSquared), ("localisation IoU", report.MeanIntersectionOverUnion) };
             rows.AddRange(report.Targets.Select(t => ($"localisation R² {t.Target}", t.RSquared)));
-            composites = ObjectComposites.Make(objects, backgrounds, 1, options with { Seed = options.Seed + 1 }).ToList();
+            composites = SpatialEvaluation.ObjectComposites(objects, backgrounds, 1, options with { Seed = options.Seed + 1 }).ToList();
             var maps = mlContext.Transforms.SpatialFeaturize(featurizer.Backbone, new SpatialFeaturizeOptions { FeatureMapColumnName = "FeatureMap" }).Fit(fitView);
             int half = composites.Count / 2;
-            var segmentation = DenseProbe.ForegroundSegmentation(mlContext, DenseFeaturizers.FromTransformer(maps), composites.Take(half).ToList(), composites.Skip(half).ToList());
+            var segmentation = SpatialEvaluation.ForegroundSegmentationProbe(mlContext, maps.AsDenseFeaturizer(), composites.Take(half).ToList(), composites.Skip(half).ToList());
             rows.Add(("foreground mIoU", segmentation.MeanIoU));
             return rows;
         }

@@ -15,7 +15,7 @@ internal static class OneDnnChecks
 {
     public static int Run()
     {
-        var mode = OneDnnSafeMode.Current;
+        var mode = OneDnnMode.Current;
         Console.Out.WriteLine($"safe mode: {mode.SafeMode}");
         Console.Out.WriteLine($"reason: {mode.Reason}");
         set_num_threads(2); // two threads: the setting under which wrong blocking gave run-to-run different losses

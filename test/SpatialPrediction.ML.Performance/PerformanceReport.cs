@@ -158,7 +158,7 @@ internal static class PerformanceReport
                 string float32Name = $"{(workload with { BFloat16 = false }).Name} {workload.ImageSize}";
                 if (workload.BFloat16 && consumption.TryGetValue(float32Name, out double float32))
                     table.Add(new BenchmarkRow("training", $"ResNet-18 {workload.Name}, {workload.ImageSize} px: bfloat16 step vs our float32 step", ours, "img/s",
-                        "ours, float32", float32, BenchmarkTarget.RatioAtLeast(1.5), "bfloat16 compute on float32 master weights (TrainingPrecision.BFloat16)"));
+                        "ours, float32", float32, BenchmarkTarget.RatioAtLeast(1.5), "bfloat16 compute on float32 master weights (ComputePrecision.BFloat16)"));
             }
             if (peerBlas is not null) notes.Add($"Training peer: {peerBlas}; median step of {steps} after {warmup} warm-up, " +
                                                 $"{rounds} alternating round(s) each (median of rounds), views made on the training thread in both.");

@@ -18,8 +18,8 @@ internal static class ReducedPrecision
         using var backbone = SpatialBackbone.ImageNetResNet18();
         manual_seed(1);
         using var images = rand(32, 3, 224, 224);
-        var fp32 = backbone.Featurization.InferenceModule(32, FeaturizationPrecision.Float32);
-        var bf16 = backbone.Featurization.InferenceModule(32, FeaturizationPrecision.BFloat16);
+        var fp32 = backbone.Featurization.InferenceModule(32, ComputePrecision.Float32);
+        var bf16 = backbone.Featurization.InferenceModule(32, ComputePrecision.BFloat16);
         float[] Features(BackboneModule module, ScalarType type)
         {
             using var scope = NewDisposeScope();

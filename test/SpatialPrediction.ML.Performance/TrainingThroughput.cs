@@ -32,7 +32,7 @@ internal static class TrainingThroughput
             Progress = clock,
             ConvolutionLayout = layout,
             PrefetchBatches = prefetch,
-            TrainingPrecision = workload.BFloat16 ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32,
+            TrainingPrecision = workload.BFloat16 ? ComputePrecision.BFloat16 : ComputePrecision.Float32,
             Log = log,
         };
         var result = SpatialPretrainer.Train(images, settings, CPU);

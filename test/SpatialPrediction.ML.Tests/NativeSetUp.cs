@@ -10,5 +10,5 @@ namespace SpatialPrediction.ML.Tests;
 public class NativeSetUp
 {
     [OneTimeSetUp]
-    public void DecideTheOneDnnMode() => TestContext.Progress.WriteLine(OneDnnSafeMode.Current.ToString());
+    public void DecideTheOneDnnMode() => TestContext.Progress.WriteLine(OneDnnMode.Current.ToString());
 }

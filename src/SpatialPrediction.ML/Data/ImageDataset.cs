@@ -92,13 +92,9 @@ public sealed class ImageDataset
         return new ImageDataset(entries);
     }
 
-    /// <summary>The outcome of <see cref="Check"/>.</summary>
-    /// <param name="Readable">The entries that decoded.</param>
-    /// <param name="Unreadable">The others, each with its reason.</param>
-    public sealed record CheckResult(ImageDataset Readable, IReadOnlyList<UnreadableImage> Unreadable);
-
     /// <summary>Decodes every file once (in parallel) and splits the set into readable entries and unreadable files.</summary>
-    public CheckResult Check()
+    /// <returns><c>Readable</c>: the entries that decoded; <c>Unreadable</c>: the others, each with its reason.</returns>
+    public (ImageDataset Readable, IReadOnlyList<UnreadableImage> Unreadable) Check()
     {
         var problems = new string?[Entries.Count];
         Parallel.For(0, Entries.Count, i =>
@@ -115,7 +111,7 @@ public sealed class ImageDataset
         var readable = Entries.Where((_, i) => problems[i] is null).ToList();
         var unreadable = Entries.Select((e, i) => (e, i)).Where(p => problems[p.i] is not null)
             .Select(p => new UnreadableImage(p.e.Path, problems[p.i]!)).ToList();
-        return new CheckResult(new ImageDataset(readable), unreadable);
+        return (new ImageDataset(readable), unreadable);
     }
 
     /// <summary>

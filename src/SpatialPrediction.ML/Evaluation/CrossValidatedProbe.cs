@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace SpatialPrediction.ML.Evaluation;
 
 /// <summary>
-/// The <see cref="LinearProbe"/>'s accuracy estimated by k-fold cross-validation on one labelled set, with the folds
+/// The linear probe's (<c>SpatialEvaluation.LinearProbe</c>) accuracy estimated by k-fold cross-validation on one labelled set, with the folds
 /// <see cref="StandardizedLinearProbe"/> draws (<see cref="CrossValidationFolds"/>), so two featurisers of the same rows
 /// are scored on the same folds.
 /// </summary>
@@ -23,7 +23,7 @@ internal static class CrossValidatedProbe
         {
             var train = Enumerable.Range(0, features.Count).Where(i => fold[i] != k).ToList();
             var test = Enumerable.Range(0, features.Count).Where(i => fold[i] == k).ToList();
-            accuracies[k] = LinearProbe.Evaluate(mlContext, train.Select(i => features[i]).ToList(), train.Select(i => labels[i]).ToList(),
+            accuracies[k] = SpatialEvaluation.LinearProbe(mlContext, train.Select(i => features[i]).ToList(), train.Select(i => labels[i]).ToList(),
                 test.Select(i => features[i]).ToList(), test.Select(i => labels[i]).ToList()).MicroAccuracy;
         }
         double mean = accuracies.Average();

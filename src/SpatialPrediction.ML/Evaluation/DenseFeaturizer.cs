@@ -18,14 +18,14 @@ public sealed record FeatureMap(int Channels, int Height, int Width, float[] Val
 /// <summary>Turns images into spatial feature maps (for dense probes).</summary>
 public delegate FeatureMap[] DenseFeaturizer(IReadOnlyList<MLImage> images);
 
-/// <summary>Adapters to <see cref="DenseFeaturizer"/>.</summary>
-public static class DenseFeaturizers
+// <summary>Adapters to <see cref="DenseFeaturizer"/>.</summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>
     /// Wraps an ML.NET transformer whose output has a feature-map column: a float vector whose type has three
     /// dimensions (channels, height, width), as <c>SpatialFeaturize(..., FeatureMapColumnName = ...)</c> produces.
     /// </summary>
-    public static DenseFeaturizer FromTransformer(ITransformer transformer, string inputColumnName = "Image", string mapColumnName = "FeatureMap")
+    public static DenseFeaturizer AsDenseFeaturizer(this ITransformer transformer, string inputColumnName = "Image", string mapColumnName = "FeatureMap")
     {
         ArgumentNullException.ThrowIfNull(transformer);
         return images =>

@@ -12,11 +12,11 @@ public sealed record SegmentationScores(double MeanIoU, double PixelAccuracy, IR
 /// <param name="Delta125">Share of pixels with max(prediction / truth, truth / prediction) &lt; 1.25.</param>
 public sealed record DepthScores(double Rmse, double AbsRel, double Delta125);
 
-/// <summary>The dense-prediction metrics, on flat per-pixel arrays.</summary>
-public static class DenseMetrics
+// <summary>The dense-prediction metrics, on flat per-pixel arrays.</summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>Scores predicted class labels against true ones (values 0 … classCount − 1).</summary>
-    public static SegmentationScores Segmentation(IReadOnlyList<byte> truth, IReadOnlyList<byte> predicted, int classCount)
+    public static SegmentationScores ScoreSegmentation(IReadOnlyList<byte> truth, IReadOnlyList<byte> predicted, int classCount)
     {
         if (truth.Count != predicted.Count) throw new ArgumentException($"{truth.Count} true labels but {predicted.Count} predictions.");
         if (truth.Count == 0) throw new ArgumentException("No pixels to score.");
@@ -44,7 +44,7 @@ public static class DenseMetrics
     }
 
     /// <summary>Scores predicted depths against true (positive) depths.</summary>
-    public static DepthScores Depth(IReadOnlyList<float> truth, IReadOnlyList<float> predicted)
+    public static DepthScores ScoreDepth(IReadOnlyList<float> truth, IReadOnlyList<float> predicted)
     {
         if (truth.Count != predicted.Count) throw new ArgumentException($"{truth.Count} true depths but {predicted.Count} predictions.");
         if (truth.Count == 0) throw new ArgumentException("No pixels to score.");

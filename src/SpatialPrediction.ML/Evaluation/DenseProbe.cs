@@ -5,15 +5,15 @@ using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-/// <summary>
-/// Dense probes on frozen spatial features: a linear classifier (segmentation) or a linear regressor (depth) applied
-/// independently at every feature-map location, trained on the truth sampled at the locations of the training scenes,
-/// its grid of predictions upsampled (nearest) to full resolution and scored against the full-resolution truth.
-/// </summary>
-public static class DenseProbe
+// <summary>
+// Dense probes on frozen spatial features: a linear classifier (segmentation) or a linear regressor (depth) applied
+// independently at every feature-map location, trained on the truth sampled at the locations of the training scenes,
+// its grid of predictions upsampled (nearest) to full resolution and scored against the full-resolution truth.
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>Semantic segmentation (background + each class) with mIoU and pixel accuracy on the test scenes.</summary>
-    public static SegmentationScores Segmentation(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<SceneImage> train,
+    public static SegmentationScores SegmentationProbe(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<SceneImage> train,
         IReadOnlyList<SceneImage> test, float l2Regularization = 0.01f)
     {
         int classes = Enum.GetValues<SceneShape>().Length + 1;
@@ -24,7 +24,7 @@ public static class DenseProbe
     /// Foreground segmentation (background, object) of composites with mIoU and pixel accuracy on the test composites:
     /// does the feature map know which locations show the object? The composites' images are not disposed.
     /// </summary>
-    public static SegmentationScores ForegroundSegmentation(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<ObjectComposite> train,
+    public static SegmentationScores ForegroundSegmentationProbe(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<ObjectComposite> train,
         IReadOnlyList<ObjectComposite> test, float l2Regularization = 0.01f)
         => Segmentation(mlContext, featurizer, Pictures(train), Pictures(test), 2, l2Regularization);
 
@@ -35,7 +35,7 @@ public static class DenseProbe
         var labels = trainCells.Select(cell => (int)cell.Picture.Mask[CentrePixel(cell)]).ToList();
         if (labels.Distinct().Count() < 2)
             throw new ArgumentException($"The training pictures' feature-map locations all show class {labels[0]}; a segmentation probe needs at least two classes.", nameof(train));
-        var probe = LinearProbe.Fit(mlContext, trainVectors, labels, l2Regularization);
+        var probe = SpatialEvaluation.FitLinearProbe(mlContext, trainVectors, labels, l2Regularization);
 
         var (testVectors, testCells) = Locations(featurizer, test);
         // Key values were assigned in order of first appearance in training; map predictions back to label values.
@@ -43,11 +43,11 @@ public static class DenseProbe
         var predicted = probe.Transform(mlContext, testVectors, testCells.Select(_ => 0).ToList())
             .GetColumn<uint>("PredictedLabel").Select(k => (byte)keyToLabel[(int)k - 1]).ToList();
         var (truth, prediction) = Upsample(testCells, predicted, p => p.Mask);
-        return DenseMetrics.Segmentation(truth, prediction, classes);
+        return SpatialEvaluation.ScoreSegmentation(truth, prediction, classes);
     }
 
     /// <summary>Depth estimation with RMSE, AbsRel and δ &lt; 1.25 on the test scenes.</summary>
-    public static DepthScores Depth(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<SceneImage> train,
+    public static DepthScores DepthProbe(MLContext mlContext, DenseFeaturizer featurizer, IReadOnlyList<SceneImage> train,
         IReadOnlyList<SceneImage> test, float l2Regularization = 1e-3f)
     {
         var (trainVectors, trainCells) = Locations(featurizer, Pictures(train));
@@ -64,7 +64,7 @@ public static class DenseProbe
         var predicted = model.Transform(FeatureTable.Regression(mlContext, FeatureTable.Select(testVectors, dimensions), testCells.Select(_ => 0f).ToList()))
             .GetColumn<float>("Score").ToList();
         var (truth, prediction) = Upsample(testCells, predicted, p => p.Depth!);
-        return DenseMetrics.Depth(truth, prediction);
+        return SpatialEvaluation.ScoreDepth(truth, prediction);
     }
 
     /// <summary>A picture with its truth: a class per pixel and, for scenes, a depth per pixel; <paramref name="Image"/> makes the MLImage to featurise.</summary>

@@ -21,11 +21,11 @@ public enum CorruptionKind
     Occlusion = 5,
 }
 
-/// <summary>
-/// Applies a corruption at a severity from 0 (the image unchanged) to 5, deterministically from a seed, to an ML.NET
-/// image; returns a new image.
-/// </summary>
-public static class ImageCorruption
+// <summary>
+// Applies a corruption at a severity from 0 (the image unchanged) to 5, deterministically from a seed, to an ML.NET
+// image; returns a new image.
+// </summary>
+public static partial class SpatialEvaluation
 {
     private static readonly double[] NoiseSigma = { 0.04, 0.08, 0.12, 0.18, 0.26 };
     private static readonly double[] BlurSigma = { 0.5, 0.8, 1.2, 1.8, 2.5 };
@@ -35,13 +35,13 @@ public static class ImageCorruption
     private static readonly double[] OcclusionArea = { 0.05, 0.1, 0.15, 0.2, 0.3 };
 
     /// <summary>Severities other than 0.</summary>
-    public static IReadOnlyList<int> Severities { get; } = new[] { 1, 2, 3, 4, 5 };
+    public static IReadOnlyList<int> CorruptionSeverities { get; } = new[] { 1, 2, 3, 4, 5 };
 
     /// <summary>The corrupted copy of <paramref name="image"/>.</summary>
-    public static MLImage Apply(MLImage image, CorruptionKind kind, int severity, int seed = 0)
+    public static MLImage Corrupt(MLImage image, CorruptionKind kind, int severity, int seed = 0)
     {
         if (severity < 0 || severity > 5) throw new ArgumentOutOfRangeException(nameof(severity), severity, "Severity must be between 0 and 5.");
-        var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(image)", 0, nameof(ImageCorruption));
+        var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(image)", 0, nameof(Corrupt));
         if (severity == 0) return FromPlanes(planes, height, width);
         int s = severity - 1;
         var random = new Random(seed);

@@ -6,15 +6,15 @@ namespace SpatialPrediction.ML.Evaluation;
 
 /// <summary>
 /// Anything that turns images into fixed-length feature vectors: the evaluators' view of a frozen featuriser. Use
-/// <see cref="ImageFeaturizers.FromTransformer"/> for any ML.NET transformer that maps an image column to a float vector column (ours,
+/// <c>transformer.AsImageFeaturizer()</c> (<see cref="SpatialEvaluation"/>) for any ML.NET transformer that maps an image column to a float vector column (ours,
 /// <c>DnnFeaturizeImage</c>, an ONNX model, a whole pipeline).
 /// </summary>
 /// <param name="images">Images to featurise (the callee does not keep or dispose them).</param>
 /// <returns>One feature vector per image, all of one length.</returns>
 public delegate float[][] ImageFeaturizer(IReadOnlyList<MLImage> images);
 
-/// <summary>Adapters to <see cref="ImageFeaturizer"/>.</summary>
-public static class ImageFeaturizers
+// <summary>Adapters to <see cref="ImageFeaturizer"/>.</summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>Featurises images the caller made for this call only, and releases them whatever happens.</summary>
     internal static T FeaturizeAndRelease<T>(Func<IReadOnlyList<MLImage>, T> featurize, List<MLImage> images)
@@ -31,10 +31,10 @@ public static class ImageFeaturizers
 
     /// <summary>
     /// The whole feature map of each image as one vector (channel-major, <c>C·H·W</c> values): for the evaluators that
-    /// take vectors, such as <see cref="LocalizationProbe"/>, read on the map — where each location's features sit —
+    /// take vectors, such as <see cref="LocalizationProbe(ImageFeaturizer, IReadOnlyList{MLImage}, IReadOnlyList{MLImage}, LocalizationOptions?)"/>, read on the map — where each location's features sit —
     /// rather than on the pooled vector, which averages the locations away.
     /// </summary>
-    public static ImageFeaturizer FromFeatureMaps(DenseFeaturizer featurizer)
+    public static ImageFeaturizer AsImageFeaturizer(this DenseFeaturizer featurizer)
     {
         ArgumentNullException.ThrowIfNull(featurizer);
         return images => featurizer(images).Select(map => map.Values).ToArray();
@@ -46,7 +46,7 @@ public static class ImageFeaturizers
     /// resolution), so they are not blown up to a resolution the backbone never trained at.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The backbone does not take pictures of that side.</exception>
-    public static ImageFeaturizer AtSide(SpatialBackbone backbone, int side)
+    public static ImageFeaturizer AsImageFeaturizer(this SpatialBackbone backbone, int side)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         if (!backbone.Module.Accepts(side))
@@ -60,7 +60,7 @@ public static class ImageFeaturizers
                 int count = Math.Min(chunk, images.Count - start);
                 var planes = new byte[count * 3 * side * side];
                 for (int i = 0; i < count; i++)
-                    MLNet.ImageColumn.ToRgbPlanes(images[start + i], side, "(image)", start + i, nameof(AtSide)).CopyTo(planes, i * 3 * side * side);
+                    MLNet.ImageColumn.ToRgbPlanes(images[start + i], side, "(image)", start + i, nameof(AsImageFeaturizer)).CopyTo(planes, i * 3 * side * side);
                 using var scope = TorchSharp.torch.NewDisposeScope();
                 using var batch = MLNet.ImageColumn.UnitBatch(planes, count, side);
                 features.AddRange(backbone.Featurization.FeaturizeBatch(batch).Chunk(backbone.FeatureDimension));
@@ -74,7 +74,7 @@ public static class ImageFeaturizers
     /// <paramref name="inputColumnName"/>, features are read from <paramref name="outputColumnName"/>, which must be a
     /// known-size vector of <c>float</c>.
     /// </summary>
-    public static ImageFeaturizer FromTransformer(ITransformer transformer, string inputColumnName = "Image", string outputColumnName = "Features")
+    public static ImageFeaturizer AsImageFeaturizer(this ITransformer transformer, string inputColumnName = "Image", string outputColumnName = "Features")
     {
         ArgumentNullException.ThrowIfNull(transformer);
         return images =>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-/// <summary>Settings of <see cref="JigsawTest"/>.</summary>
+/// <summary>Settings of <see cref="SpatialEvaluation.JigsawTest"/>.</summary>
 public sealed record JigsawOptions
 {
     /// <summary>Tiles per side (2 or 3 in the paper). Default 2.</summary>
@@ -16,7 +16,7 @@ public sealed record JigsawOptions
     public double TrainFraction { get; init; } = 0.5;
     /// <summary>Seed of the shuffles. Default 1.</summary>
     public int Seed { get; init; } = 1;
-    /// <summary>L2 regularisation of both linear probes (see <see cref="LinearProbe"/>). Default 0.01.</summary>
+    /// <summary>L2 regularisation of both linear probes (see <c>SpatialEvaluation.LinearProbe</c>). Default 0.01.</summary>
     public float ProbeL2Regularization { get; init; } = 0.01f;
 }
 
@@ -30,16 +30,16 @@ public sealed record JigsawOptions
 public sealed record JigsawReport(int Grid, double TileAccuracy, double PermutationAccuracy,
     double OriginalAccuracy, double ShuffledAccuracy, double ReconstructedAccuracy);
 
-/// <summary>
-/// Spatial test 2 of the SP paper, jigsaw understanding: cut each image into g×g tiles and shuffle them; a linear
-/// probe on frozen tile features predicts each tile's position; an assignment solver decodes a valid permutation from
-/// the probe's log-probabilities; the original, shuffled and reconstructed images are then classified by one linear
-/// probe fitted on original training images.
-/// </summary>
-public static class JigsawTest
+// <summary>
+// Spatial test 2 of the SP paper, jigsaw understanding: cut each image into g×g tiles and shuffle them; a linear
+// probe on frozen tile features predicts each tile's position; an assignment solver decodes a valid permutation from
+// the probe's log-probabilities; the original, shuffled and reconstructed images are then classified by one linear
+// probe fitted on original training images.
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>Runs the test on labelled images.</summary>
-    public static JigsawReport Evaluate(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, IReadOnlyList<int> labels,
+    public static JigsawReport JigsawTest(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, IReadOnlyList<int> labels,
         JigsawOptions? options = null)
     {
         options ??= new JigsawOptions();
@@ -59,11 +59,11 @@ public static class JigsawTest
             trainTiles.AddRange(Featurize(featurizer, Tiles(planes[i], g, options.TileResolution)));
             trainPositions.AddRange(Enumerable.Range(0, tiles));
         }
-        var positionProbe = LinearProbe.Fit(mlContext, trainTiles, trainPositions, options.ProbeL2Regularization);
+        var positionProbe = SpatialEvaluation.FitLinearProbe(mlContext, trainTiles, trainPositions, options.ProbeL2Regularization);
 
         // Image-level recognition probe, fitted on whole training images.
         var wholeTrain = Featurize(featurizer, planes.Take(trainCount).Select(p => (p, side)).ToList());
-        var recognition = LinearProbe.Fit(mlContext, wholeTrain, labels.Take(trainCount).ToList(), options.ProbeL2Regularization);
+        var recognition = SpatialEvaluation.FitLinearProbe(mlContext, wholeTrain, labels.Take(trainCount).ToList(), options.ProbeL2Regularization);
 
         int placed = 0, exact = 0, testCount = images.Count - trainCount;
         var shuffledImages = new List<(byte[], int)>();
@@ -128,7 +128,7 @@ public static class JigsawTest
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<(byte[] Planes, int Side)> images)
     {
-        return ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, images.Select(i => ToMLImage(i.Planes, i.Side)).ToList());
+        return SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, images.Select(i => ToMLImage(i.Planes, i.Side)).ToList());
     }
 
     private static MLImage ToMLImage(byte[] planes, int side)
@@ -138,13 +138,13 @@ public static class JigsawTest
     }
 
     /// <summary>Per-row log-probabilities over the <paramref name="classes"/> label values 0..classes−1.</summary>
-    private static double[][] Scores(MLContext mlContext, LinearProbe.FittedProbe probe, IReadOnlyList<float[]> features, int classes)
+    private static double[][] Scores(MLContext mlContext, FittedLinearProbe probe, IReadOnlyList<float[]> features, int classes)
     {
         var scored = probe.Transform(mlContext, features, Enumerable.Range(0, features.Count).Select(i => i % classes).ToList());
         // The key mapping orders labels as first seen in training (0, 1, ..., classes − 1), so score slot k is label k.
         return scored.GetColumn<float[]>("Score").Select(s => s.Select(p => Math.Log(Math.Max(p, 1e-12))).ToArray()).ToArray();
     }
 
-    private static double Score(MLContext mlContext, LinearProbe.FittedProbe probe, IReadOnlyList<float[]> features, IReadOnlyList<int> labels)
+    private static double Score(MLContext mlContext, FittedLinearProbe probe, IReadOnlyList<float[]> features, IReadOnlyList<int> labels)
         => probe.Evaluate(mlContext, features, labels).MicroAccuracy;
 }

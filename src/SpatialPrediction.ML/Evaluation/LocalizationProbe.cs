@@ -2,7 +2,7 @@ using Microsoft.ML.Data;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-/// <summary>Settings of <see cref="LocalizationProbe"/>.</summary>
+/// <summary>Settings of <see cref="SpatialEvaluation.LocalizationProbe"/>.</summary>
 public sealed record LocalizationOptions
 {
     /// <summary>How the composites are made (side, object scales, seed).</summary>
@@ -28,21 +28,21 @@ public sealed record LocalizationReport(IReadOnlyList<TargetScore> Targets, doub
     public double MeanRSquared => Targets.Average(t => t.RSquared);
 }
 
-/// <summary>
-/// Where is the object? Objects with transparency are pasted onto photographs at random positions and sizes
-/// (<see cref="ObjectComposites"/>); a ridge regressor per target on the frozen features of whole composites — the
-/// pooled vector an ML.NET pipeline gets — predicts the object's box (centre, log width, log height). Fitted on the
-/// composites of some objects (penalty by cross-validation grouped by object), scored on those of the others: R², MAE
-/// and the mean IoU of predicted and true boxes. A featuriser that keeps where things are scores high; one that keeps
-/// only what they are scores near 0 R².
-/// </summary>
-public static class LocalizationProbe
+// <summary>
+// Where is the object? Objects with transparency are pasted onto photographs at random positions and sizes
+// (<see cref="ObjectComposites"/>); a ridge regressor per target on the frozen features of whole composites — the
+// pooled vector an ML.NET pipeline gets — predicts the object's box (centre, log width, log height). Fitted on the
+// composites of some objects (penalty by cross-validation grouped by object), scored on those of the others: R², MAE
+// and the mean IoU of predicted and true boxes. A featuriser that keeps where things are scores high; one that keeps
+// only what they are scores near 0 R².
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>The targets, in order.</summary>
-    public static IReadOnlyList<string> TargetNames { get; } = new[] { "center_x", "center_y", "log_w", "log_h" };
+    public static IReadOnlyList<string> LocalizationTargetNames { get; } = new[] { "center_x", "center_y", "log_w", "log_h" };
 
     /// <summary>Runs the probe on composites of <paramref name="objects"/> on <paramref name="backgrounds"/>.</summary>
-    public static LocalizationReport Evaluate(ImageFeaturizer featurizer, IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds,
+    public static LocalizationReport LocalizationProbe(ImageFeaturizer featurizer, IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds,
         LocalizationOptions? options = null)
     {
         options ??= new LocalizationOptions();
@@ -50,8 +50,8 @@ public static class LocalizationProbe
         if (!(options.TrainFraction > 0 && options.TrainFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(options), options.TrainFraction, "TrainFraction must be in (0, 1).");
         int trainObjects = Math.Clamp((int)Math.Round(objects.Count * options.TrainFraction), 2, objects.Count - 1);
-        var composites = ObjectComposites.Make(objects, backgrounds, options.CompositesPerObject, options.Composites);
-        var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, composites.Select(c => c.Image).ToList());
+        var composites = SpatialEvaluation.ObjectComposites(objects, backgrounds, options.CompositesPerObject, options.Composites);
+        var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, composites.Select(c => c.Image).ToList());
         if (features.Length != composites.Count)
             throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {composites.Count} composites.");
         var targets = composites.Select(c => Targets(c.Box)).ToList();
@@ -64,7 +64,7 @@ public static class LocalizationProbe
         var model = RidgeRegression.FitCrossValidated(train.Select(i => selected[i]).ToList(), train.Select(i => targets[i]).ToList(),
             train.Select(i => composites[i].ObjectIndex).ToList(), options.RidgePenalties, options.CrossValidationFolds);
         var predicted = model.Predict(test.Select(i => selected[i]).ToList());
-        var scores = HeldOutScores.Of(TargetNames, predicted, test.Select(i => targets[i]).ToList(), model.Penalties);
+        var scores = HeldOutScores.Of(LocalizationTargetNames, predicted, test.Select(i => targets[i]).ToList(), model.Penalties);
         double iou = test.Select((i, row) => composites[i].Box.IntersectionOverUnion(Box(predicted[row]))).Average();
         return new LocalizationReport(scores, iou, train.Count, test.Count);
     }

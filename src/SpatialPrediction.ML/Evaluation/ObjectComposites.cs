@@ -28,7 +28,7 @@ public readonly record struct ObjectBox(float CenterX, float CenterY, float Widt
 /// <param name="ObjectIndex">Which of the objects was drawn.</param>
 public sealed record ObjectComposite(MLImage Image, ObjectBox Box, byte[] Mask, int ObjectIndex);
 
-/// <summary>Settings of <see cref="ObjectComposites.Make"/>.</summary>
+/// <summary>Settings of <see cref="SpatialEvaluation.ObjectComposites"/>.</summary>
 public sealed record ObjectCompositeOptions
 {
     /// <summary>Side in pixels of every composite. Default 32.</summary>
@@ -48,20 +48,20 @@ public sealed record ObjectCompositeOptions
     }
 }
 
-/// <summary>
-/// Objects with transparency (drawings, icons) pasted onto photographs at a random position and size: pictures whose
-/// object box and foreground mask are known exactly, for the localisation and segmentation probes. Each object's
-/// picture is fitted into a square (aspect kept) whose side is drawn log-uniformly between the scales and whose
-/// position is uniform over the places it fits; the background is a random square cut of a random photograph.
-/// </summary>
-public static class ObjectComposites
+// <summary>
+// Objects with transparency (drawings, icons) pasted onto photographs at a random position and size: pictures whose
+// object box and foreground mask are known exactly, for the localisation and segmentation probes. Each object's
+// picture is fitted into a square (aspect kept) whose side is drawn log-uniformly between the scales and whose
+// position is uniform over the places it fits; the background is a random square cut of a random photograph.
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>
     /// One composite per (object, draw): <paramref name="perObject"/> composites of each of <paramref name="objects"/>
     /// (Rgba32 or Bgra32, premultiplied or opaque: what <see cref="Data.ImageDataset"/> decodes), each on one of
     /// <paramref name="backgrounds"/>. The caller owns the returned images.
     /// </summary>
-    public static IReadOnlyList<ObjectComposite> Make(IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds, int perObject = 1,
+    public static IReadOnlyList<ObjectComposite> ObjectComposites(IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds, int perObject = 1,
         ObjectCompositeOptions? options = null)
     {
         options ??= new ObjectCompositeOptions();

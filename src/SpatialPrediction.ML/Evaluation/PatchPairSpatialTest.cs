@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-/// <summary>Settings of <see cref="PatchPairSpatialTest"/>.</summary>
+/// <summary>Settings of <see cref="SpatialEvaluation.PatchPairTest"/>.</summary>
 public sealed record PatchPairOptions
 {
     /// <summary>Patch pairs drawn from each image. Default 8.</summary>
@@ -44,16 +44,16 @@ public sealed record PatchPairReport(IReadOnlyList<TargetScore> Targets, int Tra
     public double MeanAbsoluteError => Targets.Average(t => t.MeanAbsoluteError);
 }
 
-/// <summary>
-/// Spatial test 1 of the SP paper, position and scale from patch pairs: draw pairs of patches from held-out images
-/// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor per target on the pair
-/// features [fA, fB, fA − fB] of some images (penalty by cross-validation on those images alone), and report R² and MAE
-/// on the pairs of the others.
-/// </summary>
-public static class PatchPairSpatialTest
+// <summary>
+// Spatial test 1 of the SP paper, position and scale from patch pairs: draw pairs of patches from held-out images
+// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor per target on the pair
+// features [fA, fB, fA − fB] of some images (penalty by cross-validation on those images alone), and report R² and MAE
+// on the pairs of the others.
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>Runs the test on <paramref name="images"/> (any sizes; boxes are in normalised coordinates).</summary>
-    public static PatchPairReport Evaluate(ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, PatchPairOptions? options = null)
+    public static PatchPairReport PatchPairTest(ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, PatchPairOptions? options = null)
     {
         options ??= new PatchPairOptions();
         options.Sampler.Validate();
@@ -68,7 +68,7 @@ public static class PatchPairSpatialTest
         {
             var random = SeedStreams.For(options.Seed, SeedStreams.Validation, i);
             var pairs = Enumerable.Range(0, options.PairsPerImage).Select(_ => options.Sampler.Sample(random, images[i].Width, images[i].Height)).ToList();
-            var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
+            var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
             if (features.Length != 2 * pairs.Count)
                 throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {2 * pairs.Count} patches.");
             for (int p = 0; p < pairs.Count; p++)
@@ -118,7 +118,7 @@ public static class PatchPairSpatialTest
     /// <summary>Reference and second patch of every pair, interleaved, as images of the patch resolution.</summary>
     private static List<MLImage> CropPatches(MLImage image, IReadOnlyList<ViewPair> pairs, int resolution, int index)
     {
-        var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(images)", index, nameof(PatchPairSpatialTest));
+        var (planes, height, width) = ImageColumn.ToNativePlanes(image, "(images)", index, nameof(PatchPairTest));
         using var scope = NewDisposeScope();
         var source = tensor(planes, new long[] { 3, height, width }, dtype: ScalarType.Byte);
         var boxes = pairs.SelectMany(p => new[] { p.Reference, p.Target }).ToArray();

@@ -14,34 +14,31 @@ public sealed record CorruptionReport(double CleanAccuracy, IReadOnlyList<Corrup
     public double MeanCorruptionAccuracy => Scores.Average(s => s.Accuracy);
 }
 
-/// <summary>Linear-probe accuracy on the test scenes rendered in one style.</summary>
-public sealed record StyleScore(SceneStyle Style, double Accuracy);
-
-/// <summary>
-/// Robustness of frozen features: a linear probe fitted on clean (or one-style) training images, tested on corrupted
-/// images (every kind at severities 1–5) and on other rendering styles of the same scenes.
-/// </summary>
-public static class RobustnessEvaluation
+// <summary>
+// Robustness of frozen features: a linear probe fitted on clean (or one-style) training images, tested on corrupted
+// images (every kind at severities 1–5) and on other rendering styles of the same scenes.
+// </summary>
+public static partial class SpatialEvaluation
 {
     /// <summary>
     /// Clean and corrupted test accuracy of a probe fitted on clean training images, for every kind in
     /// <paramref name="kinds"/> (default all) at every severity in <paramref name="severities"/> (default 1–5).
     /// </summary>
-    public static CorruptionReport Corruptions(MLContext mlContext, ImageFeaturizer featurizer,
+    public static CorruptionReport CorruptionRobustness(MLContext mlContext, ImageFeaturizer featurizer,
         IReadOnlyList<MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<MLImage> test, IReadOnlyList<int> testLabels,
         IReadOnlyList<CorruptionKind>? kinds = null, int seed = 1, float l2Regularization = 0.01f, IReadOnlyList<int>? severities = null)
     {
-        foreach (int severity in severities ?? ImageCorruption.Severities)
+        foreach (int severity in severities ?? SpatialEvaluation.CorruptionSeverities)
             if (severity < 1 || severity > 5)
                 throw new ArgumentOutOfRangeException(nameof(severities), severity, "Corruption severities must be between 1 and 5.");
-        var probe = LinearProbe.Fit(mlContext, featurizer(train), trainLabels, l2Regularization);
+        var probe = SpatialEvaluation.FitLinearProbe(mlContext, featurizer(train), trainLabels, l2Regularization);
         double clean = probe.Evaluate(mlContext, featurizer(test), testLabels).MicroAccuracy;
         var scores = new List<CorruptionScore>();
         foreach (var kind in kinds ?? Enum.GetValues<CorruptionKind>())
-        foreach (int severity in severities ?? ImageCorruption.Severities)
+        foreach (int severity in severities ?? SpatialEvaluation.CorruptionSeverities)
         {
-            var corrupted = test.Select((image, i) => ImageCorruption.Apply(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
-            var features = ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, corrupted);
+            var corrupted = test.Select((image, i) => SpatialEvaluation.Corrupt(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
+            var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, corrupted);
             scores.Add(new CorruptionScore(kind, severity, probe.Evaluate(mlContext, features, testLabels).MicroAccuracy));
         }
         return new CorruptionReport(clean, scores);
@@ -51,11 +48,12 @@ public static class RobustnessEvaluation
     /// Fits the probe on <paramref name="trainScenes"/> as rendered (one style) and tests it on the same test scenes
     /// rendered in every style of <paramref name="styles"/> (geometry, classes and labels identical across styles).
     /// </summary>
-    public static IReadOnlyList<StyleScore> StyleShift(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<SceneImage> trainScenes,
+    /// <returns>The probe's accuracy on the test scenes in each style.</returns>
+    public static IReadOnlyDictionary<SceneStyle, double> StyleShift(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<SceneImage> trainScenes,
         SpatialScenesOptions testScenes, int testCount, IReadOnlyList<SceneStyle>? styles = null, float l2Regularization = 0.01f)
     {
-        var probe = LinearProbe.Fit(mlContext, Featurize(featurizer, trainScenes), trainScenes.Select(s => s.Label).ToList(), l2Regularization);
-        var result = new List<StyleScore>();
+        var probe = SpatialEvaluation.FitLinearProbe(mlContext, Featurize(featurizer, trainScenes), trainScenes.Select(s => s.Label).ToList(), l2Regularization);
+        var result = new Dictionary<SceneStyle, double>();
         foreach (var style in styles ?? Enum.GetValues<SceneStyle>())
         {
             var options = new SpatialScenesOptions
@@ -65,13 +63,13 @@ public static class RobustnessEvaluation
                 DistractorCount = testScenes.DistractorCount, Style = style,
             };
             var scenes = SpatialScenes.Generate(testCount, options);
-            result.Add(new StyleScore(style, probe.Evaluate(mlContext, Featurize(featurizer, scenes), scenes.Select(s => s.Label).ToList()).MicroAccuracy));
+            result[style] = probe.Evaluate(mlContext, Featurize(featurizer, scenes), scenes.Select(s => s.Label).ToList()).MicroAccuracy;
         }
         return result;
     }
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<SceneImage> scenes)
     {
-        return ImageFeaturizers.FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
+        return SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
     }
 }

@@ -20,9 +20,9 @@ public sealed class StandardizedLinearProbe
     public static IReadOnlyList<float> DefaultPenalties { get; } = new[] { 1e-3f, 1e-2f, 1e-1f, 1f };
 
     private readonly MLContext mlContext;
-    private readonly LinearProbe.FittedProbe probe;
+    private readonly FittedLinearProbe probe;
 
-    private StandardizedLinearProbe(MLContext mlContext, LinearProbe.FittedProbe probe, float penalty, IReadOnlyList<(float Penalty, double Accuracy)> scores)
+    private StandardizedLinearProbe(MLContext mlContext, FittedLinearProbe probe, float penalty, IReadOnlyList<(float Penalty, double Accuracy)> scores)
     {
         this.mlContext = mlContext;
         this.probe = probe;
@@ -79,6 +79,6 @@ public sealed class StandardizedLinearProbe
     public MulticlassClassificationMetrics Evaluate(IReadOnlyList<float[]> features, IReadOnlyList<int> labels)
         => probe.Evaluate(mlContext, features, labels);
 
-    private static (LinearProbe.FittedProbe Probe, HashSet<int> Classes) FitOne(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float penalty)
-        => (LinearProbe.Fit(mlContext, features, labels, penalty, standardize: true), labels.ToHashSet());
+    private static (FittedLinearProbe Probe, HashSet<int> Classes) FitOne(MLContext mlContext, IReadOnlyList<float[]> features, IReadOnlyList<int> labels, float penalty)
+        => (SpatialEvaluation.FitLinearProbe(mlContext, features, labels, penalty, standardize: true), labels.ToHashSet());
 }

@@ -95,7 +95,7 @@ internal sealed class FeaturizationSession : IDisposable
 
     // The modules featurisation runs, one per precision, made on first use and dropped when the weights or the
     // settings change; Module itself for float32 where nothing folds.
-    private readonly Dictionary<FeaturizationPrecision, BackboneModule> inferenceModules = new();
+    private readonly Dictionary<ComputePrecision, BackboneModule> inferenceModules = new();
 
     /// <summary>
     /// The ResNets' convolution layout when featurising on the CPU; <see cref="ConvolutionLayout.Auto"/> (default) measures
@@ -126,7 +126,7 @@ internal sealed class FeaturizationSession : IDisposable
     /// session's lock; tests call it directly): the folded copy where the architecture folds, a bfloat16 cast
     /// of it (or of a plain copy) for bfloat16 — never a cast of the trained module itself.
     /// </summary>
-    internal BackboneModule InferenceModule(int batch = 1, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
+    internal BackboneModule InferenceModule(int batch = 1, ComputePrecision precision = ComputePrecision.Float32)
     {
         lock (gate)
         {
@@ -137,10 +137,10 @@ internal sealed class FeaturizationSession : IDisposable
             var module = WithModule(() =>
             {
                 var copy = FoldBatchNormForInference ? FoldedInferenceCopy.Make(Module, Spec, Device, layout) : null;
-                if (precision == FeaturizationPrecision.BFloat16) copy ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
+                if (precision == ComputePrecision.BFloat16) copy ??= Objectives.MomentumTeacher.Copy(Module, () => BackboneFactory.Create(Spec));
                 return copy ?? Module; // float32 where nothing folds: run under the backbone's lock, in this session's layout (ForwardOf)
             });
-            if (precision == FeaturizationPrecision.BFloat16)
+            if (precision == ComputePrecision.BFloat16)
             {
                 module.Layout = layout;
                 module.to(Device).to(ScalarType.BFloat16).eval();
@@ -172,14 +172,14 @@ internal sealed class FeaturizationSession : IDisposable
     /// decides once per <paramref name="calibrationBatch"/> (a featuriser's batch size, so its last, shorter batch
     /// follows the same choice; 0: this batch's size).
     /// </summary>
-    internal float[] FeaturizeBatch(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32,
+    internal float[] FeaturizeBatch(Tensor images, ComputePrecision precision = ComputePrecision.Float32,
         FeaturizationEngine engine = FeaturizationEngine.LibTorch, int calibrationBatch = 0)
     {
         lock (gate)
         {
             FollowWeights();
             int batch = calibrationBatch > 0 ? calibrationBatch : (int)images.shape[0];
-            if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(batch, engine) is { } onnxRuntime)
+            if (precision == ComputePrecision.Float32 && OnnxRuntimeFor(batch, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(images);
             return LibTorchFeatures(images, precision);
         }
@@ -189,26 +189,26 @@ internal sealed class FeaturizationSession : IDisposable
     /// Pooled features of planar RGB bytes (<paramref name="count"/> images of 3·S·S), as <see cref="FeaturizeBatch"/>
     /// computes them; the ONNX Runtime engine takes the bytes without a libtorch operation in between.
     /// </summary>
-    internal float[] FeaturizeBytes(byte[] planes, int count, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
+    internal float[] FeaturizeBytes(byte[] planes, int count, ComputePrecision precision, FeaturizationEngine engine, int calibrationBatch)
     {
         lock (gate)
         {
             FollowWeights();
-            if (precision == FeaturizationPrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
+            if (precision == ComputePrecision.Float32 && OnnxRuntimeFor(calibrationBatch > 0 ? calibrationBatch : count, engine) is { } onnxRuntime)
                 return onnxRuntime.Featurize(planes, count);
             return LibTorchBytes(planes, count, precision);
         }
     }
 
-    private float[] LibTorchBytes(byte[] planes, int count) => LibTorchBytes(planes, count, FeaturizationPrecision.Float32);
+    private float[] LibTorchBytes(byte[] planes, int count) => LibTorchBytes(planes, count, ComputePrecision.Float32);
 
-    private float[] LibTorchBytes(byte[] planes, int count, FeaturizationPrecision precision)
+    private float[] LibTorchBytes(byte[] planes, int count, ComputePrecision precision)
     {
         using var scope = NewDisposeScope();
         return LibTorchFeatures(ImageColumn.UnitBatch(planes, count, ImageSize), precision);
     }
 
-    private float[] LibTorchFeatures(Tensor images, FeaturizationPrecision precision)
+    private float[] LibTorchFeatures(Tensor images, ComputePrecision precision)
     {
         var module = InferenceModule((int)images.shape[0], precision);
         using var scope = NewDisposeScope();
@@ -280,7 +280,7 @@ internal sealed class FeaturizationSession : IDisposable
     }
 
     /// <summary>Pooled features [B·D] and feature maps [B·C·h·w] of a float image batch in [0, 1], on the CPU.</summary>
-    internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images, FeaturizationPrecision precision = FeaturizationPrecision.Float32)
+    internal (float[] Pooled, float[] Map) FeaturizeBatchWithMap(Tensor images, ComputePrecision precision = ComputePrecision.Float32)
     {
         lock (gate)
         {
@@ -294,11 +294,11 @@ internal sealed class FeaturizationSession : IDisposable
         }
     }
 
-    private static ScalarType TypeOf(FeaturizationPrecision precision)
-        => precision == FeaturizationPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+    private static ScalarType TypeOf(ComputePrecision precision)
+        => precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>Features of one image as a featuriser with these settings computes them.</summary>
-    internal float[] Featurize(MLImage image, FeaturizationPrecision precision, FeaturizationEngine engine, int calibrationBatch)
+    internal float[] Featurize(MLImage image, ComputePrecision precision, FeaturizationEngine engine, int calibrationBatch)
     {
         using var scope = NewDisposeScope();
         return FeaturizeBatch(ImageColumn.ToTensor(image, ImageSize, CPU, "(image)", -1, nameof(SpatialBackbone)), precision, engine, calibrationBatch);

@@ -72,13 +72,13 @@ public sealed class PretrainingRuntimeOptions
     public Backbones.ConvolutionLayout ConvolutionLayout { get; set; } = Defaults.ConvolutionLayout;
 
     /// <summary>
-    /// The number format pretraining computes the backbone in (<see cref="ML.TrainingPrecision"/>: float32, or bfloat16 on
-    /// float32 master weights). Default <see cref="ML.TrainingPrecision.Float32"/>.
+    /// The number format pretraining computes the backbone in (<see cref="ML.ComputePrecision"/>: float32, or bfloat16 on
+    /// float32 master weights). Default <see cref="ML.ComputePrecision.Float32"/>.
     /// </summary>
-    public TrainingPrecision TrainingPrecision { get; set; } = Defaults.TrainingPrecision;
+    public ComputePrecision TrainingPrecision { get; set; } = Defaults.TrainingPrecision;
 
-    /// <summary>The number format the returned featuriser computes in (independent of <see cref="TrainingPrecision"/>). Default <see cref="ML.FeaturizationPrecision.Float32"/>.</summary>
-    public FeaturizationPrecision FeaturizationPrecision { get; set; } = FeaturizationPrecision.Float32;
+    /// <summary>The number format the returned featuriser computes in (independent of <see cref="TrainingPrecision"/>). Default <see cref="ML.ComputePrecision.Float32"/>.</summary>
+    public ComputePrecision FeaturizationPrecision { get; set; } = ComputePrecision.Float32;
 
     /// <summary>What runs the returned featuriser's backbone for float32 features on the CPU. Default <see cref="ML.FeaturizationEngine.Auto"/>.</summary>
     public FeaturizationEngine FeaturizationEngine { get; set; } = FeaturizationEngine.Auto;

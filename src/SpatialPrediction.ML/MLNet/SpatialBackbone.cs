@@ -70,7 +70,7 @@ public sealed partial class SpatialBackbone : IDisposable
     }
 
     /// <summary>Features of one image (float32, libtorch).</summary>
-    public float[] Featurize(MLImage image) => Featurization.Featurize(image, FeaturizationPrecision.Float32, FeaturizationEngine.LibTorch, 1);
+    public float[] Featurize(MLImage image) => Featurization.Featurize(image, ComputePrecision.Float32, FeaturizationEngine.LibTorch, 1);
 
     /// <summary>Records that the weights were replaced (call under <see cref="ForwardLock"/>).</summary>
     internal void WeightsReplaced() => WeightsVersion++;

@@ -71,8 +71,8 @@ public sealed class SpatialFeaturizeOptions
     /// <c>Fill</c> stretches (what featurisers did before this option), <c>IsoPad</c> pads with black.
     /// </summary>
     public Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind Resizing { get; set; } = Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.IsoCrop;
-    /// <summary>The number format features are computed in. Default <see cref="FeaturizationPrecision.Float32"/>.</summary>
-    public FeaturizationPrecision Precision { get; set; } = FeaturizationPrecision.Float32;
+    /// <summary>The number format features are computed in. Default <see cref="ComputePrecision.Float32"/>.</summary>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
     /// <summary>
     /// What runs the backbone for float32 features on the CPU. Default <see cref="FeaturizationEngine.Auto"/>: ONNX Runtime
     /// when it measures faster on this machine and agrees with libtorch, else libtorch.

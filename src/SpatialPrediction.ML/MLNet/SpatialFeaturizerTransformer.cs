@@ -38,7 +38,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
         int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
         ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop,
-        FeaturizationPrecision precision = FeaturizationPrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto)
+        ComputePrecision precision = ComputePrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto)
     {
         this.backbone = backbone;
         session = new FeaturizationSession(backbone);
@@ -79,8 +79,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// before this setting existed do), IsoPad pads with black.
     /// </summary>
     public ImageResizingEstimator.ResizingKind Resizing { get; }
-    /// <summary>The number format features are computed in (<see cref="FeaturizationPrecision"/>).</summary>
-    public FeaturizationPrecision Precision { get; }
+    /// <summary>The number format features are computed in (<see cref="ComputePrecision"/>).</summary>
+    public ComputePrecision Precision { get; }
     /// <summary>What runs the backbone for float32 features on the CPU (<see cref="FeaturizationEngine"/>).</summary>
     public FeaturizationEngine Engine { get; }
     /// <summary>Height of <c>ExtractPixels</c> vectors (0: square, inferred from the length).</summary>
@@ -232,7 +232,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         // Models written before 1.3 stretched every picture to the square.
         var resizing = ctx.Header.ModelVerWritten >= 0x00010003 ? (ImageResizingEstimator.ResizingKind)ctx.Reader.ReadInt32() : ImageResizingEstimator.ResizingKind.Fill;
         if (!Enum.IsDefined(resizing)) throw new InvalidDataException($"{Component}: unknown resizing kind {(int)resizing} in the model.");
-        var precision = ctx.Header.ModelVerWritten >= 0x00010004 ? (FeaturizationPrecision)ctx.Reader.ReadInt32() : FeaturizationPrecision.Float32;
+        var precision = ctx.Header.ModelVerWritten >= 0x00010004 ? (ComputePrecision)ctx.Reader.ReadInt32() : ComputePrecision.Float32;
         if (!Enum.IsDefined(precision)) throw new InvalidDataException($"{Component}: unknown precision {(int)precision} in the model.");
         // Models written before 1.5 keep libtorch, so they give exactly the features they gave when saved.
         var engine = ctx.Header.ModelVerWritten >= 0x00010005 ? (FeaturizationEngine)ctx.Reader.ReadInt32() : FeaturizationEngine.LibTorch;

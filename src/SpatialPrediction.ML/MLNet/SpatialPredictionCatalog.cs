@@ -66,8 +66,8 @@ public static class SpatialPredictionCatalog
         var environment = CatalogEnvironment.Find(catalog);
         // The same device rule as pretraining: MLContext.GpuDeviceId asks for CUDA, FallbackToCpu decides if its absence is an error.
         var device = SpatialPrediction.ML.Training.TrainingDevice.Resolve(null, environment.GpuDeviceId, environment.FallbackToCpu);
-        if (options.Precision == FeaturizationPrecision.BFloat16 && SpatialPrediction.ML.Machine.BFloat16Kernels.SlowerOn(device) is { } slower)
-            environment.Warn("SpatialFeaturize", $"FeaturizationPrecision.BFloat16 was asked for, but {slower}; FeaturizationPrecision.Float32 is the faster choice here.");
+        if (options.Precision == ComputePrecision.BFloat16 && SpatialPrediction.ML.Machine.BFloat16Kernels.SlowerOn(device) is { } slower)
+            environment.Warn("SpatialFeaturize", $"bfloat16 featurisation (Precision = BFloat16) was asked for, but {slower}; Float32 is the faster choice here.");
         return new SpatialFeaturizeEstimator(backbone, options, device);
     }
 

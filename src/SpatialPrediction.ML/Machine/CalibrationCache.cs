@@ -28,7 +28,7 @@ internal static class CalibrationCache
 
     /// <summary>The same for the CPU <paramref name="cpu"/> describes (null: one without /proc/cpuinfo).</summary>
     public static string MachineKey(CpuDescription? cpu) => string.Join("|", cpu?.Identity ?? System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString(), Environment.ProcessorCount, TorchSharp.torch.get_num_threads(),
-            Machine.OneDnnSafeMode.Current.SafeMode ? "oneDNN safe mode" : "oneDNN", Build);
+            Machine.OneDnnMode.Current.SafeMode ? "oneDNN safe mode" : "oneDNN", Build);
 
     private static readonly string Build = typeof(CalibrationCache).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12];
 

@@ -1,43 +1,47 @@
 namespace SpatialPrediction.ML.Machine;
 
-/// <summary>How libtorch's oneDNN kernels run in this process, and why.</summary>
+/// <summary>How libtorch's oneDNN kernels run in this process, and why (<see cref="Current"/>).</summary>
 /// <param name="SafeMode">Whether the safe mode is on: oneDNN kept to kernels that do not read the cache sizes.</param>
 /// <param name="Reason">Why: what was found on this processor, or the setting that forced the choice.</param>
+/// <remarks>
+/// The safe mode keeps training and featurising right on processors whose CPUID hides the cache sizes: the oneDNN
+/// inside libtorch 2.10 then divides by zero (SIGFPE) or computes wrong, run-to-run different results. Where that
+/// condition is found, oneDNN is capped to its AVX kernels (<c>ONEDNN_MAX_CPU_ISA=AVX</c>), which do not size their
+/// blocks from the caches; healthy processors keep every kernel and their speed. It is decided once per process, when
+/// this library is first used and before its first libtorch call; the run's log and
+/// <see cref="Training.PretrainingHistory.OneDnnMode"/> say what was decided and why.
+/// The environment variable <c>SPATIAL_PREDICTION_ONEDNN_SAFE_MODE</c> (<see cref="EnvironmentVariable"/>) forces it:
+/// <c>on</c> (always), <c>off</c> (never, e.g. where the detection is wrong) or <c>auto</c> (the default). The cap is set
+/// in the process's native environment, where oneDNN reads it once, at its first kernel: TorchSharp code that ran
+/// convolutions before this library was first touched has fixed oneDNN's choice already, so on such processors set
+/// <c>ONEDNN_MAX_CPU_ISA=AVX</c> before the process starts. A cap of SSE41 or AVX already set by the process is kept.
+/// </remarks>
 public sealed record OneDnnMode(bool SafeMode, string Reason)
 {
+    /// <summary>The environment variable that forces the choice: on, off or auto.</summary>
+    public const string EnvironmentVariable = "SPATIAL_PREDICTION_ONEDNN_SAFE_MODE";
+
+    /// <summary>What was decided for this process (deciding it now if nothing was yet).</summary>
+    /// <exception cref="InvalidOperationException">The environment variable has a value other than on, off or auto.</exception>
+    public static OneDnnMode Current => OneDnnSafeMode.EnsureApplied();
+
     /// <summary>One line for a run's log.</summary>
     public override string ToString() => SafeMode ? $"oneDNN safe mode on: {Reason}" : $"oneDNN as usual: {Reason}";
 }
 
 /// <summary>
-/// Keeps training and featurising right on processors whose CPUID hides the cache sizes: the oneDNN inside libtorch
-/// 2.10 then divides by zero (SIGFPE) or computes wrong, run-to-run different results. Where <see cref="OneDnnCacheView"/>
-/// finds that condition, oneDNN is capped to its AVX kernels (<c>ONEDNN_MAX_CPU_ISA=AVX</c>), which do not size their
-/// blocks from the caches; healthy processors keep every kernel and their speed. It is decided once per process, when
-/// this library is first used and before its first libtorch call; the run's log and
-/// <see cref="Training.PretrainingHistory.OneDnnMode"/> say what was decided and why.
+/// Decides the <see cref="OneDnnMode"/> once per process from <see cref="OneDnnCacheView"/> and the forcing variable,
+/// and applies the cap.
 /// </summary>
-/// <remarks>
-/// The environment variable <c>SPATIAL_PREDICTION_ONEDNN_SAFE_MODE</c> forces it: <c>on</c> (always), <c>off</c>
-/// (never, e.g. where the detection is wrong) or <c>auto</c> (the default). The cap is set in the process's native
-/// environment, where oneDNN reads it once, at its first kernel: TorchSharp code that ran convolutions before this
-/// library was first touched has fixed oneDNN's choice already, so on such processors set
-/// <c>ONEDNN_MAX_CPU_ISA=AVX</c> before the process starts. A cap of SSE41 or AVX already set by the process is kept.
-/// </remarks>
-public static class OneDnnSafeMode
+internal static class OneDnnSafeMode
 {
-    /// <summary>The environment variable that forces the choice: on, off or auto.</summary>
-    public const string EnvironmentVariable = "SPATIAL_PREDICTION_ONEDNN_SAFE_MODE";
+    private const string EnvironmentVariable = OneDnnMode.EnvironmentVariable;
 
     /// <summary>oneDNN's own cap on the instruction sets its kernels use.</summary>
     internal const string IsaCapVariable = "ONEDNN_MAX_CPU_ISA";
 
     private static readonly object Gate = new();
     private static OneDnnMode? mode;
-
-    /// <summary>What was decided for this process (deciding it now if nothing was yet).</summary>
-    /// <exception cref="InvalidOperationException">The environment variable has a value other than on, off or auto.</exception>
-    public static OneDnnMode Current => EnsureApplied();
 
     /// <summary>Decides and applies the mode once per process; idempotent.</summary>
     internal static OneDnnMode EnsureApplied()

@@ -31,7 +31,7 @@ internal sealed class TrainingExecution : IDisposable
     /// Starts a run's execution on <paramref name="device"/>: applies the oneDNN mode, holds the native heap when
     /// <paramref name="reuseNativeMemory"/> asks for it, and warns when <paramref name="precision"/> is the slower one here.
     /// </summary>
-    public static TrainingExecution Begin(Device device, TrainingPrecision precision, bool reuseNativeMemory, Action<string>? log)
+    public static TrainingExecution Begin(Device device, ComputePrecision precision, bool reuseNativeMemory, Action<string>? log)
     {
         var oneDnn = OneDnnSafeMode.EnsureApplied();
         if (oneDnn.SafeMode) log?.Invoke(oneDnn.ToString());
@@ -39,8 +39,8 @@ internal sealed class TrainingExecution : IDisposable
         if (heap is not null && NativeHeapReuse.Available)
             log?.Invoke("Native heap: glibc keeps freed memory for reuse during this run (mallopt, process-wide; afterwards its " +
                         "thresholds stay at the values glibc settles on and the free memory is returned). ReuseNativeMemory = false leaves the allocator alone.");
-        if (precision == TrainingPrecision.BFloat16 && BFloat16Kernels.SlowerOn(device) is { } slower)
-            log?.Invoke($"Warning: TrainingPrecision.BFloat16 was asked for, but {slower}; TrainingPrecision.Float32 is the faster choice here.");
+        if (precision == ComputePrecision.BFloat16 && BFloat16Kernels.SlowerOn(device) is { } slower)
+            log?.Invoke($"Warning: bfloat16 training (TrainingPrecision = BFloat16) was asked for, but {slower}; Float32 is the faster choice here.");
         return new TrainingExecution(oneDnn, heap, log);
     }
 

@@ -36,7 +36,7 @@ internal sealed class LayoutCalibrationStep : IDisposable
                 term.to(device);
                 term.train();
             }
-            if (settings.TrainingPrecision == TrainingPrecision.BFloat16) bfloat16 = new BFloat16Backbone(backbone, () => BackboneFactory.Create(spec));
+            if (settings.TrainingPrecision == ComputePrecision.BFloat16) bfloat16 = new BFloat16Backbone(backbone, () => BackboneFactory.Create(spec));
             set_rng_state(rng);
         }
         using var pictures = images.Gather(indices);

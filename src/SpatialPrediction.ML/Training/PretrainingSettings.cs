@@ -82,7 +82,7 @@ internal sealed record PretrainingSettings
     /// </summary>
     public bool ClipGradientPerPart { get; init; }
     /// <summary>The number format the backbone computes in (float32, or bfloat16 on float32 master weights).</summary>
-    public TrainingPrecision TrainingPrecision { get; init; } = TrainingPrecision.Float32;
+    public ComputePrecision TrainingPrecision { get; init; } = ComputePrecision.Float32;
     /// <summary>Fraction of images held out to measure the SP validation loss.</summary>
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Seed of every random choice (initialisation, order, views, augmentation).</summary>
@@ -138,7 +138,7 @@ internal sealed record PretrainingSettings
         if (FrozenStages != 0) yield return $"frozenStages {FrozenStages}";
         if (FreezeBatchNormStatistics) yield return "frozenBatchNormStatistics";
         if (ClipGradientPerPart) yield return "clipPerPart";
-        if (TrainingPrecision != TrainingPrecision.Float32) yield return $"precision {TrainingPrecision}";
+        if (TrainingPrecision != ComputePrecision.Float32) yield return $"precision {TrainingPrecision}";
         if (SpatialPrediction.DetailResolution != 0) yield return $"spDetail {SpatialPrediction.DetailResolution}";
         if (SpatialPrediction.ProjectorWidth != 0) yield return $"spProjector {SpatialPrediction.ProjectorWidth}";
         if (!SpatialPrediction.UpdatesBatchNormStatistics) yield return "spKeepsBatchNormStatistics";
@@ -167,7 +167,7 @@ internal sealed record PretrainingSettings
         Require(GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must not be negative.");
         Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
         Require(PatchSize >= 2, nameof(PatchSize), PatchSize, "PatchSize must be at least 2.");
-        Require(Enum.IsDefined(TrainingPrecision), nameof(TrainingPrecision), TrainingPrecision, "TrainingPrecision must be Float32 or BFloat16.");
+        Require(Enum.IsDefined(TrainingPrecision), nameof(TrainingPrecision), TrainingPrecision, "ComputePrecision must be Float32 or BFloat16.");
         Require(BackboneWidth >= 4, nameof(BackboneWidth), BackboneWidth, "BackboneWidth must be at least 4.");
         Require(LocalCropSize >= 0, nameof(LocalCropSize), LocalCropSize, "LocalCropSize must not be negative (0 means ImageSize / 2).");
         Require(GradientAccumulationSteps >= 1, nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");

@@ -123,7 +123,7 @@ internal static class SpatialPretrainer
         var passes = termModules.SelectMany(t => t.BackbonePasses(batchSize)).DefaultIfEmpty(new BackbonePass(batchSize, settings.ImageSize, true)).ToList();
         var firstPictures = trainIndices.AsSpan(0, batchSize).ToArray();
         var plan = execution.ChooseConvolutionPlan(settings.ConvolutionLayout, spec, passes, device,
-            bfloat16: settings.TrainingPrecision == TrainingPrecision.BFloat16, step: () =>
+            bfloat16: settings.TrainingPrecision == ComputePrecision.BFloat16, step: () =>
             {
                 var step = new LayoutCalibrationStep(settings, images, firstPictures, device);
                 return (step.Run, step);
@@ -157,7 +157,7 @@ internal static class SpatialPretrainer
         settings.Log?.Invoke($"Pretraining {settings.Framework}{(plugin is null ? "" : $" + SP (λ = {settings.SpatialPredictionWeight})")} " +
                              $"on {spec.Kind} ({backbone.FeatureDimension} features), {trainIndices.Length} images, {totalSteps} steps " +
                              $"of {batchSize}×{accumulation} images on {device}" +
-                             (settings.TrainingPrecision == TrainingPrecision.BFloat16 ? ", the backbone in bfloat16 on float32 master weights." : "."));
+                             (settings.TrainingPrecision == ComputePrecision.BFloat16 ? ", the backbone in bfloat16 on float32 master weights." : "."));
         var clock = Stopwatch.StartNew();
         string SaveCheckpoint(int completedSteps)
         {
@@ -171,7 +171,7 @@ internal static class SpatialPretrainer
         freezing.Train();
         foreach (var term in termModules) term.train();
         // The terms compute on this; with bfloat16 it is a working copy whose gradients go to the float32 master (see BFloat16Backbone).
-        using var bfloat16 = settings.TrainingPrecision == TrainingPrecision.BFloat16 ? new BFloat16Backbone(backbone, () => BackboneFactory.Create(spec)) : null;
+        using var bfloat16 = settings.TrainingPrecision == ComputePrecision.BFloat16 ? new BFloat16Backbone(backbone, () => BackboneFactory.Create(spec)) : null;
         BackboneModule computing = bfloat16 ?? (BackboneModule)backbone;
         var gradients = new GradientNorms(backboneParameters, terms.Count);
         using (var loader = new BatchLoader(images, trainIndices, batchSize, settings.Seed, termModules, device,

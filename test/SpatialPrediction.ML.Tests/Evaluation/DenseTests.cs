@@ -14,7 +14,7 @@ public class DenseTests
         byte[] truth = { 0, 0, 1, 1, 2, 2 };
         byte[] predicted = { 0, 1, 1, 1, 2, 0 };
 
-        var scores = DenseMetrics.Segmentation(truth, predicted, classCount: 4);
+        var scores = SpatialEvaluation.ScoreSegmentation(truth, predicted, classCount: 4);
 
         scores.ClassIoU[0].Should().BeApproximately(1.0 / 3, 1e-12);
         scores.ClassIoU[1].Should().BeApproximately(2.0 / 3, 1e-12);
@@ -27,7 +27,7 @@ public class DenseTests
     [Test]
     public void Depth_scores_equal_the_hand_computed_values()
     {
-        var scores = DenseMetrics.Depth(new[] { 1f, 2f, 4f }, new[] { 1f, 2.4f, 2f });
+        var scores = SpatialEvaluation.ScoreDepth(new[] { 1f, 2f, 4f }, new[] { 1f, 2.4f, 2f });
 
         scores.Rmse.Should().BeApproximately(Math.Sqrt((0 + 0.16 + 4) / 3), 1e-6);
         scores.AbsRel.Should().BeApproximately((0 + 0.2 + 0.5) / 3, 1e-6);
@@ -37,8 +37,8 @@ public class DenseTests
     [Test]
     public void Metrics_reject_mismatched_inputs()
     {
-        FluentActions.Invoking(() => DenseMetrics.Segmentation(new byte[] { 0, 1 }, new byte[] { 0 }, 2)).Should().Throw<ArgumentException>().WithMessage("*2 true labels but 1*");
-        FluentActions.Invoking(() => DenseMetrics.Depth(new[] { 0f }, new[] { 1f })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*positive*");
+        FluentActions.Invoking(() => SpatialEvaluation.ScoreSegmentation(new byte[] { 0, 1 }, new byte[] { 0 }, 2)).Should().Throw<ArgumentException>().WithMessage("*2 true labels but 1*");
+        FluentActions.Invoking(() => SpatialEvaluation.ScoreDepth(new[] { 0f }, new[] { 1f })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*positive*");
     }
 
     [Test]
@@ -65,8 +65,8 @@ public class DenseTests
         }).ToArray();
         var mlContext = new MLContext(1);
 
-        var segmentation = DenseProbe.Segmentation(mlContext, oracle, scenes.Take(16).ToList(), scenes.Skip(16).ToList());
-        var depth = DenseProbe.Depth(mlContext, oracle, scenes.Take(16).ToList(), scenes.Skip(16).ToList());
+        var segmentation = SpatialEvaluation.SegmentationProbe(mlContext, oracle, scenes.Take(16).ToList(), scenes.Skip(16).ToList());
+        var depth = SpatialEvaluation.DepthProbe(mlContext, oracle, scenes.Take(16).ToList(), scenes.Skip(16).ToList());
 
         TestContext.Out.WriteLine($"mIoU {segmentation.MeanIoU:F3}, pixel acc {segmentation.PixelAccuracy:F3}, RMSE {depth.Rmse:F3}, AbsRel {depth.AbsRel:F3}, δ {depth.Delta125:F3}");
         segmentation.PixelAccuracy.Should().BeGreaterThan(0.99);
@@ -83,10 +83,10 @@ public class DenseTests
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { FeatureMapColumnName = "FeatureMap" })
             .Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
-        var dense = DenseFeaturizers.FromTransformer(featurizer);
+        var dense = featurizer.AsDenseFeaturizer();
 
-        var segmentation = DenseProbe.Segmentation(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
-        var depth = DenseProbe.Depth(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
+        var segmentation = SpatialEvaluation.SegmentationProbe(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
+        var depth = SpatialEvaluation.DepthProbe(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList());
 
         using var other = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32), seed: 2);
         var otherFeaturizer = mlContext.Transforms.SpatialFeaturize(other, new SpatialFeaturizeOptions { FeatureMapColumnName = "FeatureMap" })
@@ -97,8 +97,8 @@ public class DenseTests
 
         map.Values.Should().Equal(ownMap, "the column holds the backbone's own feature map");
         (map.Channels, map.Height, map.Width).Should().Be(backbone.FeatureMapShape);
-        DenseProbe.Depth(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse.Should().Be(depth.Rmse, "the probe is deterministic");
-        DenseProbe.Depth(mlContext, DenseFeaturizers.FromTransformer(otherFeaturizer), scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse
+        SpatialEvaluation.DepthProbe(mlContext, dense, scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse.Should().Be(depth.Rmse, "the probe is deterministic");
+        SpatialEvaluation.DepthProbe(mlContext, otherFeaturizer.AsDenseFeaturizer(), scenes.Take(5).ToList(), scenes.Skip(5).ToList()).Rmse
             .Should().NotBe(depth.Rmse, "the probe reads the features: other weights give another fit");
         segmentation.PixelAccuracy.Should().BeInRange(0, 1);
     }

@@ -38,7 +38,7 @@ public class JigsawTestTests
         var labels = Enumerable.Range(0, 16).Select(i => i % 4).ToList();
         var images = labels.Select(l => LabelledCoordinateImage(l)).ToList();
 
-        var report = JigsawTest.Evaluate(new MLContext(1), MeanColour, images, labels, new JigsawOptions { Grid = grid, TileResolution = 16 });
+        var report = SpatialEvaluation.JigsawTest(new MLContext(1), MeanColour, images, labels, new JigsawOptions { Grid = grid, TileResolution = 16 });
 
         report.TileAccuracy.Should().Be(1.0);
         report.PermutationAccuracy.Should().Be(1.0);
@@ -54,11 +54,11 @@ public class JigsawTestTests
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
 
-        var report = JigsawTest.Evaluate(mlContext, ImageFeaturizers.FromTransformer(featurizer), scenes.Select(SpatialScenes.ToMLImage).ToList(),
+        var report = SpatialEvaluation.JigsawTest(mlContext, featurizer.AsImageFeaturizer(), scenes.Select(SpatialScenes.ToMLImage).ToList(),
             scenes.Select(s => s.Label).ToList(), new JigsawOptions { TileResolution = 16 });
 
         ImageFeaturizer direct = images => images.Select(backbone.Featurize).ToArray();
-        var directReport = JigsawTest.Evaluate(mlContext, direct, scenes.Select(SpatialScenes.ToMLImage).ToList(),
+        var directReport = SpatialEvaluation.JigsawTest(mlContext, direct, scenes.Select(SpatialScenes.ToMLImage).ToList(),
             scenes.Select(s => s.Label).ToList(), new JigsawOptions { TileResolution = 16 });
 
         report.TileAccuracy.Should().BeApproximately(directReport.TileAccuracy, 1e-9, "the ML.NET column path gives the backbone's own features");

@@ -61,8 +61,8 @@ public class ObjectCompositeProbeTests
         var (objects, backgrounds) = Data();
         var options = new ObjectCompositeOptions { Side = 64, Seed = 3 };
 
-        var composites = ObjectComposites.Make(objects, backgrounds, perObject: 2, options);
-        var again = ObjectComposites.Make(objects, backgrounds, perObject: 2, options);
+        var composites = SpatialEvaluation.ObjectComposites(objects, backgrounds, perObject: 2, options);
+        var again = SpatialEvaluation.ObjectComposites(objects, backgrounds, perObject: 2, options);
 
         composites.Should().HaveCount(24);
         composites.Select(c => c.Box).Should().Equal(again.Select(c => c.Box), "the same seed draws the same composites");
@@ -87,7 +87,7 @@ public class ObjectCompositeProbeTests
     {
         var (objects, backgrounds) = Data();
 
-        var report = LocalizationProbe.Evaluate(OracleFeaturizer, objects, backgrounds, new LocalizationOptions { CompositesPerObject = 4 });
+        var report = SpatialEvaluation.LocalizationProbe(OracleFeaturizer, objects, backgrounds, new LocalizationOptions { CompositesPerObject = 4 });
 
         TestContext.Out.WriteLine(string.Join(", ", report.Targets.Select(t => $"{t.Target} R² {t.RSquared:F3}")) + $", IoU {report.MeanIntersectionOverUnion:F3}");
         report.Targets.Should().OnlyContain(t => t.RSquared > 0.9);
@@ -102,8 +102,8 @@ public class ObjectCompositeProbeTests
         var (objects, backgrounds) = Data();
         var options = new LocalizationOptions { CompositesPerObject = 4 };
 
-        var blind = LocalizationProbe.Evaluate(images => images.Select(_ => new[] { 1f, 2f }).ToArray(), objects, backgrounds, options);
-        var oracle = LocalizationProbe.Evaluate(OracleFeaturizer, objects, backgrounds, options);
+        var blind = SpatialEvaluation.LocalizationProbe(images => images.Select(_ => new[] { 1f, 2f }).ToArray(), objects, backgrounds, options);
+        var oracle = SpatialEvaluation.LocalizationProbe(OracleFeaturizer, objects, backgrounds, options);
 
         blind.Targets.Should().OnlyContain(t => t.RSquared < 0.05);
         blind.MeanIntersectionOverUnion.Should().BeLessThan(oracle.MeanIntersectionOverUnion - 0.2);
@@ -114,11 +114,11 @@ public class ObjectCompositeProbeTests
     {
         var (objects, backgrounds) = Data();
 
-        FluentActions.Invoking(() => LocalizationProbe.Evaluate(OracleFeaturizer, objects.Take(3).ToList(), backgrounds))
+        FluentActions.Invoking(() => SpatialEvaluation.LocalizationProbe(OracleFeaturizer, objects.Take(3).ToList(), backgrounds))
             .Should().Throw<ArgumentException>().WithMessage("*at least 4 objects*got 3*");
-        FluentActions.Invoking(() => LocalizationProbe.Evaluate(OracleFeaturizer, objects, backgrounds, new LocalizationOptions { TrainFraction = 1 }))
+        FluentActions.Invoking(() => SpatialEvaluation.LocalizationProbe(OracleFeaturizer, objects, backgrounds, new LocalizationOptions { TrainFraction = 1 }))
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*TrainFraction*");
-        FluentActions.Invoking(() => ObjectComposites.Make(objects, Array.Empty<MLImage>()))
+        FluentActions.Invoking(() => SpatialEvaluation.ObjectComposites(objects, Array.Empty<MLImage>()))
             .Should().Throw<ArgumentException>().WithMessage("*No backgrounds*");
     }
 
@@ -138,13 +138,13 @@ public class ObjectCompositeProbeTests
     public void A_feature_map_that_keeps_brightness_segments_the_object_and_a_blind_one_does_not()
     {
         var (objects, backgrounds) = Data();
-        var composites = ObjectComposites.Make(objects, backgrounds, perObject: 2, new ObjectCompositeOptions { Side = 32 });
+        var composites = SpatialEvaluation.ObjectComposites(objects, backgrounds, perObject: 2, new ObjectCompositeOptions { Side = 32 });
         var train = composites.Take(12).ToList();
         var test = composites.Skip(12).ToList();
         var mlContext = new MLContext(seed: 1);
 
-        var seeing = DenseProbe.ForegroundSegmentation(mlContext, BrightnessMaps, train, test);
-        var blind = DenseProbe.ForegroundSegmentation(mlContext,
+        var seeing = SpatialEvaluation.ForegroundSegmentationProbe(mlContext, BrightnessMaps, train, test);
+        var blind = SpatialEvaluation.ForegroundSegmentationProbe(mlContext,
             images => images.Select((_, i) => new FeatureMap(1, 8, 8, Enumerable.Range(0, 64).Select(c => (float)((c * 7 + i) % 5)).ToArray())).ToArray(), train, test);
 
         TestContext.Out.WriteLine($"mIoU seeing {seeing.MeanIoU:F3}, blind {blind.MeanIoU:F3}");
@@ -162,11 +162,11 @@ public class ObjectCompositeProbeTests
         FeatureMap[] Pooled(IReadOnlyList<MLImage> images)
             => BrightnessMaps(images).Select(m => new FeatureMap(1, 1, 1, new[] { m.Values.Average() })).ToArray();
 
-        var onTheMap = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(BrightnessMaps), objects, backgrounds, options);
-        var pooled = LocalizationProbe.Evaluate(ImageFeaturizers.FromFeatureMaps(Pooled), objects, backgrounds, options);
+        var onTheMap = SpatialEvaluation.LocalizationProbe(((DenseFeaturizer)BrightnessMaps).AsImageFeaturizer(), objects, backgrounds, options);
+        var pooled = SpatialEvaluation.LocalizationProbe(((DenseFeaturizer)Pooled).AsImageFeaturizer(), objects, backgrounds, options);
 
         TestContext.Out.WriteLine($"IoU map {onTheMap.MeanIntersectionOverUnion:F3}, pooled {pooled.MeanIntersectionOverUnion:F3}");
-        ImageFeaturizers.FromFeatureMaps(BrightnessMaps)(objects.Take(2).ToList()).Should().OnlyContain(v => v.Length == 64);
+        ((DenseFeaturizer)BrightnessMaps).AsImageFeaturizer()(objects.Take(2).ToList()).Should().OnlyContain(v => v.Length == 64);
         onTheMap.Targets.Take(2).Should().OnlyContain(t => t.RSquared > 0.5, "the map says where the bright object is");
         pooled.Targets.Take(2).Should().OnlyContain(t => t.RSquared < 0.2, "mean brightness does not say where");
         onTheMap.MeanIntersectionOverUnion.Should().BeGreaterThan(pooled.MeanIntersectionOverUnion + 0.1);

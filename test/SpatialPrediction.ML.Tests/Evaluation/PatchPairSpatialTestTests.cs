@@ -40,7 +40,7 @@ public class PatchPairSpatialTestTests
     {
         var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
 
-        var report = PatchPairSpatialTest.Evaluate(OracleFeaturizer, images, OracleOptions);
+        var report = SpatialEvaluation.PatchPairTest(OracleFeaturizer, images, OracleOptions);
 
         TestContext.Out.WriteLine(string.Join(", ", report.Targets.Select(t => $"{t.Target} R² {t.RSquared:F4} MAE {t.MeanAbsoluteError:F4}")));
         report.Targets.Should().OnlyContain(t => t.RSquared > 0.97);
@@ -54,7 +54,7 @@ public class PatchPairSpatialTestTests
         var images = Enumerable.Range(0, 6).Select(_ => CoordinateImage()).ToList();
         var options = OracleOptions with { Sampler = new SpatialViewPairSampler { MirrorProbability = 0.5f } };
 
-        var report = PatchPairSpatialTest.Evaluate(OracleFeaturizer, images, options);
+        var report = SpatialEvaluation.PatchPairTest(OracleFeaturizer, images, options);
 
         // The patches are cut unmirrored; targets of the mirrored frame would flip dx for half the pairs (R² near 0).
         report.Targets.Should().OnlyContain(t => t.RSquared > 0.97);
@@ -67,7 +67,7 @@ public class PatchPairSpatialTestTests
 
         // More pairs than the oracle needs: a constant predictor's R² on held-out pairs is ≤ 0, by the gap between the
         // two halves' target means, which shrinks with the number of pairs.
-        var report = PatchPairSpatialTest.Evaluate(patches => patches.Select(_ => new[] { 1f, 2f }).ToArray(), images,
+        var report = SpatialEvaluation.PatchPairTest(patches => patches.Select(_ => new[] { 1f, 2f }).ToArray(), images,
             OracleOptions with { PairsPerImage = 96 });
 
         TestContext.Out.WriteLine(string.Join(", ", report.Targets.Select(t => $"{t.Target} R² {t.RSquared:F4}")));
@@ -82,7 +82,7 @@ public class PatchPairSpatialTestTests
         var scenes = SpatialScenes.Generate(4, new SpatialScenesOptions { ImageSize = 64 });
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(SpatialScenes.ToDataView(mlContext, scenes.Take(1)));
 
-        var report = PatchPairSpatialTest.Evaluate(ImageFeaturizers.FromTransformer(featurizer),
+        var report = SpatialEvaluation.PatchPairTest(featurizer.AsImageFeaturizer(),
             scenes.Select(SpatialScenes.ToMLImage).ToList(), new PatchPairOptions { PairsPerImage = 6 });
 
         report.Targets.Select(t => t.Target).Should().Equal("dx", "dy", "log_w", "log_h");
@@ -96,7 +96,7 @@ public class PatchPairSpatialTestTests
         using var backbone = SpatialBackbone.CreateUntrained(new BackboneSpec(BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(TestScenes.DataView(mlContext, 1));
 
-        FluentActions.Invoking(() => ImageFeaturizers.FromTransformer(featurizer, outputColumnName: "Embedding")(new[] { CoordinateImage(32) }))
+        FluentActions.Invoking(() => featurizer.AsImageFeaturizer(outputColumnName: "Embedding")(new[] { CoordinateImage(32) }))
             .Should().Throw<ArgumentException>().WithMessage("*no column 'Embedding'*'Features'*");
     }
 
@@ -108,14 +108,14 @@ public class PatchPairSpatialTestTests
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(TestScenes.DataView(mlContext, 1));
         var images = new[] { CoordinateImage(16), CoordinateImage(48) };
 
-        var own = ImageFeaturizers.AtSide(backbone, 32)(images);
-        var viaTransformer = ImageFeaturizers.FromTransformer(featurizer)(images);
-        var small = ImageFeaturizers.AtSide(backbone, 16)(images);
+        var own = backbone.AsImageFeaturizer(32)(images);
+        var viaTransformer = featurizer.AsImageFeaturizer()(images);
+        var small = backbone.AsImageFeaturizer(16)(images);
 
         for (int i = 0; i < images.Length; i++)
             own[i].Zip(viaTransformer[i], (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f, "the same resize and the same backbone");
         small.Should().HaveCount(2).And.OnlyContain(f => f.Length == backbone.FeatureDimension);
         small[1].Zip(own[1], (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3f, "a 16 px picture is not the 32 px one");
-        FluentActions.Invoking(() => ImageFeaturizers.AtSide(backbone, 7)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SmallResNet*7 px*");
+        FluentActions.Invoking(() => backbone.AsImageFeaturizer(7)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SmallResNet*7 px*");
     }
 }

@@ -29,7 +29,7 @@ public class ProbeTests
         var (train, trainLabels) = Clusters(20, 1);
         var (test, testLabels) = Clusters(10, 2);
 
-        var metrics = LinearProbe.Evaluate(new MLContext(1), train, trainLabels, test, testLabels);
+        var metrics = SpatialEvaluation.LinearProbe(new MLContext(1), train, trainLabels, test, testLabels);
 
         metrics.MicroAccuracy.Should().Be(1.0);
     }
@@ -84,7 +84,7 @@ public class ProbeTests
         var (train, trainLabels) = Clusters(20, 1);
         var (test, testLabels) = Clusters(10, 2);
 
-        var result = KnnProbe.Evaluate(train, trainLabels, test, testLabels, k: 5);
+        var result = SpatialEvaluation.KnnProbe(train, trainLabels, test, testLabels, k: 5);
 
         result.Top1.Should().Be(1.0);
         result.Top5.Should().BeGreaterThanOrEqualTo(result.Top1);
@@ -95,7 +95,7 @@ public class ProbeTests
     {
         // One training vector of class 1 right on the query outweighs two of class 0 at 90 degrees.
         var train = new List<float[]> { new[] { 1f, 0f }, new[] { 0f, 1f }, new[] { 0f, 1f } };
-        var result = KnnProbe.Evaluate(train, new[] { 1, 0, 0 }, new List<float[]> { new[] { 1f, 0f } }, new[] { 1 }, k: 3);
+        var result = SpatialEvaluation.KnnProbe(train, new[] { 1, 0, 0 }, new List<float[]> { new[] { 1f, 0f } }, new[] { 1 }, k: 3);
 
         result.Top1.Should().Be(1.0);
     }
@@ -106,11 +106,11 @@ public class ProbeTests
         var (train, labels) = Clusters(3, 1);
         var ragged = train.Select((f, i) => i == 4 ? f.Take(3).ToArray() : f).ToList();
 
-        FluentActions.Invoking(() => KnnProbe.Evaluate(train, labels.Take(5).ToList(), train, labels))
+        FluentActions.Invoking(() => SpatialEvaluation.KnnProbe(train, labels.Take(5).ToList(), train, labels))
             .Should().Throw<ArgumentException>().WithMessage("*9 feature vectors but 5 labels*");
-        FluentActions.Invoking(() => LinearProbe.Evaluate(new MLContext(1), ragged, labels, train, labels))
+        FluentActions.Invoking(() => SpatialEvaluation.LinearProbe(new MLContext(1), ragged, labels, train, labels))
             .Should().Throw<ArgumentException>().WithMessage("*vector 4 has 3 values*vector 0 has 4*");
-        FluentActions.Invoking(() => KnnProbe.Evaluate(train, labels, train.Select(f => f.Take(2).ToArray()).ToList(), labels))
+        FluentActions.Invoking(() => SpatialEvaluation.KnnProbe(train, labels, train.Select(f => f.Take(2).ToArray()).ToList(), labels))
             .Should().Throw<ArgumentException>().WithMessage("*training vectors have 4 values, test vectors 2*");
     }
 
@@ -122,7 +122,7 @@ public class ProbeTests
         using var backbone = SpatialBackbone.CreateUntrained(new SpatialPrediction.ML.Backbones.BackboneSpec(SpatialPrediction.ML.Backbones.BackboneKind.SmallResNet, Width: 4, ImageSize: 32));
         var featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
 
-        FluentActions.Invoking(() => LinearProbe.Evaluate(mlContext, featurizer, data, data, labelColumn: "Class"))
+        FluentActions.Invoking(() => SpatialEvaluation.LinearProbe(mlContext, featurizer, data, data, labelColumn: "Class"))
             .Should().Throw<ArgumentException>().WithMessage("*no label column 'Class'*'Image'*'Label'*");
     }
 }

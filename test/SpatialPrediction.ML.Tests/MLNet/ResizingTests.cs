@@ -79,7 +79,7 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
         var data = TestScenes.DataView(mlContext, 8);
         var float32Featurizer = mlContext.Transforms.SpatialFeaturize(backbone).Fit(data);
         var fp32 = float32Featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
-        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { Precision = FeaturizationPrecision.BFloat16 }).Fit(data);
+        var featurizer = mlContext.Transforms.SpatialFeaturize(backbone, new SpatialFeaturizeOptions { Precision = ComputePrecision.BFloat16 }).Fit(data);
         var bf16 = featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
         var fp32Again = float32Featurizer.Transform(data).GetColumn<float[]>("Features").ToList();
         string path = Path.Combine(Folder, "bf16.zip");
@@ -96,9 +96,9 @@ public class FeaturizationPrecisionTests : TemporaryFolderTest
         for (int i = 0; i < fp32.Count; i++)
             fp32Again[i].Should().Equal(fp32[i], "a bfloat16 featuriser on the same backbone leaves a float32 one alone");
         backbone.Module.parameters().Should().OnlyContain(p => p.dtype == TorchSharp.torch.ScalarType.Float32, "the trained module is never cast");
-        loaded.Precision.Should().Be(FeaturizationPrecision.BFloat16);
+        loaded.Precision.Should().Be(ComputePrecision.BFloat16);
         loaded.Backbone.Dispose();
-        warnings.Any(w => w.Contains("FeaturizationPrecision.BFloat16 was asked for", StringComparison.Ordinal))
+        warnings.Any(w => w.Contains("bfloat16 featurisation (Precision = BFloat16) was asked for", StringComparison.Ordinal))
             .Should().Be(SpatialPrediction.ML.Machine.BFloat16Kernels.SlowerOn(TorchSharp.torch.CPU) is not null, "only a CPU where bfloat16 runs slower earns the warning");
     }
 }

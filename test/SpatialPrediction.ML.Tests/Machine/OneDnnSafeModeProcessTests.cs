@@ -28,9 +28,9 @@ public class OneDnnSafeModeProcessTests
         };
         start.ArgumentList.Add(HarnessDll());
         start.ArgumentList.Add("onednn");
-        start.Environment.Remove(OneDnnSafeMode.EnvironmentVariable);
+        start.Environment.Remove(OneDnnMode.EnvironmentVariable);
         start.Environment.Remove("ONEDNN_MAX_CPU_ISA");
-        if (setting is not null) start.Environment[OneDnnSafeMode.EnvironmentVariable] = setting;
+        if (setting is not null) start.Environment[OneDnnMode.EnvironmentVariable] = setting;
         start.Environment["ONEDNN_VERBOSE"] = "1"; // oneDNN prints the instruction set it settled on
         start.Environment["XDG_CACHE_HOME"] = cacheFolder;
         using var process = Process.Start(start)!;

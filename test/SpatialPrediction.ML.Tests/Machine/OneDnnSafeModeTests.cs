@@ -31,10 +31,10 @@ public class OneDnnSafeModeTests
     [Test]
     public void This_process_decided_as_its_processor_and_setting_say()
     {
-        var current = OneDnnSafeMode.Current;
+        var current = OneDnnMode.Current;
 
         var cpuid = CpuidRegisters.OfThisProcessor();
-        string setting = Environment.GetEnvironmentVariable(OneDnnSafeMode.EnvironmentVariable) ?? "auto";
+        string setting = Environment.GetEnvironmentVariable(OneDnnMode.EnvironmentVariable) ?? "auto";
         current.SafeMode.Should().Be(OneDnnSafeMode.Decide(setting, cpuid is null ? null : OneDnnCacheView.Read(cpuid)).SafeMode, current.Reason);
     }
 }

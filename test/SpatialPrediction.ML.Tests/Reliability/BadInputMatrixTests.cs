@@ -249,7 +249,7 @@ public class BadInputMatrixTests
         var features = Enumerable.Range(0, 6).Select(i => new[] { (float)i, 1f }).ToList();
         var labels = Enumerable.Repeat(0, 6).ToList();
 
-        var probe = () => LinearProbe.Evaluate(new MLContext(1), features, labels, features, labels);
+        var probe = () => SpatialEvaluation.LinearProbe(new MLContext(1), features, labels, features, labels);
 
         Outcomes["label column with one class"] = "error: " + probe.Should().Throw<ArgumentException>().WithMessage("*at least 2 classes*").Which.Message;
     }

@@ -15,7 +15,7 @@ public class CheckpointResumeTests
     [TearDown]
     public void DeleteFolder() => Directory.Delete(directory, recursive: true);
 
-    private static PretrainingSettings Settings(SslFramework framework, TrainingPrecision precision = TrainingPrecision.Float32) => new()
+    private static PretrainingSettings Settings(SslFramework framework, ComputePrecision precision = ComputePrecision.Float32) => new()
     {
         Framework = framework,
         TrainingPrecision = precision,
@@ -40,10 +40,10 @@ public class CheckpointResumeTests
             stateA[key].allclose(stateB[key], rtol: 0, atol: 0).Should().BeTrue($"{key} should be identical after resuming");
     }
 
-    [TestCase(SslFramework.SimClr, TrainingPrecision.Float32)]
-    [TestCase(SslFramework.Dino, TrainingPrecision.Float32)]
-    [TestCase(SslFramework.SimClr, TrainingPrecision.BFloat16)]
-    public void Cancel_halfway_then_resume_gives_the_weights_of_an_uninterrupted_run(SslFramework framework, TrainingPrecision precision)
+    [TestCase(SslFramework.SimClr, ComputePrecision.Float32)]
+    [TestCase(SslFramework.Dino, ComputePrecision.Float32)]
+    [TestCase(SslFramework.SimClr, ComputePrecision.BFloat16)]
+    public void Cancel_halfway_then_resume_gives_the_weights_of_an_uninterrupted_run(SslFramework framework, ComputePrecision precision)
     {
         using var images = TestScenes.Tensor(64);
         var straight = SpatialPretrainer.Train(images, Settings(framework, precision), CPU);

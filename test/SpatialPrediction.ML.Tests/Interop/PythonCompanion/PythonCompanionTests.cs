@@ -150,7 +150,7 @@ public class PythonCompanionTests : TemporaryFolderTest
         using var backbone = SpatialBackbone.FromSafetensors(trained);
         backbone.Kind.Should().Be(BackboneKind.SmallResNet);
         double Accuracy(IReadOnlyList<float[]> trainFeatures, IReadOnlyList<float[]> testFeatures)
-            => ML.Evaluation.LinearProbe.Evaluate(mlContext, trainFeatures, trainScenes.Select(s => s.Label).ToList(), testFeatures,
+            => ML.Evaluation.SpatialEvaluation.LinearProbe(mlContext, trainFeatures, trainScenes.Select(s => s.Label).ToList(), testFeatures,
                 testScenes.Select(s => s.Label).ToList()).MicroAccuracy;
         var ours = (Train: Featurize(backbone, train), Test: Featurize(backbone, test));
         var theirs = (Train: PythonFeatures(trained, train), Test: PythonFeatures(trained, test));
