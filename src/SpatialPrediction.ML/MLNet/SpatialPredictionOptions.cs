@@ -68,7 +68,8 @@ public sealed class SpatialPredictionOptions
     /// <summary>
     /// When positive, every local view is reduced (antialiased) to this side before it is resized to
     /// <see cref="LocalResolution"/>, so a small box is not blurrier than a large one and relative scale cannot be read
-    /// from sharpness; at most <see cref="LocalResolution"/>. Default 0 (off).
+    /// from sharpness; at most <see cref="LocalResolution"/>. Default 0 (off): at the default λ removing the cue changed
+    /// nothing beyond the seed spread (docs/objectives.md, "Sharpness as a scale cue").
     /// </summary>
     public int DetailResolution { get; set; } = Defaults.DetailResolution;
 
