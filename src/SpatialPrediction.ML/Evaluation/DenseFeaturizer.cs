@@ -18,7 +18,7 @@ public sealed record FeatureMap(int Channels, int Height, int Width, float[] Val
 /// <summary>Turns images into spatial feature maps (for dense probes).</summary>
 public delegate FeatureMap[] DenseFeaturizer(IReadOnlyList<MLImage> images);
 
-// <summary>Adapters to <see cref="DenseFeaturizer"/>.</summary>
+// Adapters to DenseFeaturizer.
 public static partial class SpatialEvaluation
 {
     /// <summary>

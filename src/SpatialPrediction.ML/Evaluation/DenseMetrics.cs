@@ -12,7 +12,7 @@ public sealed record SegmentationScores(double MeanIoU, double PixelAccuracy, IR
 /// <param name="Delta125">Share of pixels with max(prediction / truth, truth / prediction) &lt; 1.25.</param>
 public sealed record DepthScores(double Rmse, double AbsRel, double Delta125);
 
-// <summary>The dense-prediction metrics, on flat per-pixel arrays.</summary>
+// The dense-prediction metrics, on flat per-pixel arrays.
 public static partial class SpatialEvaluation
 {
     /// <summary>Scores predicted class labels against true ones (values 0 … classCount − 1).</summary>

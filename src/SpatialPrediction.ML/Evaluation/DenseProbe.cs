@@ -5,11 +5,9 @@ using SpatialPrediction.ML.Data;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-// <summary>
 // Dense probes on frozen spatial features: a linear classifier (segmentation) or a linear regressor (depth) applied
 // independently at every feature-map location, trained on the truth sampled at the locations of the training scenes,
 // its grid of predictions upsampled (nearest) to full resolution and scored against the full-resolution truth.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>Semantic segmentation (background + each class) with mIoU and pixel accuracy on the test scenes.</summary>
@@ -35,7 +33,7 @@ public static partial class SpatialEvaluation
         var labels = trainCells.Select(cell => (int)cell.Picture.Mask[CentrePixel(cell)]).ToList();
         if (labels.Distinct().Count() < 2)
             throw new ArgumentException($"The training pictures' feature-map locations all show class {labels[0]}; a segmentation probe needs at least two classes.", nameof(train));
-        var probe = SpatialEvaluation.FitLinearProbe(mlContext, trainVectors, labels, l2Regularization);
+        var probe = FitLinearProbe(mlContext, trainVectors, labels, l2Regularization);
 
         var (testVectors, testCells) = Locations(featurizer, test);
         // Key values were assigned in order of first appearance in training; map predictions back to label values.
@@ -43,7 +41,7 @@ public static partial class SpatialEvaluation
         var predicted = probe.Transform(mlContext, testVectors, testCells.Select(_ => 0).ToList())
             .GetColumn<uint>("PredictedLabel").Select(k => (byte)keyToLabel[(int)k - 1]).ToList();
         var (truth, prediction) = Upsample(testCells, predicted, p => p.Mask);
-        return SpatialEvaluation.ScoreSegmentation(truth, prediction, classes);
+        return ScoreSegmentation(truth, prediction, classes);
     }
 
     /// <summary>Depth estimation with RMSE, AbsRel and δ &lt; 1.25 on the test scenes.</summary>
@@ -64,7 +62,7 @@ public static partial class SpatialEvaluation
         var predicted = model.Transform(FeatureTable.Regression(mlContext, FeatureTable.Select(testVectors, dimensions), testCells.Select(_ => 0f).ToList()))
             .GetColumn<float>("Score").ToList();
         var (truth, prediction) = Upsample(testCells, predicted, p => p.Depth!);
-        return SpatialEvaluation.ScoreDepth(truth, prediction);
+        return ScoreDepth(truth, prediction);
     }
 
     /// <summary>A picture with its truth: a class per pixel and, for scenes, a depth per pixel; <paramref name="Image"/> makes the MLImage to featurise.</summary>

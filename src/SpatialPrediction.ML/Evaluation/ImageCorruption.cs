@@ -21,10 +21,6 @@ public enum CorruptionKind
     Occlusion = 5,
 }
 
-// <summary>
-// Applies a corruption at a severity from 0 (the image unchanged) to 5, deterministically from a seed, to an ML.NET
-// image; returns a new image.
-// </summary>
 public static partial class SpatialEvaluation
 {
     private static readonly double[] NoiseSigma = { 0.04, 0.08, 0.12, 0.18, 0.26 };
@@ -38,6 +34,10 @@ public static partial class SpatialEvaluation
     public static IReadOnlyList<int> CorruptionSeverities { get; } = new[] { 1, 2, 3, 4, 5 };
 
     /// <summary>The corrupted copy of <paramref name="image"/>.</summary>
+    /// <remarks>
+    /// Applies a corruption at a severity from 0 (the image unchanged) to 5, deterministically from a seed, to an ML.NET
+    /// image; returns a new image.
+    /// </remarks>
     public static MLImage Corrupt(MLImage image, CorruptionKind kind, int severity, int seed = 0)
     {
         if (severity < 0 || severity > 5) throw new ArgumentOutOfRangeException(nameof(severity), severity, "Severity must be between 0 and 5.");

@@ -13,7 +13,7 @@ namespace SpatialPrediction.ML.Evaluation;
 /// <returns>One feature vector per image, all of one length.</returns>
 public delegate float[][] ImageFeaturizer(IReadOnlyList<MLImage> images);
 
-// <summary>Adapters to <see cref="ImageFeaturizer"/>.</summary>
+// Adapters to ImageFeaturizer.
 public static partial class SpatialEvaluation
 {
     /// <summary>Featurises images the caller made for this call only, and releases them whatever happens.</summary>

@@ -30,15 +30,15 @@ public sealed record JigsawOptions
 public sealed record JigsawReport(int Grid, double TileAccuracy, double PermutationAccuracy,
     double OriginalAccuracy, double ShuffledAccuracy, double ReconstructedAccuracy);
 
-// <summary>
-// Spatial test 2 of the SP paper, jigsaw understanding: cut each image into g×g tiles and shuffle them; a linear
-// probe on frozen tile features predicts each tile's position; an assignment solver decodes a valid permutation from
-// the probe's log-probabilities; the original, shuffled and reconstructed images are then classified by one linear
-// probe fitted on original training images.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>Runs the test on labelled images.</summary>
+    /// <remarks>
+    /// Spatial test 2 of the SP paper, jigsaw understanding: cut each image into g×g tiles and shuffle them; a linear
+    /// probe on frozen tile features predicts each tile's position; an assignment solver decodes a valid permutation from
+    /// the probe's log-probabilities; the original, shuffled and reconstructed images are then classified by one linear
+    /// probe fitted on original training images.
+    /// </remarks>
     public static JigsawReport JigsawTest(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, IReadOnlyList<int> labels,
         JigsawOptions? options = null)
     {
@@ -59,11 +59,11 @@ public static partial class SpatialEvaluation
             trainTiles.AddRange(Featurize(featurizer, Tiles(planes[i], g, options.TileResolution)));
             trainPositions.AddRange(Enumerable.Range(0, tiles));
         }
-        var positionProbe = SpatialEvaluation.FitLinearProbe(mlContext, trainTiles, trainPositions, options.ProbeL2Regularization);
+        var positionProbe = FitLinearProbe(mlContext, trainTiles, trainPositions, options.ProbeL2Regularization);
 
         // Image-level recognition probe, fitted on whole training images.
         var wholeTrain = Featurize(featurizer, planes.Take(trainCount).Select(p => (p, side)).ToList());
-        var recognition = SpatialEvaluation.FitLinearProbe(mlContext, wholeTrain, labels.Take(trainCount).ToList(), options.ProbeL2Regularization);
+        var recognition = FitLinearProbe(mlContext, wholeTrain, labels.Take(trainCount).ToList(), options.ProbeL2Regularization);
 
         int placed = 0, exact = 0, testCount = images.Count - trainCount;
         var shuffledImages = new List<(byte[], int)>();
@@ -128,7 +128,7 @@ public static partial class SpatialEvaluation
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<(byte[] Planes, int Side)> images)
     {
-        return SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, images.Select(i => ToMLImage(i.Planes, i.Side)).ToList());
+        return FeaturizeAndRelease(featurizer.Invoke, images.Select(i => ToMLImage(i.Planes, i.Side)).ToList());
     }
 
     private static MLImage ToMLImage(byte[] planes, int side)

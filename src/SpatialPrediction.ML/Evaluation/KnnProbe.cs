@@ -5,13 +5,13 @@ namespace SpatialPrediction.ML.Evaluation;
 /// <param name="Top5">Share whose right class is among the five highest-voted.</param>
 public sealed record KnnResult(double Top1, double Top5);
 
-// <summary>
-// k-NN probe on frozen features as in DINO's evaluation: cosine similarity, the k nearest training vectors vote with
-// weight exp(similarity / τ).
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>Classifies each test vector by its <paramref name="k"/> nearest training vectors.</summary>
+    /// <remarks>
+    /// k-NN probe on frozen features as in DINO's evaluation: cosine similarity, the k nearest training vectors vote with
+    /// weight exp(similarity / τ).
+    /// </remarks>
     public static KnnResult KnnProbe(IReadOnlyList<float[]> trainFeatures, IReadOnlyList<int> trainLabels,
         IReadOnlyList<float[]> testFeatures, IReadOnlyList<int> testLabels, int k = 20, double temperature = 0.07)
     {

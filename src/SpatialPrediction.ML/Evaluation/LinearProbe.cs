@@ -4,14 +4,14 @@ using Microsoft.ML.Trainers;
 
 namespace SpatialPrediction.ML.Evaluation;
 
-// <summary>
-// Linear probe on frozen features: constant dimensions dropped, min-max normalisation and ML.NET's
-// <c>LbfgsMaximumEntropy</c> with L2 only (no L1: ML.NET's default L1 of 1 zeroed every weight of a 1-D probe in a
-// known-answer test) fitted on the training features, ML.NET's multiclass evaluator on the test features.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>Fits on (<paramref name="trainFeatures"/>, <paramref name="trainLabels"/>) and evaluates on the test pair.</summary>
+    /// <remarks>
+    /// Linear probe on frozen features: constant dimensions dropped, min-max normalisation and ML.NET's
+    /// <c>LbfgsMaximumEntropy</c> with L2 only (no L1: ML.NET's default L1 of 1 zeroed every weight of a 1-D probe in a
+    /// known-answer test) fitted on the training features, ML.NET's multiclass evaluator on the test features.
+    /// </remarks>
     public static MulticlassClassificationMetrics LinearProbe(MLContext mlContext, IReadOnlyList<float[]> trainFeatures, IReadOnlyList<int> trainLabels,
         IReadOnlyList<float[]> testFeatures, IReadOnlyList<int> testLabels, float l2Regularization = 0.01f)
     {
@@ -40,7 +40,6 @@ public static partial class SpatialEvaluation
         var model = FitLinearProbe(mlContext, featuredTrain, labelColumn, featureColumn, l2Regularization);
         return mlContext.MulticlassClassification.Evaluate(model.Transform(featurizer.Transform(test)), labelColumn);
     }
-
 
     /// <summary>
     /// Fits the probe on in-memory features (constant dimensions dropped); min-max normalised, or z-scored when

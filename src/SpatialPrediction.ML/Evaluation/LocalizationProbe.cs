@@ -28,20 +28,20 @@ public sealed record LocalizationReport(IReadOnlyList<TargetScore> Targets, doub
     public double MeanRSquared => Targets.Average(t => t.RSquared);
 }
 
-// <summary>
-// Where is the object? Objects with transparency are pasted onto photographs at random positions and sizes
-// (<see cref="ObjectComposites"/>); a ridge regressor per target on the frozen features of whole composites — the
-// pooled vector an ML.NET pipeline gets — predicts the object's box (centre, log width, log height). Fitted on the
-// composites of some objects (penalty by cross-validation grouped by object), scored on those of the others: R², MAE
-// and the mean IoU of predicted and true boxes. A featuriser that keeps where things are scores high; one that keeps
-// only what they are scores near 0 R².
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>The targets, in order.</summary>
     public static IReadOnlyList<string> LocalizationTargetNames { get; } = new[] { "center_x", "center_y", "log_w", "log_h" };
 
     /// <summary>Runs the probe on composites of <paramref name="objects"/> on <paramref name="backgrounds"/>.</summary>
+    /// <remarks>
+    /// Where is the object? Objects with transparency are pasted onto photographs at random positions and sizes
+    /// (<see cref="ObjectComposites"/>); a ridge regressor per target on the frozen features of whole composites — the
+    /// pooled vector an ML.NET pipeline gets — predicts the object's box (centre, log width, log height). Fitted on the
+    /// composites of some objects (penalty by cross-validation grouped by object), scored on those of the others: R², MAE
+    /// and the mean IoU of predicted and true boxes. A featuriser that keeps where things are scores high; one that keeps
+    /// only what they are scores near 0 R².
+    /// </remarks>
     public static LocalizationReport LocalizationProbe(ImageFeaturizer featurizer, IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds,
         LocalizationOptions? options = null)
     {
@@ -50,8 +50,8 @@ public static partial class SpatialEvaluation
         if (!(options.TrainFraction > 0 && options.TrainFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(options), options.TrainFraction, "TrainFraction must be in (0, 1).");
         int trainObjects = Math.Clamp((int)Math.Round(objects.Count * options.TrainFraction), 2, objects.Count - 1);
-        var composites = SpatialEvaluation.ObjectComposites(objects, backgrounds, options.CompositesPerObject, options.Composites);
-        var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, composites.Select(c => c.Image).ToList());
+        var composites = ObjectComposites(objects, backgrounds, options.CompositesPerObject, options.Composites);
+        var features = FeaturizeAndRelease(featurizer.Invoke, composites.Select(c => c.Image).ToList());
         if (features.Length != composites.Count)
             throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {composites.Count} composites.");
         var targets = composites.Select(c => Targets(c.Box)).ToList();

@@ -48,12 +48,6 @@ public sealed record ObjectCompositeOptions
     }
 }
 
-// <summary>
-// Objects with transparency (drawings, icons) pasted onto photographs at a random position and size: pictures whose
-// object box and foreground mask are known exactly, for the localisation and segmentation probes. Each object's
-// picture is fitted into a square (aspect kept) whose side is drawn log-uniformly between the scales and whose
-// position is uniform over the places it fits; the background is a random square cut of a random photograph.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>
@@ -61,6 +55,12 @@ public static partial class SpatialEvaluation
     /// (Rgba32 or Bgra32, premultiplied or opaque: what <see cref="Data.ImageDataset"/> decodes), each on one of
     /// <paramref name="backgrounds"/>. The caller owns the returned images.
     /// </summary>
+    /// <remarks>
+    /// Objects with transparency (drawings, icons) pasted onto photographs at a random position and size: pictures whose
+    /// object box and foreground mask are known exactly, for the localisation and segmentation probes. Each object's
+    /// picture is fitted into a square (aspect kept) whose side is drawn log-uniformly between the scales and whose
+    /// position is uniform over the places it fits; the background is a random square cut of a random photograph.
+    /// </remarks>
     public static IReadOnlyList<ObjectComposite> ObjectComposites(IReadOnlyList<MLImage> objects, IReadOnlyList<MLImage> backgrounds, int perObject = 1,
         ObjectCompositeOptions? options = null)
     {

@@ -44,15 +44,15 @@ public sealed record PatchPairReport(IReadOnlyList<TargetScore> Targets, int Tra
     public double MeanAbsoluteError => Targets.Average(t => t.MeanAbsoluteError);
 }
 
-// <summary>
-// Spatial test 1 of the SP paper, position and scale from patch pairs: draw pairs of patches from held-out images
-// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor per target on the pair
-// features [fA, fB, fA − fB] of some images (penalty by cross-validation on those images alone), and report R² and MAE
-// on the pairs of the others.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>Runs the test on <paramref name="images"/> (any sizes; boxes are in normalised coordinates).</summary>
+    /// <remarks>
+    /// Spatial test 1 of the SP paper, position and scale from patch pairs: draw pairs of patches from held-out images
+    /// with their boxes known, featurise each patch with the frozen featuriser, fit a ridge regressor per target on the pair
+    /// features [fA, fB, fA − fB] of some images (penalty by cross-validation on those images alone), and report R² and MAE
+    /// on the pairs of the others.
+    /// </remarks>
     public static PatchPairReport PatchPairTest(ImageFeaturizer featurizer, IReadOnlyList<MLImage> images, PatchPairOptions? options = null)
     {
         options ??= new PatchPairOptions();
@@ -68,7 +68,7 @@ public static partial class SpatialEvaluation
         {
             var random = SeedStreams.For(options.Seed, SeedStreams.Validation, i);
             var pairs = Enumerable.Range(0, options.PairsPerImage).Select(_ => options.Sampler.Sample(random, images[i].Width, images[i].Height)).ToList();
-            var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
+            var features = FeaturizeAndRelease(featurizer.Invoke, CropPatches(images[i], pairs, options.PatchResolution, i));
             if (features.Length != 2 * pairs.Count)
                 throw new InvalidOperationException($"The featuriser returned {features.Length} vectors for {2 * pairs.Count} patches.");
             for (int p = 0; p < pairs.Count; p++)

@@ -14,10 +14,8 @@ public sealed record CorruptionReport(double CleanAccuracy, IReadOnlyList<Corrup
     public double MeanCorruptionAccuracy => Scores.Average(s => s.Accuracy);
 }
 
-// <summary>
 // Robustness of frozen features: a linear probe fitted on clean (or one-style) training images, tested on corrupted
 // images (every kind at severities 1–5) and on other rendering styles of the same scenes.
-// </summary>
 public static partial class SpatialEvaluation
 {
     /// <summary>
@@ -28,17 +26,17 @@ public static partial class SpatialEvaluation
         IReadOnlyList<MLImage> train, IReadOnlyList<int> trainLabels, IReadOnlyList<MLImage> test, IReadOnlyList<int> testLabels,
         IReadOnlyList<CorruptionKind>? kinds = null, int seed = 1, float l2Regularization = 0.01f, IReadOnlyList<int>? severities = null)
     {
-        foreach (int severity in severities ?? SpatialEvaluation.CorruptionSeverities)
+        foreach (int severity in severities ?? CorruptionSeverities)
             if (severity < 1 || severity > 5)
                 throw new ArgumentOutOfRangeException(nameof(severities), severity, "Corruption severities must be between 1 and 5.");
-        var probe = SpatialEvaluation.FitLinearProbe(mlContext, featurizer(train), trainLabels, l2Regularization);
+        var probe = FitLinearProbe(mlContext, featurizer(train), trainLabels, l2Regularization);
         double clean = probe.Evaluate(mlContext, featurizer(test), testLabels).MicroAccuracy;
         var scores = new List<CorruptionScore>();
         foreach (var kind in kinds ?? Enum.GetValues<CorruptionKind>())
-        foreach (int severity in severities ?? SpatialEvaluation.CorruptionSeverities)
+        foreach (int severity in severities ?? CorruptionSeverities)
         {
-            var corrupted = test.Select((image, i) => SpatialEvaluation.Corrupt(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
-            var features = SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, corrupted);
+            var corrupted = test.Select((image, i) => Corrupt(image, kind, severity, SeedStreams.Derive(seed, (int)kind, i))).ToList();
+            var features = FeaturizeAndRelease(featurizer.Invoke, corrupted);
             scores.Add(new CorruptionScore(kind, severity, probe.Evaluate(mlContext, features, testLabels).MicroAccuracy));
         }
         return new CorruptionReport(clean, scores);
@@ -52,7 +50,7 @@ public static partial class SpatialEvaluation
     public static IReadOnlyDictionary<SceneStyle, double> StyleShift(MLContext mlContext, ImageFeaturizer featurizer, IReadOnlyList<SceneImage> trainScenes,
         SpatialScenesOptions testScenes, int testCount, IReadOnlyList<SceneStyle>? styles = null, float l2Regularization = 0.01f)
     {
-        var probe = SpatialEvaluation.FitLinearProbe(mlContext, Featurize(featurizer, trainScenes), trainScenes.Select(s => s.Label).ToList(), l2Regularization);
+        var probe = FitLinearProbe(mlContext, Featurize(featurizer, trainScenes), trainScenes.Select(s => s.Label).ToList(), l2Regularization);
         var result = new Dictionary<SceneStyle, double>();
         foreach (var style in styles ?? Enum.GetValues<SceneStyle>())
         {
@@ -70,6 +68,6 @@ public static partial class SpatialEvaluation
 
     private static float[][] Featurize(ImageFeaturizer featurizer, IReadOnlyList<SceneImage> scenes)
     {
-        return SpatialEvaluation.FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
+        return FeaturizeAndRelease(featurizer.Invoke, scenes.Select(SpatialScenes.ToMLImage).ToList());
     }
 }
