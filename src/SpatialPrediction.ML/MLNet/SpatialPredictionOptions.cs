@@ -13,8 +13,8 @@ public sealed class SpatialPredictionOptions
     /// Whether SP is added to the host loss. Default true. <c>Enabled = false</c> or <c>Weight = 0</c> turns SP off.
     /// SP makes features encode the relative position of parts (patch-pair and jigsaw tests up for every host), but on
     /// real pictures at 10, 30 and 100 epochs that did not improve classification, object localisation, foreground
-    /// segmentation (at most +0.017 mIoU) or corruption robustness beyond noise, and it cost a little under drawing-style
-    /// shift (with DINO also under corruption): turn it off
+    /// segmentation (at most +0.017 mIoU) or corruption robustness beyond noise, and under drawing-style shift it moved
+    /// accuracy by a few hundredths, more often down than up: turn it off
     /// for classification, and keep it where the layout of parts is what the task reads (docs/evaluations.md, "Where SP pays").
     /// </summary>
     public bool Enabled { get; set; } = true;
