@@ -54,7 +54,7 @@ internal abstract class DatasetRun : IDisposable
             var pipeline = MLContext.Transforms.ResizeImages("Resized", 224, 224, "Image", Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.Fill)
                 .Append(MLContext.Transforms.ExtractPixels("Pixels", "Resized"))
                 .Append(MLContext.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(MLContext, m.OutputColumn, m.InputColumn), "Pixels"));
-            EvaluateWith(pipeline.Fit(TrainingView()), null, metrics);
+            EvaluateWith(pipeline.Fit(TrainingView()), null, metrics, featurizerConfig.Pooling);
             return;
         }
         using var initial = Config.InitialBackbone switch
@@ -110,7 +110,14 @@ internal abstract class DatasetRun : IDisposable
                 if (double.IsFinite(history.MedianSpatialToHostGradientRatio))
                     metrics.Add("median ‖∇λ·SP‖ / ‖∇host‖ (backbone)", history.MedianSpatialToHostGradientRatio);
             }
-            EvaluateWith(featurizer, featurizer, metrics);
+            if (f.Pooling == "both")
+            {
+                EvaluateWith(featurizer, featurizer, metrics, "global");
+                metrics.NameSuffix = " (pyramid)";
+                try { EvaluateWith(featurizer, featurizer, metrics, "pyramid"); }
+                finally { metrics.NameSuffix = ""; }
+            }
+            else EvaluateWith(featurizer, featurizer, metrics, f.Pooling);
         }
         finally
         {
@@ -118,9 +125,14 @@ internal abstract class DatasetRun : IDisposable
         }
     }
 
-    private void EvaluateWith(ITransformer transformer, SpatialFeaturizerTransformer? ours, MetricSet metrics)
+    private void EvaluateWith(ITransformer transformer, SpatialFeaturizerTransformer? ours, MetricSet metrics, string? pooling)
     {
-        var features = transformer.AsImageFeaturizer();
+        var features = pooling switch
+        {
+            null or "global" => transformer.AsImageFeaturizer(),
+            "pyramid" when ours is not null => PyramidPooled(transformer.AsDenseFeaturizer()),
+            _ => throw new ArgumentException($"Unknown pooling '{pooling}' in the configuration: use \"global\" or \"pyramid\" (not with a reference featuriser)."),
+        };
         var trainFeatures = features(TrainImages);
         var testFeatures = features(TestImages);
         metrics.Add("linear probe", SpatialEvaluation.LinearProbe(MLContext, trainFeatures, TrainLabels, testFeatures, TestLabels).MicroAccuracy);
@@ -131,6 +143,30 @@ internal abstract class DatasetRun : IDisposable
         metrics.Add("k-NN top-5", knn.Top5);
         EvaluateMore(ours, features, trainFeatures, testFeatures, standardized, metrics);
     }
+
+    /// <summary>The map's mean and its four quadrants' means (rows and columns split at the middle; an odd middle row or column goes to both halves).</summary>
+    private static ImageFeaturizer PyramidPooled(DenseFeaturizer dense) => images => dense(images).Select(map =>
+    {
+        int c = map.Channels, h = map.Height, w = map.Width;
+        var regions = new (int Top, int Bottom, int Left, int Right)[]
+        {
+            (0, h, 0, w), (0, (h + 1) / 2, 0, (w + 1) / 2), (0, (h + 1) / 2, w / 2, w), (h / 2, h, 0, (w + 1) / 2), (h / 2, h, w / 2, w),
+        };
+        var vector = new float[regions.Length * c];
+        for (int r = 0; r < regions.Length; r++)
+        {
+            var (top, bottom, left, right) = regions[r];
+            float scale = 1f / ((bottom - top) * (right - left));
+            for (int k = 0; k < c; k++)
+            {
+                double sum = 0;
+                for (int y = top; y < bottom; y++)
+                    for (int x = left; x < right; x++) sum += map.Values[(k * h + y) * w + x];
+                vector[r * c + k] = (float)(sum * scale);
+            }
+        }
+        return vector;
+    }).ToArray();
 
     /// <summary>
     /// The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature

@@ -47,6 +47,12 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     /// evaluations are unchanged.
     /// </summary>
     public string? TrainingBackground { get; init; }
+    /// <summary>
+    /// How the last feature map becomes the vector the probes read: null or "global" (the featuriser's own output, the
+    /// map's mean), "pyramid" (the map's mean and the means of its four quadrants, concatenated: 5 × channels), or
+    /// "both" (one training, evaluated both ways; the pyramid's metrics carry " (pyramid)" after their names).
+    /// </summary>
+    public string? Pooling { get; init; }
 
     /// <summary>
     /// Whether nothing about this featuriser depends on the seed: a reference featuriser, or given starting weights used
@@ -111,8 +117,15 @@ internal sealed record ExperimentConfig
     };
 
     public static ExperimentConfig Load(string path)
-        => JsonSerializer.Deserialize<ExperimentConfig>(File.ReadAllText(path), Json)
-           ?? throw new InvalidDataException($"{path}: empty experiment configuration.");
+    {
+        var config = JsonSerializer.Deserialize<ExperimentConfig>(File.ReadAllText(path), Json)
+                     ?? throw new InvalidDataException($"{path}: empty experiment configuration.");
+        // Checked before any training, not when the first evaluation reaches it.
+        foreach (var f in config.Featurizers)
+            if (f.Pooling is not (null or "global" or "pyramid" or "both") || (f.Pooling is "pyramid" or "both" && f.Reference is not null))
+                throw new InvalidDataException($"{path}: featuriser '{f.Name}' has pooling '{f.Pooling}'; use \"global\", \"pyramid\" or \"both\" (the pyramid needs a featuriser of this library, not a reference one).");
+        return config;
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

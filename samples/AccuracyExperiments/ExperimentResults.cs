@@ -132,8 +132,12 @@ internal sealed class MetricSet
 
     public IReadOnlyList<string> Names => order;
 
+    /// <summary>Appended to the name of every metric added while set: one featuriser evaluated two ways in one row.</summary>
+    public string NameSuffix { get; set; } = "";
+
     public void Add(string metric, double value)
     {
+        metric += NameSuffix;
         if (!values.TryGetValue(metric, out var list))
         {
             values[metric] = list = new List<double>();
