@@ -44,7 +44,7 @@ public sealed class SpatialFeaturizeEstimator : IEstimator<SpatialFeaturizerTran
         ArgumentNullException.ThrowIfNull(input);
         var backbone = Backbone.Device.type == device.type && Backbone.Device.index == device.index ? Backbone : Backbone.CopyTo(device);
         var transformer = new SpatialFeaturizerTransformer(backbone, options.InputColumnName, options.OutputColumnName,
-            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing, options.Precision, options.Engine);
+            options.BatchSize, options.PixelHeight, options.PixelWidth, trainingHistory: null, options.FeatureMapColumnName, options.Resizing, options.Precision, options.Engine, options.SpatialPyramid);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -78,6 +78,14 @@ public sealed class SpatialFeaturizeOptions
     /// when it measures faster on this machine and agrees with libtorch, else libtorch.
     /// </summary>
     public FeaturizationEngine Engine { get; set; } = FeaturizationEngine.Auto;
+    /// <summary>
+    /// When true, the features are the backbone's usual ones followed by the averages of its last feature map's four
+    /// quadrants (a two-level spatial pyramid: 5 × 512 values for a ResNet-18), so a linear probe can read where in the
+    /// picture a feature fired. On pictures unlike the backbone's training data it measured well above the plain
+    /// features for the frozen ImageNet ResNet-18 (docs/imagenet-adaptation.md). Default false. Computed by libtorch
+    /// whatever <see cref="Engine"/> says; not available with <c>ToOnnxEstimator</c>.
+    /// </summary>
+    public bool SpatialPyramid { get; set; }
 
     internal void Validate()
     {

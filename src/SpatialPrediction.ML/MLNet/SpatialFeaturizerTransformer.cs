@@ -38,13 +38,14 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     internal SpatialFeaturizerTransformer(SpatialBackbone backbone, string inputColumnName, string outputColumnName, int batchSize,
         int pixelHeight, int pixelWidth, PretrainingHistory? trainingHistory, string? featureMapColumnName = null,
         ImageResizingEstimator.ResizingKind resizing = ImageResizingEstimator.ResizingKind.IsoCrop,
-        ComputePrecision precision = ComputePrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto)
+        ComputePrecision precision = ComputePrecision.Float32, FeaturizationEngine engine = FeaturizationEngine.Auto, bool spatialPyramid = false)
     {
         this.backbone = backbone;
         session = new FeaturizationSession(backbone);
         Resizing = resizing;
         Precision = precision;
         Engine = engine;
+        SpatialPyramid = spatialPyramid;
         FeatureMapColumnName = string.IsNullOrEmpty(featureMapColumnName) ? null : featureMapColumnName;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -91,8 +92,13 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public SpatialBackbone Backbone => backbone;
     /// <summary>Side in pixels images are resized to before the backbone.</summary>
     public int ImageSize => backbone.ImageSize;
-    /// <summary>Length of the feature vector.</summary>
-    public int FeatureDimension => backbone.FeatureDimension;
+    /// <summary>
+    /// Whether the features are the backbone's usual ones followed by the averages of the last feature map's four
+    /// quadrants (<see cref="SpatialFeaturizeOptions.SpatialPyramid"/>).
+    /// </summary>
+    public bool SpatialPyramid { get; }
+    /// <summary>Length of the feature vector: the backbone's feature dimension, plus four times its feature map's channels with <see cref="SpatialPyramid"/>.</summary>
+    public int FeatureDimension => SpatialPyramid ? SpatialPyramidPooling.Length(backbone.FeatureDimension, backbone.FeatureMapShape.Channels) : backbone.FeatureDimension;
     /// <summary>Losses and timings of the pretraining run that produced this featuriser; null when it was loaded or not trained here.</summary>
     public PretrainingHistory? TrainingHistory { get; }
 
@@ -129,7 +135,15 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new FeaturizerRowMapper(this, inputSchema);
 
     /// <summary>Features of one image, computed as this featuriser's columns are (its precision and engine).</summary>
-    public float[] Featurize(MLImage image) => session.Featurize(image, Precision, Engine, BatchSize);
+    public float[] Featurize(MLImage image)
+    {
+        if (!SpatialPyramid) return session.Featurize(image, Precision, Engine, BatchSize);
+        using var scope = NewDisposeScope();
+        var (pooled, map) = session.FeaturizeBatchWithMap(ImageColumn.ToTensor(image, ImageSize, CPU, "(image)", -1, Component), Precision);
+        var features = new float[FeatureDimension];
+        SpatialPyramidPooling.Pool(pooled, backbone.FeatureDimension, map, backbone.FeatureMapShape, 1, features);
+        return features;
+    }
 
     internal ImageInput InputFor(DataViewSchema schema) => ImageInput.For(schema, InputColumnName, ImageSize, PixelHeight, PixelWidth, Component, Resizing);
 
@@ -139,15 +153,16 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     /// </summary>
     internal void FeaturizeInto(byte[] planes, int count, Span<float> pooled, float[]? maps = null)
     {
-        if (maps is null)
+        if (maps is null && !SpatialPyramid)
         {
             session.FeaturizeBytes(planes, count, Precision, Engine, BatchSize).CopyTo(pooled);
             return;
         }
         using var scope = NewDisposeScope();
         var (pooledValues, mapValues) = session.FeaturizeBatchWithMap(ImageColumn.UnitBatch(planes, count, ImageSize), Precision);
-        pooledValues.CopyTo(pooled);
-        mapValues.CopyTo(maps, 0);
+        if (SpatialPyramid) SpatialPyramidPooling.Pool(pooledValues, backbone.FeatureDimension, mapValues, backbone.FeatureMapShape, count, pooled);
+        else pooledValues.CopyTo(pooled);
+        if (maps is not null) mapValues.CopyTo(maps, 0);
     }
 
     /// <summary>
@@ -180,6 +195,9 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
     public IEstimator<ITransformer> ToOnnxEstimator(MLContext mlContext, string onnxPath)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
+        if (SpatialPyramid)
+            throw new NotSupportedException("ToOnnxEstimator exports the backbone's usual features; this featuriser adds its feature map's quadrant averages " +
+                                            "(SpatialPyramid), which the ONNX model does not compute. Export a featuriser made with SpatialPyramid = false.");
         string resized = OutputColumnName + ".Resized", pixels = OutputColumnName + ".Pixels";
         Backbone.ExportOnnx(onnxPath, pixels, OutputColumnName);
         int size = Backbone.ImageSize;
@@ -193,8 +211,8 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
 
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "SPFEATUR",
-        verWrittenCur: 0x00010005, // 1.2 adds the feature-map column name, 1.3 the resizing kind, 1.4 the precision, 1.5 the engine
-        verReadableCur: 0x00010005,
+        verWrittenCur: 0x00010006, // 1.2 adds the feature-map column name, 1.3 the resizing kind, 1.4 the precision, 1.5 the engine, 1.6 the spatial pyramid
+        verReadableCur: 0x00010006,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(SpatialFeaturizerTransformer).Assembly.FullName);
@@ -204,7 +222,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         // int32 batch size, pixel height, pixel width; strings: input and output column names, feature-map column or null;
-        // int32 resizing kind; int32 precision; int32 engine.
+        // int32 resizing kind; int32 precision; int32 engine; bool spatial pyramid.
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write(PixelHeight);
         ctx.Writer.Write(PixelWidth);
@@ -214,6 +232,7 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         ctx.Writer.Write((int)Resizing);
         ctx.Writer.Write((int)Precision);
         ctx.Writer.Write((int)Engine);
+        ctx.Writer.Write(SpatialPyramid);
         ctx.SaveBinaryStream(BackboneStreamName, writer => backbone.Save(writer.BaseStream));
     }
 
@@ -237,11 +256,12 @@ public sealed class SpatialFeaturizerTransformer : ITransformer
         // Models written before 1.5 keep libtorch, so they give exactly the features they gave when saved.
         var engine = ctx.Header.ModelVerWritten >= 0x00010005 ? (FeaturizationEngine)ctx.Reader.ReadInt32() : FeaturizationEngine.LibTorch;
         if (!Enum.IsDefined(engine)) throw new InvalidDataException($"{Component}: unknown engine {(int)engine} in the model.");
+        bool spatialPyramid = ctx.Header.ModelVerWritten >= 0x00010006 && ctx.Reader.ReadBoolean();
         SpatialBackbone? loaded = null;
         var environment = env as IHostEnvironmentInternal;
         var device = TrainingDevice.Resolve(null, environment?.GpuDeviceId, fallbackToCpu: true);
         if (!ctx.TryLoadBinaryStream(BackboneStreamName, reader => loaded = SpatialBackbone.Load(reader.BaseStream, device)))
             throw new InvalidDataException($"{Component}: the model has no '{BackboneStreamName}' entry; it was not saved by this library or is damaged.");
-        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing, precision, engine);
+        return new SpatialFeaturizerTransformer(loaded!, input, output, batchSize, pixelHeight, pixelWidth, trainingHistory: null, featureMap, resizing, precision, engine, spatialPyramid);
     }
 }

@@ -116,6 +116,7 @@ public static class SpatialPredictionCatalog
             Resizing = adaptation.Resizing,
             Precision = adaptation.Runtime.FeaturizationPrecision,
             Engine = adaptation.Runtime.FeaturizationEngine,
+            SpatialPyramid = adaptation.SpatialPyramid,
         }).Fit(labelledImages);
         var frozenScore = SpatialPrediction.ML.Evaluation.CrossValidatedProbe.Accuracy(mlContext, Features(frozen), labels, folds, adaptation.Seed);
         var adapted = catalog.SpatialPretrain(adaptation).Fit(pretrainingImages ?? labelledImages);

@@ -71,6 +71,7 @@ public sealed class SpatialPretrainEstimator : IEstimator<SpatialFeaturizerTrans
         var spec = settings.BackboneSpec with { ImageSize = settings.EffectiveFeaturizationImageSize };
         var backbone = new SpatialBackbone(result.Backbone, spec, result.Fingerprint, device);
         return new SpatialFeaturizerTransformer(backbone, Options.InputColumnName, Options.OutputColumnName, Options.Runtime.FeaturizationBatchSize,
-            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.Runtime.FeaturizationPrecision, Options.Runtime.FeaturizationEngine);
+            Options.PixelHeight, Options.PixelWidth, result.History, Options.FeatureMapColumnName, Options.Resizing, Options.Runtime.FeaturizationPrecision, Options.Runtime.FeaturizationEngine,
+            Options.SpatialPyramid);
     }
 }

@@ -49,6 +49,13 @@ public sealed class SpatialPretrainOptions
     /// <summary>Optional column for the spatial feature map (channels × height × width floats) of the returned featuriser. Default null (none).</summary>
     public string? FeatureMapColumnName { get; set; }
 
+    /// <summary>
+    /// When true, the returned featuriser's features are the backbone's usual ones followed by the averages of its last
+    /// feature map's four quadrants (<see cref="SpatialFeaturizeOptions.SpatialPyramid"/>). Training is unchanged.
+    /// Default false.
+    /// </summary>
+    public bool SpatialPyramid { get; set; }
+
     /// <summary>Height of ExtractPixels input vectors; 0 (default) infers a square from the length.</summary>
     public int PixelHeight { get; set; }
 

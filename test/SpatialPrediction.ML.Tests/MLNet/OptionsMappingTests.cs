@@ -14,7 +14,7 @@ public class OptionsMappingTests
     /// <summary>Options the estimator or the featuriser reads itself: columns, decoding, the image cache, featurisation.</summary>
     private static readonly string[] ReadOutsideTheEngine =
     {
-        "InputColumnName", "OutputColumnName", "SkipUnreadableImages", "Resizing", "FeatureMapColumnName", "PixelHeight", "PixelWidth",
+        "InputColumnName", "OutputColumnName", "SkipUnreadableImages", "Resizing", "FeatureMapColumnName", "SpatialPyramid", "PixelHeight", "PixelWidth",
         "Device", "Runtime.ImageCache", "Runtime.ImageCacheShorterSide", "Runtime.ImageCacheMemoryLimitMegabytes", "Runtime.ImageCacheFolder",
         "Runtime.DecodeThreads", "Runtime.FeaturizationPrecision", "Runtime.FeaturizationEngine", "Runtime.FeaturizationBatchSize",
     };
