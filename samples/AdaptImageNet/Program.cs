@@ -1,7 +1,8 @@
 // Should you pretrain at all? Compares, on your own labelled folder, ML.NET's frozen DnnFeaturizeImage (ImageNet
-// ResNet-18, 224 px), the same ImageNet weights frozen in this library's featuriser, and what AdaptIfBetter returns:
-// those weights adapted to your pictures with the ImageNet-adaptation recipe if a cross-validated probe on the training
-// labels scores them higher, else the frozen ones. One linear probe each, on a held-out fifth of the images.
+// ResNet-18, 224 px), the same ImageNet weights frozen in this library's featuriser (plain, and with SpatialPyramid), and
+// what AdaptIfBetter returns: those weights adapted to your pictures with the ImageNet-adaptation recipe if a
+// cross-validated probe on the training labels scores them higher, else the frozen ones (both with SpatialPyramid). One
+// linear probe each, on a held-out fifth of the images.
 //   dotnet run -c Release --project samples/AdaptImageNet -- [folder-or-csv]
 // The folder has one sub-folder per class, or the CSV has path,label rows. Without arguments a folder of SpatialScenes
 // PNGs is written first, so the sample runs as it is.
@@ -54,6 +55,8 @@ Measure("DnnFeaturizeImage (ML.NET, frozen, 224 px)", dnn, 0);
 
 using var imageNet = SpatialBackbone.ImageNetResNet18();
 Measure("ImageNet ResNet-18 in SpatialFeaturize (frozen, 224 px)", mlContext.Transforms.SpatialFeaturize(imageNet).Fit(trainData), 0);
+Measure("the same with SpatialPyramid (usual features + quadrant averages)",
+    mlContext.Transforms.SpatialFeaturize(imageNet, new SpatialFeaturizeOptions { SpatialPyramid = true }).Fit(trainData), 0);
 
 // Adapt, but keep the adapted weights only if a cross-validated probe on the training labels says they are better.
 var options = SpatialPretrainOptions.ImageNetAdaptation(imageNet);

@@ -172,8 +172,9 @@ public sealed class SpatialPretrainOptions
     /// The recipe for adapting ImageNet weights (for example <see cref="SpatialBackbone.ImageNetResNet18"/>) to your
     /// own pictures: SimCLR for 10 epochs at 112 px with the stem and the first two resolution stages frozen
     /// (<see cref="FrozenStages"/> = 3), learning rate 1e-4, batch-norm statistics re-estimated on the clean training
-    /// images at 224 px afterwards, and a featuriser that works at 224 px, the side the weights were made for. SP is
-    /// off: on top of this recipe it did not help (docs/imagenet-adaptation.md, where each choice is measured). On 2 CPU
+    /// images at 224 px afterwards, and a featuriser that works at 224 px, the side the weights were made for and gives
+    /// spatial-pyramid features (<see cref="SpatialPyramid"/>: 5 × 512 values, the usual 512 first). SP is off: on top
+    /// of this recipe it did not help (docs/imagenet-adaptation.md, where each choice is measured). On 2 CPU
     /// cores and about 1,200 images a run trains for under 3 minutes. Change any property of the returned options as
     /// usual; <paramref name="initialBackbone"/> stays the caller's to dispose.
     /// </summary>
@@ -191,6 +192,7 @@ public sealed class SpatialPretrainOptions
         FeaturizationImageSize = 224,
         FrozenStages = 3,
         RecalibrateBatchNorm = true,
+        SpatialPyramid = true,
         Epochs = 10,
         BatchSize = 64,
         LearningRate = 1e-4,

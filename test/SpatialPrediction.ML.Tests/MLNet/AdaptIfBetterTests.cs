@@ -41,18 +41,30 @@ public class AdaptIfBetterTests
         if (choice.Adapted) choice.Featurizer.Backbone.Dispose();
     }
 
-    [Test]
-    public void Keeps_the_frozen_backbone_when_adapting_changes_nothing()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Keeps_the_frozen_backbone_when_adapting_changes_nothing(bool spatialPyramid)
     {
         var mlContext = new MLContext(1);
         var data = TestScenes.DataView(mlContext, 40, classCount: 4);
         using var starting = Starting();
+        var adaptation = Adaptation(starting, epochs: 0);
+        adaptation.SpatialPyramid = spatialPyramid;
 
-        var choice = mlContext.Transforms.AdaptIfBetter(data, Adaptation(starting, epochs: 0), folds: 4);
+        var choice = mlContext.Transforms.AdaptIfBetter(data, adaptation, folds: 4);
 
+        // Both sides read the features the same way, so untrained weights tie exactly.
         choice.AdaptedAccuracy.Should().Be(choice.FrozenAccuracy, "zero epochs leave the starting weights as they were");
         choice.Adapted.Should().BeFalse("a tie keeps what the user already had");
         choice.Featurizer.Backbone.Should().BeSameAs(starting);
+        choice.Featurizer.SpatialPyramid.Should().Be(spatialPyramid);
+    }
+
+    [Test]
+    public void The_ImageNet_recipe_reads_the_features_as_a_spatial_pyramid()
+    {
+        using var starting = Starting();
+        SpatialPretrainOptions.ImageNetAdaptation(starting).SpatialPyramid.Should().BeTrue("docs/imagenet-adaptation.md measured the recipe with it");
     }
 
     [Test]
