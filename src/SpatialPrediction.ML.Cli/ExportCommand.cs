@@ -36,6 +36,9 @@ internal static class ExportCommand
             {
                 featurizer.Backbone.ExportOnnx(onnx);
                 output.WriteLine($"Wrote {onnx} ({featurizer.Backbone.Kind}, {featurizer.Backbone.ImageSize} px in, {featurizer.Backbone.FeatureDimension} features out).");
+                if (featurizer.SpatialPyramid)
+                    output.WriteLine($"Note: {modelPath} reads {featurizer.FeatureDimension} features (a spatial pyramid); the ONNX model gives the backbone's " +
+                                     $"{featurizer.Backbone.FeatureDimension}, which are the first {featurizer.Backbone.FeatureDimension} of them.");
             }
             if (safetensors is not null)
             {

@@ -151,6 +151,22 @@ public class CliTests : TemporaryFolderTest
     }
 
     [Test]
+    public void A_spatial_pyramid_model_writes_five_times_the_features_and_export_says_what_the_onnx_file_gives()
+    {
+        string data = Images(), model = Path.Combine(Folder, "pyramid.zip"), csv = Path.Combine(Folder, "pyramid.csv");
+
+        var pretrain = Run(new[] { "pretrain", "--data", data, "--out", model, "--spatial-pyramid", "true" }.Concat(Small).ToArray());
+        var featurize = Run("featurize", "--model", model, "--data", data, "--out", csv);
+        var export = Run("export", "--model", model, "--onnx", Path.Combine(Folder, "pyramid.onnx"));
+
+        pretrain.Code.Should().Be(CliApp.Done, pretrain.Error);
+        featurize.Code.Should().Be(CliApp.Done, featurize.Error);
+        File.ReadAllLines(csv)[1].Split(',').Should().HaveCount(2 + 5 * 32, "path, label, the 32 averaged features and 4 quadrants of 32");
+        export.Code.Should().Be(CliApp.Done, export.Error);
+        export.Output.Should().Contain("reads 160 features (a spatial pyramid)").And.Contain("the first 32 of them");
+    }
+
+    [Test]
     public void Pretrain_featurize_evaluate_and_export_work_end_to_end()
     {
         string data = Images(), model = Path.Combine(Folder, "model.zip"), csv = Path.Combine(Folder, "features.csv");
