@@ -130,7 +130,11 @@ internal abstract class DatasetRun : IDisposable
         var features = pooling switch
         {
             null or "global" => transformer.AsImageFeaturizer(),
-            "pyramid" when ours is not null => PyramidPooled(transformer.AsDenseFeaturizer()),
+            // The same backbone read by the library's SpatialPyramid, so one training gives both readings.
+            "pyramid" when ours is not null => MLContext.Transforms.SpatialFeaturize(ours.Backbone, new SpatialFeaturizeOptions
+            {
+                SpatialPyramid = true, Resizing = ours.Resizing, Precision = ours.Precision, BatchSize = ours.BatchSize,
+            }).Fit(TrainingView()).AsImageFeaturizer(),
             _ => throw new ArgumentException($"Unknown pooling '{pooling}' in the configuration: use \"global\" or \"pyramid\" (not with a reference featuriser)."),
         };
         var trainFeatures = features(TrainImages);
@@ -143,30 +147,6 @@ internal abstract class DatasetRun : IDisposable
         metrics.Add("k-NN top-5", knn.Top5);
         EvaluateMore(ours, features, trainFeatures, testFeatures, standardized, metrics);
     }
-
-    /// <summary>The map's mean and its four quadrants' means (rows and columns split at the middle; an odd middle row or column goes to both halves).</summary>
-    private static ImageFeaturizer PyramidPooled(DenseFeaturizer dense) => images => dense(images).Select(map =>
-    {
-        int c = map.Channels, h = map.Height, w = map.Width;
-        var regions = new (int Top, int Bottom, int Left, int Right)[]
-        {
-            (0, h, 0, w), (0, (h + 1) / 2, 0, (w + 1) / 2), (0, (h + 1) / 2, w / 2, w), (h / 2, h, 0, (w + 1) / 2), (h / 2, h, w / 2, w),
-        };
-        var vector = new float[regions.Length * c];
-        for (int r = 0; r < regions.Length; r++)
-        {
-            var (top, bottom, left, right) = regions[r];
-            float scale = 1f / ((bottom - top) * (right - left));
-            for (int k = 0; k < c; k++)
-            {
-                double sum = 0;
-                for (int y = top; y < bottom; y++)
-                    for (int x = left; x < right; x++) sum += map.Values[(k * h + y) * w + x];
-                vector[r * c + k] = (float)(sum * scale);
-            }
-        }
-        return vector;
-    }).ToArray();
 
     /// <summary>
     /// The dataset's other evaluations; <paramref name="featurizer"/> is null for a reference featuriser (no feature

@@ -49,7 +49,8 @@ internal sealed record FeaturizerConfig(string Name, SslFramework Framework = Ss
     public string? TrainingBackground { get; init; }
     /// <summary>
     /// How the last feature map becomes the vector the probes read: null or "global" (the featuriser's own output, the
-    /// map's mean), "pyramid" (the map's mean and the means of its four quadrants, concatenated: 5 × channels), or
+    /// map's mean), "pyramid" (the library's SpatialPyramid: those features, then the means of the map's four
+    /// quadrants: 5 × channels), or
     /// "both" (one training, evaluated both ways; the pyramid's metrics carry " (pyramid)" after their names).
     /// </summary>
     public string? Pooling { get; init; }
